@@ -1,0 +1,63 @@
+#pragma once
+// The candidates config (configs/*.json): the generators the router chooses among.
+//
+// {
+//   "description": "...",                       (optional)
+//   "candidates": [
+//     {"name": "SD-Turbo", "family": "sd21", "weights": "weights/sd-turbo",
+//      "steps": 1, "scheduler": "euler_ancestral", "guidance": 0.0,
+//      "width": 512, "height": 512,
+//      "cost": {"value": 0.176, "unit": "seconds"}}
+//   ]
+// }
+// name, family and cost are required; the generation settings are optional for route-only use
+// and checked by `generate`. Unknown keys, duplicate names, negative or non-finite costs, mixed
+// cost units and wrong types are errors naming the file and the key.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catimage/io/json_file.hpp"
+
+namespace catimage {
+
+struct Candidate {
+  std::string name;
+  std::string family;                  // sd15 | sd21 | sdxl | amused | other
+  std::optional<std::string> weights;  // diffusers folder, resolved against the config's folder
+  std::optional<std::string> vae;      // optional decoder override (e.g. a TAESD folder)
+  std::optional<int> steps;
+  std::optional<std::string> scheduler;
+  std::optional<double> guidance;
+  std::optional<int> width, height;
+  double cost = 0;
+  std::string description;
+};
+
+struct CandidateSet {
+  std::string source;     // file it came from (for messages)
+  std::string cost_unit;  // seconds | tflops
+  std::string description;
+  std::vector<Candidate> candidates;
+
+  std::size_t size() const { return candidates.size(); }
+  int index(const std::string& name) const;  // -1 if absent
+  std::vector<std::string> names() const;
+  std::vector<double> costs() const;
+};
+
+extern const std::vector<std::string> kFamilies;
+extern const std::vector<std::string> kSchedulers;
+extern const std::vector<std::string> kCostUnits;
+
+CandidateSet parse_candidates(const json& j, const std::string& origin,
+                              const std::string& base_dir);
+CandidateSet load_candidates(const std::string& path);
+json candidates_to_json(const CandidateSet& set);
+
+// Reorders/validates that `names` (e.g. from a quality table or predictor) are exactly the
+// config's candidates; returns for each config candidate its index in `names`.
+std::vector<int> match_candidates(const CandidateSet& set, const std::vector<std::string>& names,
+                                  const std::string& other_origin);
+
+}  // namespace catimage

@@ -1,0 +1,31 @@
+#pragma once
+// RFC 4180 CSV: quoted fields, doubled quotes, embedded commas and newlines, CRLF, a BOM.
+#include <istream>
+#include <string>
+#include <vector>
+
+namespace catimage {
+
+class CsvReader {
+ public:
+  CsvReader(std::istream& in, std::string origin);
+  // Reads the next record; false at end of input. Throws Error on malformed quoting.
+  bool next(std::vector<std::string>& fields);
+  // Line on which the last record returned started (1-based).
+  long line() const { return record_line_; }
+  const std::string& origin() const { return origin_; }
+
+ private:
+  std::istream& in_;
+  std::string origin_;
+  long line_ = 1, record_line_ = 0;
+  bool first_ = true;
+};
+
+// Reads the header, then maps column names to indices; missing required columns are errors.
+struct CsvTable {
+  std::vector<std::string> header;
+  int column(const std::string& name) const;  // -1 if absent
+};
+
+}  // namespace catimage

@@ -1,0 +1,41 @@
+#pragma once
+// Quality table: JSONL, one prompt per line,
+//   {"id": "DIFF3342", "prompt": "...", "quality": {"SD-Turbo": 34.6, ...}, "cost": {...}}
+// `cost` (per-prompt cost of each candidate) is optional. Every line must name the same
+// candidates. This is what `generate all -> score` and `import cems` produce and what
+// `train` and `eval` read; a predictions file has the same form (quality = predicted).
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace catimage {
+
+struct QualityRecord {
+  std::string id;
+  std::string prompt;
+  std::vector<double> quality;  // one per candidate, table order
+  std::vector<double> cost;     // empty when the line has no "cost"
+  long line = 0;
+};
+
+struct QualityTable {
+  std::string source;
+  std::vector<std::string> candidates;
+  std::vector<QualityRecord> rows;
+
+  int index(const std::string& name) const;  // -1 if absent
+  std::vector<double> mean_quality() const;
+  bool has_costs() const;  // at least one row has costs
+  // Mean per-prompt cost of each candidate over the rows that have costs; Error if none.
+  std::vector<double> mean_costs() const;
+  // Returns a copy with candidates reordered to `names` (all must exist).
+  QualityTable reordered(const std::vector<std::string>& names) const;
+  QualityTable subset(const std::vector<std::size_t>& rows) const;
+};
+
+QualityTable load_quality_table(const std::string& path);
+void write_quality_record(std::ostream& out, const std::vector<std::string>& candidates,
+                          const QualityRecord& r);
+void write_quality_table(const std::string& path, const QualityTable& t);  // atomic
+
+}  // namespace catimage

@@ -1,0 +1,44 @@
+#pragma once
+// Cost-aware routing (CATImage): for each prompt choose argmax_m q_m - lambda * cost_m.
+// Modes: a fixed lambda; a budget on the batch's average cost (the quality-maximising lambda,
+// found exactly from the per-prompt breakpoints); one forced candidate. Candidates may be
+// excluded (e.g. --max-cost) through `allowed`.
+#include <string>
+#include <vector>
+
+#include "catimage/router/routing_path.hpp"
+#include "catimage/util/matrix.hpp"
+
+namespace catimage {
+
+struct Routing {
+  std::vector<int> choice;  // candidate index per prompt
+  double lambda = 0;
+  double mean_cost = 0;
+  double mean_predicted = 0;  // mean of q[i][choice[i]]
+};
+
+class Router {
+ public:
+  explicit Router(std::vector<double> costs, std::vector<char> allowed = {});
+
+  const std::vector<double>& costs() const { return costs_; }
+  // Builds the per-prompt paths once; route/budget/sweep then reuse them.
+  void set_predictions(const Matrix& q);
+  Routing route_lambda(double lambda) const;
+  // Smallest lambda whose routing has mean cost <= budget: since predicted quality only falls
+  // as lambda grows, that is the best lambda-routing within budget. Throws Error when even
+  // the cheapest routing exceeds the budget.
+  Routing route_budget(double budget) const;
+  Routing route_forced(int candidate) const;
+  const std::vector<RoutingPath>& paths() const { return paths_; }
+
+ private:
+  Routing finish(std::vector<int> choice, double lambda) const;
+  std::vector<double> costs_;
+  std::vector<char> allowed_;
+  const Matrix* q_ = nullptr;
+  std::vector<RoutingPath> paths_;
+};
+
+}  // namespace catimage

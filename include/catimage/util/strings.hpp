@@ -1,0 +1,16 @@
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace catimage {
+
+// Returns the byte offset of the first invalid UTF-8 sequence, or npos if valid.
+std::size_t find_invalid_utf8(std::string_view s);
+std::string trim(std::string_view s);
+std::string to_lower(std::string_view s);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+// A short, printable excerpt of a prompt for messages.
+std::string excerpt(std::string_view s, std::size_t max_chars = 60);
+
+}  // namespace catimage

@@ -1,0 +1,87 @@
+// catimage eval: paper-style quality-cost evaluation of a router on a quality table.
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "catimage/cli/commands.hpp"
+#include "catimage/cli/common.hpp"
+#include "catimage/eval/metrics.hpp"
+#include "catimage/eval/plot.hpp"
+#include "catimage/eval/report.hpp"
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/quality_table.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage::cli {
+
+namespace {
+
+struct EvalOptions {
+  std::string table, config, outdir, title;
+  PredictorSource source;
+  bool json_out = false;
+};
+
+int run(const EvalOptions& o) {
+  QualityTable t = load_quality_table(o.table);
+  std::vector<double> costs;
+  std::string unit = "seconds", cost_origin;
+  std::vector<std::string> names = t.candidates;
+  if (!o.config.empty() || !t.has_costs()) {
+    CandidateSet cs = load_config_or_default(o.config);
+    match_candidates(cs, t.candidates, o.table);
+    names = cs.names();
+    t = t.reordered(names);
+    costs = cs.costs();
+    unit = cs.cost_unit;
+    cost_origin = cs.source;
+  } else {
+    costs = t.mean_costs();
+    cost_origin = "mean per-prompt cost in " + o.table;
+  }
+  spdlog::info("{}: {} prompts, {} candidates; costs from {}", o.table, t.rows.size(), names.size(), cost_origin);
+
+  Matrix truth(t.rows.size(), names.size());
+  std::vector<PromptRef> refs;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    for (std::size_t k = 0; k < names.size(); ++k) truth(i, k) = t.rows[i].quality[k];
+    refs.push_back({t.rows[i].id, t.rows[i].prompt, where(o.table, t.rows[i].line)});
+  }
+  Matrix pred = predict_qualities(o.source, refs, names, o.table);
+  EvalResult r = evaluate(truth, pred, costs, names);
+  std::string title = o.title.empty() ? std::filesystem::path(o.table).filename().string() : o.title;
+
+  if (!o.outdir.empty()) {
+    std::filesystem::create_directories(o.outdir);
+    namespace fs = std::filesystem;
+    write_file_atomic((fs::path(o.outdir) / "eval.md").string(), eval_markdown(r, title, unit));
+    write_file_atomic((fs::path(o.outdir) / "curves.csv").string(), eval_curves_csv(r));
+    write_file_atomic((fs::path(o.outdir) / "eval.json").string(), eval_json(r).dump(2) + "\n");
+    if (plot_available()) plot_quality_cost(r, title, unit, (fs::path(o.outdir) / "quality_cost.png").string());
+    else spdlog::warn("built without cairo: no quality_cost.png");
+    spdlog::info("wrote {}/eval.md, curves.csv, eval.json{}", o.outdir, plot_available() ? ", quality_cost.png" : "");
+  }
+  if (o.json_out) std::cout << eval_json(r).dump(2) << "\n";
+  else std::cout << eval_markdown(r, title, unit);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_eval(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  auto* c = app.add_subcommand("eval", "Quality-cost evaluation of a router on a quality table");
+  c->add_option("-t,--table", o->table, "Quality table (JSONL) with true qualities")->required();
+  auto* pr = c->add_option("--predictor", o->source.predictor, "Trained predictor folder");
+  auto* pd = c->add_option("--predictions", o->source.predictions, "JSONL of predicted qualities (by id)");
+  pr->excludes(pd);
+  c->add_option("-c,--config", o->config,
+                "Candidates config for costs (default: the table's mean per-prompt costs, else configs/default.json)");
+  c->add_flag("--json", o->json_out, "Print one JSON object on stdout instead of the Markdown table");
+  c->add_option("-o,--output-dir", o->outdir, "Write eval.md, curves.csv, eval.json and quality_cost.png here");
+  c->add_option("--title", o->title, "Title for the table and plot");
+  return [o] { return run(*o); };
+}
+
+}  // namespace catimage::cli

@@ -1,0 +1,41 @@
+#include "catimage/cli/common.hpp"
+
+#include "catimage/io/predictions_file.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/paths.hpp"
+
+namespace catimage::cli {
+
+CandidateSet load_config_or_default(const std::string& path) {
+  if (!path.empty()) return load_candidates(path);
+  auto p = find_resource("configs/default.json");
+  if (p.empty()) fail("no --config given and the shipped configs/default.json was not found (set CATIMAGE_HOME)");
+  return load_candidates(p);
+}
+
+Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
+                         const std::vector<std::string>& names, const std::string& config_origin) {
+  if (!src.predictor.empty() && !src.predictions.empty())
+    fail("give either --predictor or --predictions, not both");
+  Matrix q(prompts.size(), names.size());
+  if (!src.predictions.empty()) {
+    PredictionsFile pf(src.predictions);
+    CandidateSet cs;
+    cs.source = config_origin;
+    for (const auto& n : names) cs.candidates.push_back({n});
+    auto idx = match_candidates(cs, pf.table().candidates, src.predictions);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      const QualityRecord* r = pf.by_id(prompts[i].id);
+      if (r && !prompts[i].prompt.empty() && r->prompt != prompts[i].prompt) r = nullptr;
+      if (!r) r = pf.by_prompt(prompts[i].prompt);
+      if (!r)
+        fail("{}: no prediction for id \"{}\" / this prompt in {}", prompts[i].where, prompts[i].id,
+             src.predictions);
+      for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = r->quality[idx[k]];
+    }
+    return q;
+  }
+  fail("no predicted qualities: pass --predictions FILE (a JSONL of predicted qualities per prompt)");
+}
+
+}  // namespace catimage::cli

@@ -1,0 +1,48 @@
+// catimage: cost-aware routing and generation for text-to-image diffusion.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "catimage/cli/commands.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+#include "catimage/util/progress.hpp"
+#include "catimage/util/threads.hpp"
+
+int main(int argc, char** argv) {
+  using namespace catimage;
+  CLI::App app{"catimage — cost-aware routing for text-to-image generation"};
+  app.set_version_flag("--version", "catimage 0.1.0");
+  app.require_subcommand(1);
+  bool verbose = false, quiet = false;
+  int threads = 0;
+  app.add_flag("-v,--verbose", verbose, "Debug logging");
+  app.add_flag("-q,--quiet", quiet, "Only warnings and errors; no progress bars");
+  app.add_option("--threads", threads, "CPU threads for libtorch (default: all cores)")->check(CLI::NonNegativeNumber);
+  const std::vector<std::pair<std::string, cli::Runner>> runners = {
+      {"route", cli::add_route(app)}, {"eval", cli::add_eval(app)}, {"import", cli::add_import(app)}};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  init_logging(quiet ? Verbosity::quiet : verbose ? Verbosity::verbose : Verbosity::normal);
+  Progress::set_enabled(!quiet);
+  try {
+    int n = set_torch_threads(threads);
+    spdlog::debug("libtorch intra-op threads: {}", n);
+    for (const auto& [name, run] : runners)
+      if (app.got_subcommand(name)) return run();
+    return 2;
+  } catch (const Error& e) {
+    spdlog::error("{}", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    spdlog::critical("internal error: {}", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,137 @@
+#include "catimage/eval/metrics.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "catimage/router/routing_path.hpp"
+#include "catimage/util/error.hpp"
+
+namespace catimage {
+
+namespace {
+
+constexpr double kRel = 1e-12;
+
+double best_quality_within(const std::vector<CurvePoint>& curve, double cost_limit) {
+  double best = -std::numeric_limits<double>::infinity();
+  for (const auto& p : curve)
+    if (p.cost <= cost_limit * (1 + kRel) + kRel) best = std::max(best, p.quality);
+  return best;
+}
+
+std::vector<RoutingPath> build_paths(const Matrix& q, const std::vector<double>& costs) {
+  std::vector<RoutingPath> paths;
+  paths.reserve(q.rows);
+  for (std::size_t i = 0; i < q.rows; ++i)
+    paths.push_back(RoutingPath::build(q.row(i), costs.data(), costs.size()));
+  return paths;
+}
+
+}  // namespace
+
+double area_under_hull(const std::vector<CurvePoint>& curve, double c_lo, double c_hi) {
+  auto h = nondecreasing_hull(curve);
+  if (h.empty()) return 0;
+  if (!(c_hi > c_lo)) return h.back().quality;
+  // value of the hull at cost c (flat before the first vertex and after the last)
+  auto value = [&](double c) {
+    if (c <= h.front().cost) return h.front().quality;
+    if (c >= h.back().cost) return h.back().quality;
+    auto it = std::upper_bound(h.begin(), h.end(), c,
+                               [](double x, const CurvePoint& p) { return x < p.cost; });
+    const auto& b = *it;
+    const auto& a = *std::prev(it);
+    return a.quality + (b.quality - a.quality) * (c - a.cost) / (b.cost - a.cost);
+  };
+  // integrate the piecewise-linear function exactly over its breakpoints inside [lo, hi]
+  std::vector<double> xs = {c_lo, c_hi};
+  for (const auto& p : h)
+    if (p.cost > c_lo && p.cost < c_hi) xs.push_back(p.cost);
+  std::sort(xs.begin(), xs.end());
+  double area = 0;
+  for (std::size_t i = 1; i < xs.size(); ++i)
+    area += 0.5 * (value(xs[i - 1]) + value(xs[i])) * (xs[i] - xs[i - 1]);
+  return area / (c_hi - c_lo);
+}
+
+std::optional<double> apgr(const std::vector<CurvePoint>& curve, OperatingPoint weak,
+                           OperatingPoint strong) {
+  if (!(strong.quality > weak.quality) || !(strong.cost > weak.cost)) return std::nullopt;
+  // Step function: the best quality any routing reaches within cost c.
+  std::vector<CurvePoint> pts = curve;
+  std::sort(pts.begin(), pts.end(),
+            [](const CurvePoint& a, const CurvePoint& b) { return a.cost < b.cost; });
+  double area = 0, best = weak.quality, at = weak.cost;
+  for (const auto& p : pts) {
+    if (p.cost >= strong.cost) break;
+    if (p.cost > at) {
+      area += (best - weak.quality) * (p.cost - at);
+      at = p.cost;
+    }
+    best = std::max(best, p.quality);
+  }
+  area += (best - weak.quality) * (strong.cost - at);
+  // a routing exactly at strong.cost counts for the final instant only (measure zero)
+  return area / ((strong.quality - weak.quality) * (strong.cost - weak.cost));
+}
+
+CurveFigures curve_figures(const std::vector<CurvePoint>& curve, const EvalResult& base,
+                           const std::vector<CurvePoint>* oracle) {
+  CurveFigures f;
+  const auto& bs = base.singles[base.best_single];
+  f.max_quality = -std::numeric_limits<double>::infinity();
+  for (const auto& p : curve) f.max_quality = std::max(f.max_quality, p.quality);
+  f.quality_at_best_single_cost = best_quality_within(curve, bs.cost);
+  for (const auto& p : curve)
+    if (p.quality >= bs.quality && bs.cost > 0) {
+      double frac = p.cost / bs.cost;
+      if (!f.cost_to_match_best_single || frac < *f.cost_to_match_best_single)
+        f.cost_to_match_best_single = frac;
+    }
+  if (oracle) {
+    double o = best_quality_within(*oracle, bs.cost);
+    if (o > bs.quality) f.oracle_gap_captured = (f.quality_at_best_single_cost - bs.quality) / (o - bs.quality);
+  }
+  double lo = *std::min_element(base.costs.begin(), base.costs.end());
+  double hi = *std::max_element(base.costs.begin(), base.costs.end());
+  f.aiq = area_under_hull(curve, lo, hi);
+  f.apgr = apgr(curve, base.singles[base.cheapest], bs);
+  return f;
+}
+
+EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs,
+                    const std::vector<std::string>& names) {
+  if (truth.rows != predicted.rows || truth.cols != predicted.cols || truth.cols != costs.size() ||
+      names.size() != costs.size())
+    fail("evaluate: shapes differ (truth {}x{}, predicted {}x{}, {} costs)", truth.rows, truth.cols,
+         predicted.rows, predicted.cols, costs.size());
+  if (truth.rows == 0) fail("evaluate: no prompts");
+  EvalResult r;
+  r.prompts = truth.rows;
+  r.names = names;
+  r.costs = costs;
+  const std::size_t m = costs.size();
+  r.singles.resize(m);
+  for (std::size_t k = 0; k < m; ++k) {
+    double s = 0;
+    for (std::size_t i = 0; i < truth.rows; ++i) s += truth(i, k);
+    r.singles[k] = {s / truth.rows, costs[k]};
+  }
+  for (std::size_t k = 1; k < m; ++k) {
+    const auto &a = r.singles[k], &b = r.singles[r.best_single];
+    if (a.quality > b.quality || (a.quality == b.quality && a.cost < b.cost)) r.best_single = k;
+    const auto& c = r.singles[r.cheapest];
+    if (a.cost < c.cost || (a.cost == c.cost && a.quality > c.quality)) r.cheapest = k;
+  }
+  for (const auto& s : r.singles) {
+    r.random.quality += s.quality / m;
+    r.random.cost += s.cost / m;
+  }
+  r.router_curve = quality_cost_curve(build_paths(predicted, costs), truth, predicted, costs);
+  r.oracle_curve = quality_cost_curve(build_paths(truth, costs), truth, truth, costs);
+  r.oracle = curve_figures(r.oracle_curve, r, &r.oracle_curve);
+  r.router = curve_figures(r.router_curve, r, &r.oracle_curve);
+  return r;
+}
+
+}  // namespace catimage

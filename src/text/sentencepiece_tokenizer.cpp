@@ -1,0 +1,115 @@
+#include "catimage/text/sentencepiece_tokenizer.hpp"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <mutex>
+
+#include "catimage/io/json_file.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/paths.hpp"
+
+namespace catimage {
+
+struct SentencePieceTokenizer::Api {
+  void* lib = nullptr;
+  void* (*load)(const char*, char*, size_t) = nullptr;
+  void (*free)(void*) = nullptr;
+  int (*vocab_size)(void*) = nullptr;
+  int (*encode)(void*, const char*, size_t, int*, int) = nullptr;
+  int (*id_to_piece)(void*, int, char*, size_t) = nullptr;
+};
+
+namespace {
+
+std::shared_ptr<SentencePieceTokenizer::Api> g_api;  // loaded once, kept for the process
+std::mutex g_mu;
+
+template <typename F>
+void bind(void* lib, const char* name, F& fn, const std::string& path) {
+  fn = reinterpret_cast<F>(dlsym(lib, name));
+  if (!fn) fail("{}: symbol {} missing from the sentencepiece shim", path, name);
+}
+
+}  // namespace
+
+std::string fnv1a64_hex(const std::string& bytes) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return fmt::format("{:016x}", h);
+}
+
+std::string SentencePieceTokenizer::shim_path() {
+  if (const char* e = std::getenv("CATIMAGE_SPM_SHIM")) return e;
+  namespace fs = std::filesystem;
+  const char* name = "libcatimage_spm_shim.so";
+  for (fs::path dir : {fs::path(executable_dir()), fs::path(executable_dir()) / ".." / "lib",
+                       fs::path(CATIMAGE_BUILD_DIR)}) {
+    std::error_code ec;
+    if (fs::exists(dir / name, ec)) return (dir / name).lexically_normal().string();
+  }
+  return name;  // let the dynamic loader search
+}
+
+std::string SentencePieceTokenizer::default_model() {
+  auto p = find_resource("models/tokenizer/prompts.model");
+  if (p.empty()) fail("the shipped tokenizer models/tokenizer/prompts.model was not found (set CATIMAGE_HOME to the catimage folder)");
+  return p;
+}
+
+SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path) : path_(model_path) {
+  {
+    std::lock_guard<std::mutex> lock(g_mu);
+    if (!g_api) {
+      auto api = std::make_shared<Api>();
+      auto path = shim_path();
+      // DEEPBIND: the shim and libsentencepiece resolve their own (protobuf) symbols first.
+      api->lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (!api->lib) fail("cannot load the sentencepiece shim {}: {}", path, dlerror());
+      bind(api->lib, "catimage_spm_load", api->load, path);
+      bind(api->lib, "catimage_spm_free", api->free, path);
+      bind(api->lib, "catimage_spm_vocab_size", api->vocab_size, path);
+      bind(api->lib, "catimage_spm_encode", api->encode, path);
+      bind(api->lib, "catimage_spm_id_to_piece", api->id_to_piece, path);
+      g_api = api;
+    }
+    api_ = g_api;
+  }
+  std::string bytes = read_file(model_path);
+  checksum_ = fnv1a64_hex(bytes);
+  char err[512] = {0};
+  handle_ = api_->load(model_path.c_str(), err, sizeof err);
+  if (!handle_) fail("{}: not a sentencepiece model: {}", model_path, err);
+  vocab_size_ = api_->vocab_size(handle_);
+}
+
+SentencePieceTokenizer::~SentencePieceTokenizer() {
+  if (handle_) api_->free(handle_);
+}
+
+std::vector<int> SentencePieceTokenizer::encode(const std::string& text) const {
+  std::vector<int> ids(text.size() + 16);
+  int n = api_->encode(handle_, text.data(), text.size(), ids.data(), static_cast<int>(ids.size()));
+  if (n < 0) fail("sentencepiece could not encode \"{}\"", text.substr(0, 60));
+  if (static_cast<std::size_t>(n) > ids.size()) {
+    ids.resize(n);
+    n = api_->encode(handle_, text.data(), text.size(), ids.data(), n);
+  }
+  ids.resize(n);
+  return ids;
+}
+
+std::string SentencePieceTokenizer::piece(int id) const {
+  char buf[256];
+  int n = api_->id_to_piece(handle_, id, buf, sizeof buf);
+  if (n < static_cast<int>(sizeof buf)) return std::string(buf, n);
+  std::string big(n + 1, '\0');
+  api_->id_to_piece(handle_, id, big.data(), big.size());
+  big.resize(n);
+  return big;
+}
+
+}  // namespace catimage
