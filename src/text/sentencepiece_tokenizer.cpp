@@ -26,7 +26,7 @@ std::shared_ptr<SentencePieceTokenizer::Api> g_api;  // loaded once, kept for th
 std::mutex g_mu;
 
 template <typename F>
-void bind(void* lib, const char* name, F& fn, const std::string& path) {
+void bind_symbol(void* lib, const char* name, F& fn, const std::string& path) {
   fn = reinterpret_cast<F>(dlsym(lib, name));
   if (!fn) fail("{}: symbol {} missing from the sentencepiece shim", path, name);
 }
@@ -69,11 +69,11 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path) : 
       // DEEPBIND: the shim and libsentencepiece resolve their own (protobuf) symbols first.
       api->lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
       if (!api->lib) fail("cannot load the sentencepiece shim {}: {}", path, dlerror());
-      bind(api->lib, "catimage_spm_load", api->load, path);
-      bind(api->lib, "catimage_spm_free", api->free, path);
-      bind(api->lib, "catimage_spm_vocab_size", api->vocab_size, path);
-      bind(api->lib, "catimage_spm_encode", api->encode, path);
-      bind(api->lib, "catimage_spm_id_to_piece", api->id_to_piece, path);
+      bind_symbol(api->lib, "catimage_spm_load", api->load, path);
+      bind_symbol(api->lib, "catimage_spm_free", api->free, path);
+      bind_symbol(api->lib, "catimage_spm_vocab_size", api->vocab_size, path);
+      bind_symbol(api->lib, "catimage_spm_encode", api->encode, path);
+      bind_symbol(api->lib, "catimage_spm_id_to_piece", api->id_to_piece, path);
       g_api = api;
     }
     api_ = g_api;

@@ -1,0 +1,120 @@
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "catimage/io/json_file.hpp"
+#include "test_util.hpp"
+
+using namespace catimage;
+using namespace catimage::test;
+
+namespace {
+
+std::vector<json> lines(const std::string& s) {
+  std::vector<json> v;
+  std::istringstream in(s);
+  std::string l;
+  while (std::getline(in, l))
+    if (!l.empty()) v.push_back(json::parse(l));
+  return v;
+}
+
+struct Fixture {
+  std::filesystem::path d = temp_dir();
+  std::string config, preds, prompts;
+  Fixture() {
+    config = write(d / "c.json", R"({"candidates": [
+      {"name": "small", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}},
+      {"name": "big", "family": "sdxl", "cost": {"value": 4, "unit": "seconds"}}]})");
+    preds = write(d / "pred.jsonl",
+                  "{\"id\": \"p1\", \"prompt\": \"a white wall\", \"quality\": {\"small\": 30, \"big\": 30.5}}\n"
+                  "{\"id\": \"p2\", \"prompt\": \"three dogs in a neon park\", \"quality\": {\"small\": 25, \"big\": 33}}\n");
+    prompts = write(d / "p.txt", "a white wall\n\nthree dogs in a neon park\n");
+  }
+};
+
+}  // namespace
+
+TEST(Cli, RouteWithLambdaBudgetAndForcedCandidate) {
+  Fixture f;
+  auto base = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  auto r = run_catimage(base + " --lambda 1");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto out = lines(r.out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0]["candidate"], "small");  // 30 - 1 > 30.5 - 4
+  EXPECT_EQ(out[0]["line"], 1);
+  EXPECT_EQ(out[1]["candidate"], "big");    // 33 - 4 > 25 - 1
+  EXPECT_EQ(out[1]["line"], 3);
+  EXPECT_DOUBLE_EQ(out[1]["predicted"]["small"].get<double>(), 25);
+  EXPECT_TRUE(contains(r.err, "skipped 1: empty line")) << r.err;
+  EXPECT_TRUE(contains(r.err, "p.txt:2: skipped: empty line")) << r.err;
+
+  r = run_catimage(base + " --budget 1 -o " + (f.d / "routes.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  out = lines(slurp(f.d / "routes.jsonl"));
+  EXPECT_EQ(out[0]["candidate"], "small");
+  EXPECT_EQ(out[1]["candidate"], "small");
+
+  r = run_catimage(base + " --budget 2.5");  // room for one big prompt: the one that gains most
+  ASSERT_EQ(r.code, 0) << r.err;
+  out = lines(r.out);
+  EXPECT_EQ(out[0]["candidate"], "small");
+  EXPECT_EQ(out[1]["candidate"], "big");
+
+  r = run_catimage(base + " --candidate big");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& j : lines(r.out)) EXPECT_EQ(j["candidate"], "big");
+
+  r = run_catimage(base + " --lambda 0 --max-cost 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& j : lines(r.out)) EXPECT_EQ(j["candidate"], "small");
+}
+
+TEST(Cli, ClearErrorsForBadInput) {
+  Fixture f;
+  auto base = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  auto r = run_catimage(base + " --budget 0.5");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "below the cheapest possible average cost 1")) << r.err;
+  r = run_catimage(base + " --candidate nope");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "--candidate \"nope\" is not in")) << r.err;
+  r = run_catimage(base + " --strict");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "p.txt:2: empty line")) << r.err;
+  auto other = write(f.d / "o.txt", "a prompt nobody predicted\n");
+  r = run_catimage("route " + other + " --config " + f.config + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "o.txt:1: no prediction")) << r.err;
+  auto cfg3 = write(f.d / "c3.json", R"({"candidates": [
+      {"name": "small", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}},
+      {"name": "other", "family": "sdxl", "cost": {"value": 4, "unit": "seconds"}}]})");
+  r = run_catimage("route " + f.prompts + " --config " + cfg3 + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "has no candidate \"other\"")) << r.err;
+  r = run_catimage("route /nonexistent.txt --config " + f.config + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "/nonexistent.txt: cannot open")) << r.err;
+}
+
+TEST(Cli, ImportThenEvalProducesTablesAndPlot) {
+  auto d = temp_dir();
+  auto src = std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb";
+  auto table = (d / "clip.jsonl").string();
+  auto r = run_catimage("import cems " + src + " --metric clip -o " + table);
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_TRUE(std::filesystem::exists(d / "clip.candidates.json"));
+  // the oracle as "predictions": the router must equal the oracle
+  r = run_catimage("eval --table " + table + " --predictions " + table + " --json -o " + (d / "ev").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["best_single"], "SDXL-Turbo");
+  EXPECT_DOUBLE_EQ(j["router"]["aiq"].get<double>(), j["oracle"]["aiq"].get<double>());
+  EXPECT_DOUBLE_EQ(j["router"]["oracle_gap_captured"].get<double>(), 1.0);
+  EXPECT_GT(j["curve"].size(), 100u);
+  for (auto name : {"eval.md", "curves.csv", "eval.json", "quality_cost.png"})
+    EXPECT_TRUE(std::filesystem::exists(d / "ev" / name)) << name;
+  auto png = slurp(d / "ev" / "quality_cost.png");
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+}

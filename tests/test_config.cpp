@@ -1,0 +1,89 @@
+#include <gtest/gtest.h>
+
+#include "catimage/io/candidates_config.hpp"
+#include "catimage/util/error.hpp"
+#include "test_util.hpp"
+
+using namespace catimage;
+using namespace catimage::test;
+
+namespace {
+
+std::string error_of(const std::string& text) {
+  auto d = temp_dir();
+  auto p = write(d / "c.json", text);
+  try {
+    load_candidates(p);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kGood = R"({"candidates": [
+  {"name": "a", "family": "sd15", "steps": 20, "scheduler": "ddim", "guidance": 7.5,
+   "width": 512, "height": 512, "weights": "w/a", "cost": {"value": 1.5, "unit": "seconds"}},
+  {"name": "b", "family": "sdxl", "cost": {"value": 0.2, "unit": "seconds"}}]})";
+
+}  // namespace
+
+TEST(Config, LoadsAValidConfigAndResolvesPaths) {
+  auto d = temp_dir();
+  auto set = load_candidates(write(d / "c.json", kGood));
+  ASSERT_EQ(set.size(), 2u);
+  EXPECT_EQ(set.names(), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(set.costs(), (std::vector<double>{1.5, 0.2}));
+  EXPECT_EQ(*set.candidates[0].weights, (d / "w/a").string());
+  EXPECT_EQ(*set.candidates[0].steps, 20);
+  EXPECT_FALSE(set.candidates[1].steps.has_value());
+  EXPECT_EQ(set.cost_unit, "seconds");
+  // round trip through JSON
+  auto again = parse_candidates(candidates_to_json(set), "x", "");
+  EXPECT_EQ(again.names(), set.names());
+  EXPECT_EQ(again.costs(), set.costs());
+}
+
+TEST(Config, ShippedDefaultIsValid) {
+  auto set = load_candidates(std::string(CATIMAGE_TEST_DATA) + "/../../configs/default.json");
+  EXPECT_EQ(set.names(), (std::vector<std::string>{"SD-Turbo", "SDXL-Turbo", "TAESD", "amused"}));
+}
+
+TEST(Config, ErrorsNameFileAndKey) {
+  struct Case { std::string text, expect; };
+  std::vector<Case> cases = {
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}, "stepz": 3}]})",
+       "candidates[0] (\"a\").stepz: unknown key"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}},
+                          {"name": "a", "family": "sd15", "cost": {"value": 2, "unit": "seconds"}}]})",
+       "candidates[1] (\"a\").name: duplicate candidate name"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": -1, "unit": "seconds"}}]})",
+       "cost.value: -1 must be a finite number >= 0"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}},
+                          {"name": "b", "family": "sd15", "cost": {"value": 2, "unit": "tflops"}}]})",
+       "cost.unit: \"tflops\" differs from the first candidate's \"seconds\""},
+      {R"({"candidates": [{"name": "a", "family": "sd9", "cost": {"value": 1, "unit": "seconds"}}]})",
+       "family: \"sd9\" is not one of"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "steps": "20", "cost": {"value": 1, "unit": "seconds"}}]})",
+       "steps: expected an integer"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "width": 500, "cost": {"value": 1, "unit": "seconds"}}]})",
+       "width: 500 is not a multiple of 8"},
+      {R"({"candidates": [{"name": "a", "family": "sd15"}]})", "cost: missing (required)"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": 3}]})", "cost: expected an object"},
+      {R"({"candidates": []})", "candidates: the list is empty"},
+      {R"({"candidatez": []})", "unknown top-level key \"candidatez\""},
+      {"{\"candidates\": [\n  {\"name\": \"a\",,}\n]}", "c.json:2:"},
+  };
+  for (const auto& c : cases) {
+    auto e = error_of(c.text);
+    EXPECT_TRUE(contains(e, c.expect)) << "expected «" << c.expect << "» in «" << e << "»";
+    EXPECT_TRUE(contains(e, "c.json")) << e;
+  }
+}
+
+TEST(Config, MatchCandidatesRejectsDifferentSets) {
+  auto d = temp_dir();
+  auto set = load_candidates(write(d / "c.json", kGood));
+  EXPECT_EQ(match_candidates(set, {"b", "a"}, "t"), (std::vector<int>{1, 0}));
+  EXPECT_THROW(match_candidates(set, {"a"}, "t"), Error);
+  EXPECT_THROW(match_candidates(set, {"a", "b", "c"}, "t"), Error);
+}

@@ -1,0 +1,103 @@
+#include <gtest/gtest.h>
+
+#include "catimage/io/csv_reader.hpp"
+#include "catimage/io/prompt_reader.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
+#include "test_util.hpp"
+
+using namespace catimage;
+using namespace catimage::test;
+
+TEST(Prompts, BadLinesAreReportedWithLineNumbersNotDropped) {
+  auto d = temp_dir();
+  std::string text = "\xEF\xBB\xBF" "a red book\r\n"      // 1: BOM + CRLF
+                     "\r\n"                               // 2: empty
+                     "   \n"                              // 3: whitespace only
+                     "bad \xC3\x28 utf8\n"                // 4: invalid UTF-8
+                     + std::string("nul\0byte\n", 9) +    // 5: NUL
+                     std::string(300, 'x') + "\n"         // 6: too long for max_bytes=200
+                     "a yellow vase";                     // 7: no final newline
+  auto p = write(d / "p.txt", text);
+  PromptReadOptions o;
+  o.max_bytes = 200;
+  auto f = read_prompts(p, o);
+  ASSERT_EQ(f.prompts.size(), 2u);
+  EXPECT_EQ(f.prompts[0].prompt, "a red book");
+  EXPECT_EQ(f.prompts[0].line, 1);
+  EXPECT_EQ(f.prompts[0].id, "1");
+  EXPECT_EQ(f.prompts[1].prompt, "a yellow vase");
+  EXPECT_EQ(f.prompts[1].line, 7);
+  ASSERT_EQ(f.skipped.size(), 5u);
+  EXPECT_EQ(f.skipped[0].line, 2);
+  EXPECT_EQ(f.skipped[0].reason, "empty line");
+  EXPECT_EQ(f.skipped[1].line, 3);
+  EXPECT_TRUE(contains(f.skipped[2].reason, "invalid UTF-8 at byte 5")) << f.skipped[2].reason;
+  EXPECT_TRUE(contains(f.skipped[3].reason, "NUL byte at byte 4")) << f.skipped[3].reason;
+  EXPECT_TRUE(contains(f.skipped[4].reason, "300 bytes")) << f.skipped[4].reason;
+  EXPECT_EQ(f.skipped[4].line, 6);
+
+  o.strict = true;
+  try {
+    read_prompts(p, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "p.txt:2: empty line")) << e.what();
+  }
+}
+
+TEST(Prompts, JsonlAndCsvInputs) {
+  auto d = temp_dir();
+  auto j = write(d / "p.jsonl", "{\"id\": \"x1\", \"prompt\": \"a cat\"}\n{\"prompt\": \"a dog\"}\nnot json\n{\"text\": 1}\n");
+  auto f = read_prompts(j);
+  ASSERT_EQ(f.prompts.size(), 2u);
+  EXPECT_EQ(f.prompts[0].id, "x1");
+  EXPECT_EQ(f.prompts[1].id, "2");
+  ASSERT_EQ(f.skipped.size(), 2u);
+  EXPECT_EQ(f.skipped[0].line, 3);
+  EXPECT_TRUE(contains(f.skipped[0].reason, "invalid JSON"));
+  EXPECT_TRUE(contains(f.skipped[1].reason, "no string \"prompt\""));
+
+  auto c = write(d / "p.csv", "prompt_id,prompt,other\r\nA1,\"a \"\"quoted\"\", comma, prompt\",z\nA2,\"two\nlines\",z\nA3,,z\n");
+  auto g = read_prompts(c);
+  ASSERT_EQ(g.prompts.size(), 2u);
+  EXPECT_EQ(g.prompts[0].id, "A1");
+  EXPECT_EQ(g.prompts[0].prompt, "a \"quoted\", comma, prompt");
+  EXPECT_EQ(g.prompts[1].prompt, "two\nlines");
+  EXPECT_EQ(g.prompts[1].line, 3);
+  ASSERT_EQ(g.skipped.size(), 1u);
+  EXPECT_EQ(g.skipped[0].line, 5);
+
+  auto bad = write(d / "q.csv", "id,text\n1,a\n");
+  EXPECT_THROW(read_prompts(bad), Error);
+}
+
+TEST(Prompts, RealCorporaParseCompletely) {
+  // Every row of the shipped corpora is a prompt or a reported skip.
+  std::string dir = std::string(CATIMAGE_SHARED_DATA) + "/prompts/";
+  auto coco = read_prompts(dir + "MS-COCO.csv");
+  // 31,427 records (Python's csv module agrees); 119 captions span two lines.
+  EXPECT_EQ(coco.prompts.size(), 31427u);
+  EXPECT_TRUE(coco.skipped.empty());
+  auto ddb = read_prompts(dir + "DiffusionDB_sample_seed42.csv");
+  EXPECT_EQ(ddb.prompts.size(), 6979u);
+  EXPECT_TRUE(ddb.skipped.empty());
+}
+
+TEST(Csv, MalformedQuotingIsAnError) {
+  std::istringstream a("x,\"open\n");
+  CsvReader r(a, "a.csv");
+  std::vector<std::string> f;
+  EXPECT_THROW(r.next(f), Error);
+  std::istringstream b("x,\"q\"z\n");
+  CsvReader r2(b, "b.csv");
+  EXPECT_THROW(r2.next(f), Error);
+}
+
+TEST(Strings, Utf8Validation) {
+  EXPECT_EQ(find_invalid_utf8("plain ascii"), std::string::npos);
+  EXPECT_EQ(find_invalid_utf8("caf\xC3\xA9 \xE2\x80\x9C" "q\xE2\x80\x9D \xF0\x9F\x90\xB1"), std::string::npos);
+  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);           // overlong
+  EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80"), 2u);     // surrogate
+  EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3u);        // truncated
+}

@@ -1,0 +1,51 @@
+#pragma once
+// Helpers for tests: temp folders, files, running the catimage binary.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace catimage::test {
+
+inline std::filesystem::path temp_dir() {
+  static std::mt19937_64 rng(std::random_device{}());
+  auto p = std::filesystem::temp_directory_path() /
+           ("catimage_test_" + std::to_string(rng()));
+  std::filesystem::create_directories(p);
+  return p;
+}
+
+inline std::string write(const std::filesystem::path& p, const std::string& s) {
+  std::ofstream(p, std::ios::binary) << s;
+  return p.string();
+}
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+struct RunResult {
+  int code;
+  std::string out, err;
+};
+
+// Runs the catimage binary with `args` (shell-quoted by the caller).
+inline RunResult run_catimage(const std::string& args) {
+  auto d = temp_dir();
+  std::string cmd = std::string(CATIMAGE_BINARY) + " " + args + " >" + (d / "out").string() +
+                    " 2>" + (d / "err").string();
+  int st = std::system(cmd.c_str());
+  RunResult r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};
+  std::filesystem::remove_all(d);
+  return r;
+}
+
+inline bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+}  // namespace catimage::test
