@@ -118,3 +118,27 @@ TEST(Cli, ImportThenEvalProducesTablesAndPlot) {
   auto png = slurp(d / "ev" / "quality_cost.png");
   EXPECT_EQ(png.substr(1, 3), "PNG");
 }
+
+TEST(Cli, RouteWorksOutOfTheBoxWithTheShippedDefault) {
+  auto r = run_catimage("route " + std::string(CATIMAGE_TEST_DATA) + "/../../configs/example_prompts.txt");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto out = lines(r.out);
+  EXPECT_EQ(out.size(), 8u);
+  for (const auto& j : out) {
+    EXPECT_TRUE(j.contains("candidate"));
+    EXPECT_EQ(j["predicted"].size(), 4u);
+  }
+  EXPECT_TRUE(contains(r.err, "budget")) << r.err;
+}
+
+TEST(Cli, PredictorRefusesADifferentCandidateSet) {
+  auto d = temp_dir();
+  auto cfg = write(d / "c.json", R"({"candidates": [
+      {"name": "SD-Turbo", "family": "sd21", "cost": {"value": 1, "unit": "seconds"}},
+      {"name": "SDXL-Turbo", "family": "sdxl", "cost": {"value": 2, "unit": "seconds"}}]})");
+  auto p = write(d / "p.txt", "a cat\n");
+  auto r = run_catimage("route " + p + " --config " + cfg);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "predictor")) << r.err;
+  EXPECT_TRUE(contains(r.err, "that config")) << r.err;
+}

@@ -1,6 +1,7 @@
 #include "catimage/cli/common.hpp"
 
 #include "catimage/io/predictions_file.hpp"
+#include "catimage/predictor/predictor.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
 
@@ -35,7 +36,19 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
     }
     return q;
   }
-  fail("no predicted qualities: pass --predictions FILE (a JSONL of predicted qualities per prompt)");
+  auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
+  auto predictor = load_predictor(dir);
+  CandidateSet cs;
+  cs.source = config_origin;
+  for (const auto& n : names) cs.candidates.push_back({n});
+  auto idx = match_candidates(cs, predictor->meta().candidates, "predictor " + dir);
+  std::vector<std::string> texts;
+  texts.reserve(prompts.size());
+  for (const auto& p : prompts) texts.push_back(p.prompt);
+  Matrix raw = predictor->predict(texts);
+  for (std::size_t i = 0; i < prompts.size(); ++i)
+    for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = raw(i, idx[k]);
+  return q;
 }
 
 }  // namespace catimage::cli

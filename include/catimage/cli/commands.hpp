@@ -12,5 +12,8 @@ using Runner = std::function<int()>;
 Runner add_route(CLI::App& app);
 Runner add_eval(CLI::App& app);
 Runner add_import(CLI::App& app);
+Runner add_train(CLI::App& app);
+Runner add_split(CLI::App& app);
+Runner add_predict(CLI::App& app);
 
 }  // namespace catimage::cli

@@ -1,0 +1,83 @@
+#pragma once
+// A quality predictor: prompt -> predicted quality of every candidate generator.
+//
+// On disk a predictor is a folder with predictor.json (kind, candidates, metric, tokenizer
+// checksum, target statistics, confidence calibration, training summary) and
+// weights.safetensors (plus tfidf.json for the TF-IDF kinds). No pickle anywhere.
+//
+// Kinds: tfidf-ridge (baseline), bag (embedding bag over sentencepiece pieces and hashed
+// piece n-grams, hashed char n-grams and prompt statistics -> MLP), transformer (small
+// encoder over pieces), knn (k nearest training prompts in the bag model's learned
+// embedding), ensemble (mean of a tfidf-ridge member and seed-bagged bag nets).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catimage/io/json_file.hpp"
+#include "catimage/util/matrix.hpp"
+
+namespace catimage {
+
+extern const std::vector<std::string> kPredictorKinds;
+
+// How raw outputs become qualities. Models predict per-prompt deviations from the prompt's
+// mean over candidates (what ranking depends on) and that mean (the level), standardised.
+struct TargetStats {
+  std::vector<double> prior;  // training mean quality per candidate
+  double level_mean = 0, level_std = 1, dev_std = 1;
+};
+
+// Shrinks predicted deviations towards the prior when a prompt is unlike the training
+// prompts: s = clamp((sim - lo) / (hi - lo), 0, 1), sim = mean cosine similarity of the k
+// nearest training prompts; q = level + prior_dev + s * (dev - prior_dev).
+struct Confidence {
+  bool enabled = false;
+  double lo = 0, hi = 1;
+  double shrink(double sim) const;
+};
+
+struct PredictorMeta {
+  std::string kind;
+  std::vector<std::string> candidates;
+  std::string metric;
+  std::string tokenizer_checksum;  // empty when no tokenizer is used
+  TargetStats stats;
+  Confidence confidence;
+  json training;  // free-form training summary (seed, epochs, validation figures, time)
+  json model;     // architecture hyper-parameters
+};
+
+json meta_to_json(const PredictorMeta& m);
+// Raw standardised outputs (deviations, level) -> qualities, with confidence shrinkage.
+Matrix qualities_from_raw(const Matrix& raw, const TargetStats& st, const Confidence& conf,
+                          const std::vector<double>& similarity);
+PredictorMeta meta_from_json(const json& j, const std::string& origin);
+
+class Predictor {
+ public:
+  explicit Predictor(PredictorMeta meta) : meta_(std::move(meta)) {}
+  virtual ~Predictor() = default;
+  const PredictorMeta& meta() const { return meta_; }
+  PredictorMeta& mutable_meta() { return meta_; }
+
+  // Predicted qualities (prompts x candidates, in meta().candidates order).
+  Matrix predict(const std::vector<std::string>& prompts) const;
+  // Raw standardised outputs: deviation (M) then level; and similarity to training
+  // prompts (NaN when the kind has none). Implemented by each kind.
+  virtual void predict_raw(const std::vector<std::string>& prompts, Matrix& raw,
+                           std::vector<double>& similarity) const = 0;
+  virtual void save(const std::string& dir) const = 0;
+
+ protected:
+  void save_meta(const std::string& dir) const;
+
+ private:
+  PredictorMeta meta_;
+};
+
+// Loads any kind from its folder; errors name the folder and the file.
+std::unique_ptr<Predictor> load_predictor(const std::string& dir);
+// The shipped default (models/predictor-clip).
+std::string default_predictor_dir();
+
+}  // namespace catimage

@@ -1,0 +1,24 @@
+#pragma once
+// `catimage train`: fits a predictor of any kind on a quality table, selects on validation,
+// and writes it with its metadata.
+#include <memory>
+#include <string>
+
+#include "catimage/io/quality_table.hpp"
+#include "catimage/predictor/predictor.hpp"
+
+namespace catimage {
+
+struct TrainRequest {
+  std::string kind;
+  std::uint64_t seed = 0;
+  std::string metric;           // recorded in the metadata
+  std::string tokenizer_model;  // default: the shipped models/tokenizer/prompts.model
+  std::vector<double> costs;    // per candidate, table order (for validation routing)
+  int max_epochs = 0;           // 0: the kind's default
+  json hyper = json::object();  // optional overrides: lr, weight_decay, dropout, dim, hidden, buckets
+};
+
+std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const QualityTable& train, const QualityTable& val);
+
+}  // namespace catimage

@@ -1,0 +1,78 @@
+// catimage train: fit a quality predictor on a quality table.
+#include <filesystem>
+#include <memory>
+
+#include "catimage/cli/commands.hpp"
+#include "catimage/cli/common.hpp"
+#include "catimage/io/table_split.hpp"
+#include "catimage/predictor/trainer.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage::cli {
+
+namespace {
+
+struct TrainOptions {
+  std::string table, val, kind = "ensemble", outdir, config, metric = "unknown", tokenizer;
+  std::uint64_t seed = 0;
+  int epochs = 0;
+  std::string hyper;
+};
+
+int run(const TrainOptions& o) {
+  auto train = load_quality_table(o.table);
+  QualityTable val;
+  if (!o.val.empty()) {
+    val = load_quality_table(o.val).reordered(train.candidates);
+  } else {
+    auto s = split_table(train, {0.9, 0.1}, o.seed);
+    train = s.parts[0];
+    val = s.parts[1];
+    spdlog::info("no --val: holding out {} of {} prompts (seed {}) for validation", val.rows.size(),
+                 train.rows.size() + val.rows.size(), o.seed);
+  }
+  TrainRequest req;
+  req.kind = o.kind;
+  req.seed = o.seed;
+  req.metric = o.metric;
+  req.tokenizer_model = o.tokenizer;
+  req.max_epochs = o.epochs;
+  if (!o.hyper.empty()) {
+    req.hyper = parse_json(o.hyper, "--hyper");
+    if (!req.hyper.is_object()) fail("--hyper must be a JSON object, e.g. '{\"lr\": 0.001}'");
+  }
+  if (o.config.empty() && train.has_costs()) {
+    req.costs = train.mean_costs();
+  } else {
+    auto cs = load_config_or_default(o.config);
+    match_candidates(cs, train.candidates, o.table);
+    for (const auto& n : train.candidates) req.costs.push_back(cs.candidates[cs.index(n)].cost);
+  }
+  auto p = train_predictor(req, train, val);
+  p->save(o.outdir);
+  spdlog::info("wrote predictor to {}", o.outdir);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_train(CLI::App& app) {
+  auto o = std::make_shared<TrainOptions>();
+  auto* c = app.add_subcommand("train", "Train a quality predictor on a quality table");
+  c->add_option("-t,--table", o->table, "Training quality table (JSONL)")->required();
+  c->add_option("--val", o->val, "Validation table (default: a seeded 10% of --table)");
+  c->add_option("-k,--kind", o->kind, "Predictor kind")
+      ->check(CLI::IsMember({"tfidf-ridge", "bag", "transformer", "knn", "ensemble"}));
+  c->add_option("--seed", o->seed, "Random seed (same seed, same predictor)");
+  c->add_option("-o,--output", o->outdir, "Folder to write the predictor to")->required();
+  c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");
+  c->add_option("--metric", o->metric, "Name of the quality metric, recorded in the metadata");
+  c->add_option("--tokenizer", o->tokenizer, "Sentencepiece model (default: models/tokenizer/prompts.model)");
+  c->add_option("--epochs", o->epochs, "Maximum epochs (default: the kind's own)");
+  c->add_option("--hyper", o->hyper,
+                "JSON object of neural hyper-parameters: lr, lr_transformer, weight_decay, dropout, dim, hidden, buckets");
+  return [o] { return run(*o); };
+}
+
+}  // namespace catimage::cli

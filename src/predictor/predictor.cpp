@@ -1,0 +1,100 @@
+#include "catimage/predictor/predictor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/paths.hpp"
+
+namespace catimage {
+
+const std::vector<std::string> kPredictorKinds = {"tfidf-ridge", "bag", "transformer", "knn", "ensemble"};
+
+double Confidence::shrink(double sim) const {
+  if (!enabled || std::isnan(sim)) return 1.0;
+  if (hi <= lo) return sim >= hi ? 1.0 : 0.0;
+  return std::clamp((sim - lo) / (hi - lo), 0.0, 1.0);
+}
+
+json meta_to_json(const PredictorMeta& m) {
+  return {{"format", "catimage-predictor/1"},
+          {"kind", m.kind},
+          {"candidates", m.candidates},
+          {"metric", m.metric},
+          {"tokenizer_checksum", m.tokenizer_checksum},
+          {"target_stats", {{"prior", m.stats.prior}, {"level_mean", m.stats.level_mean},
+                            {"level_std", m.stats.level_std}, {"dev_std", m.stats.dev_std}}},
+          {"confidence", {{"enabled", m.confidence.enabled}, {"lo", m.confidence.lo}, {"hi", m.confidence.hi}}},
+          {"model", m.model},
+          {"training", m.training}};
+}
+
+PredictorMeta meta_from_json(const json& j, const std::string& origin) {
+  PredictorMeta m;
+  try {
+    if (j.value("format", "") != "catimage-predictor/1")
+      fail("{}: \"format\" is not catimage-predictor/1", origin);
+    m.kind = j.at("kind").get<std::string>();
+    if (std::find(kPredictorKinds.begin(), kPredictorKinds.end(), m.kind) == kPredictorKinds.end())
+      fail("{}: unknown predictor kind \"{}\"", origin, m.kind);
+    m.candidates = j.at("candidates").get<std::vector<std::string>>();
+    m.metric = j.at("metric").get<std::string>();
+    m.tokenizer_checksum = j.at("tokenizer_checksum").get<std::string>();
+    const auto& s = j.at("target_stats");
+    m.stats.prior = s.at("prior").get<std::vector<double>>();
+    m.stats.level_mean = s.at("level_mean").get<double>();
+    m.stats.level_std = s.at("level_std").get<double>();
+    m.stats.dev_std = s.at("dev_std").get<double>();
+    if (m.stats.prior.size() != m.candidates.size())
+      fail("{}: target_stats.prior has {} values for {} candidates", origin, m.stats.prior.size(), m.candidates.size());
+    const auto& c = j.at("confidence");
+    m.confidence.enabled = c.at("enabled").get<bool>();
+    m.confidence.lo = c.at("lo").get<double>();
+    m.confidence.hi = c.at("hi").get<double>();
+    m.model = j.value("model", json::object());
+    m.training = j.value("training", json::object());
+  } catch (const json::exception& e) {
+    fail("{}: malformed predictor metadata: {}", origin, e.what());
+  }
+  return m;
+}
+
+Matrix qualities_from_raw(const Matrix& raw, const TargetStats& st, const Confidence& conf,
+                          const std::vector<double>& sim) {
+  const std::size_t m = st.prior.size();
+  double prior_mean = 0;
+  for (double p : st.prior) prior_mean += p / m;
+  Matrix q(raw.rows, m);
+  for (std::size_t i = 0; i < raw.rows; ++i) {
+    double level = st.level_mean + st.level_std * raw(i, m);
+    double s = conf.shrink(sim.empty() ? NAN : sim[i]);
+    for (std::size_t k = 0; k < m; ++k) {
+      double prior_dev = st.prior[k] - prior_mean;
+      double dev = st.dev_std * raw(i, k);
+      q(i, k) = level + prior_dev + s * (dev - prior_dev);
+    }
+  }
+  return q;
+}
+
+Matrix Predictor::predict(const std::vector<std::string>& prompts) const {
+  Matrix raw;
+  std::vector<double> sim;
+  predict_raw(prompts, raw, sim);
+  return qualities_from_raw(raw, meta_.stats, meta_.confidence, sim);
+}
+
+void Predictor::save_meta(const std::string& dir) const {
+  std::filesystem::create_directories(dir);
+  write_file_atomic((std::filesystem::path(dir) / "predictor.json").string(), meta_to_json(meta_).dump(2) + "\n");
+}
+
+std::string default_predictor_dir() {
+  auto p = find_resource("models/predictor-clip/predictor.json");
+  if (p.empty()) fail("the shipped predictor models/predictor-clip was not found (set CATIMAGE_HOME to the catimage folder)");
+  return std::filesystem::path(p).parent_path().string();
+}
+
+}  // namespace catimage

@@ -1,0 +1,86 @@
+#include "catimage/predictor/text_features.hpp"
+
+#include <cctype>
+
+namespace catimage {
+
+std::string normalize_prompt(const std::string& s) {
+  std::string r;
+  r.reserve(s.size());
+  bool space = false;
+  for (unsigned char c : s) {
+    if (std::isspace(c)) { space = !r.empty(); continue; }
+    if (space) { r += ' '; space = false; }
+    r += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
+  }
+  return r;
+}
+
+std::vector<std::string> word_ngrams(const std::string& norm, int n_lo, int n_hi) {
+  std::vector<std::string> words;
+  std::string cur;
+  std::size_t chars = 0;
+  auto flush = [&] {
+    if (chars >= 2) words.push_back(cur);
+    cur.clear();
+    chars = 0;
+  };
+  for (unsigned char c : norm) {
+    bool word = c >= 0x80 || std::isalnum(c) || c == '_';
+    if (!word) { flush(); continue; }
+    cur += static_cast<char>(c);
+    if ((c & 0xC0) != 0x80) ++chars;
+  }
+  flush();
+  std::vector<std::string> out;
+  for (int n = n_lo; n <= n_hi; ++n)
+    for (std::size_t i = 0; i + n <= words.size(); ++i) {
+      std::string g = words[i];
+      for (int k = 1; k < n; ++k) g += ' ' + words[i + k];
+      out.push_back(std::move(g));
+    }
+  return out;
+}
+
+std::vector<std::string> char_wb_ngrams(const std::string& norm, int n_lo, int n_hi) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= norm.size()) {
+    std::size_t end = norm.find(' ', start);
+    if (end == std::string::npos) end = norm.size();
+    if (end > start) {
+      std::string w = " " + norm.substr(start, end - start) + " ";
+      std::vector<std::size_t> cp;  // byte offset of each code point
+      for (std::size_t i = 0; i < w.size(); ++i)
+        if ((static_cast<unsigned char>(w[i]) & 0xC0) != 0x80) cp.push_back(i);
+      cp.push_back(w.size());
+      std::size_t len = cp.size() - 1;
+      for (int n = n_lo; n <= n_hi; ++n) {
+        if (len < static_cast<std::size_t>(n)) {  // scikit-learn keeps the whole short word once
+          out.push_back(w);
+          continue;
+        }
+        for (std::size_t i = 0; i + n <= len; ++i) out.push_back(w.substr(cp[i], cp[i + n] - cp[i]));
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::uint64_t hash64(const std::string& s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) { h ^= c; h *= 1099511628211ULL; }
+  return h;
+}
+
+std::uint64_t hash_ids(const int* ids, int n, std::uint64_t seed) {
+  std::uint64_t h = seed * 0x9E3779B97F4A7C15ULL + 1469598103934665603ULL;
+  for (int i = 0; i < n; ++i) {
+    h ^= static_cast<std::uint64_t>(ids[i]) + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace catimage

@@ -1,0 +1,106 @@
+#include "catimage/predictor/tfidf_ridge.hpp"
+
+#include <cstring>
+#include <filesystem>
+
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/safetensors.hpp"
+#include "catimage/predictor/ridge.hpp"
+#include "catimage/predictor/training_data.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage {
+
+TfidfRidgePredictor::TfidfRidgePredictor(PredictorMeta meta, TfidfVectorizer vec, std::vector<std::vector<float>> w,
+                                         std::vector<double> b)
+    : Predictor(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {}
+
+void TfidfRidgePredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw,
+                                      std::vector<double>& sim) const {
+  raw = Matrix(prompts.size(), w_.size());
+  sim.clear();
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    auto x = vec_.transform(prompts[i]);
+    for (std::size_t o = 0; o < w_.size(); ++o) raw(i, o) = b_[o] + sparse_dot(x, w_[o].data());
+  }
+}
+
+void TfidfRidgePredictor::save(const std::string& dir) const {
+  namespace fs = std::filesystem;
+  save_meta(dir);
+  write_file_atomic((fs::path(dir) / "tfidf.json").string(), vec_.to_json().dump() + "\n");
+  const std::size_t nf = vec_.size(), no = w_.size();
+  TensorBlob w{"ridge.weight", DType::F32, {static_cast<std::int64_t>(no), static_cast<std::int64_t>(nf)}, {}};
+  w.bytes.resize(no * nf * 4);
+  for (std::size_t o = 0; o < no; ++o) std::memcpy(w.bytes.data() + o * nf * 4, w_[o].data(), nf * 4);
+  TensorBlob b{"ridge.bias", DType::F32, {static_cast<std::int64_t>(no)}, {}};
+  b.bytes.resize(no * 4);
+  for (std::size_t o = 0; o < no; ++o) {
+    float v = static_cast<float>(b_[o]);
+    std::memcpy(b.bytes.data() + o * 4, &v, 4);
+  }
+  write_safetensors((fs::path(dir) / "weights.safetensors").string(), {w, b}, {{"kind", "tfidf-ridge"}});
+}
+
+std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string& dir, PredictorMeta meta) {
+  namespace fs = std::filesystem;
+  auto vpath = (fs::path(dir) / "tfidf.json").string();
+  auto vec = TfidfVectorizer::from_json(read_json_file(vpath), vpath);
+  SafeTensorsFile f((fs::path(dir) / "weights.safetensors").string());
+  const auto& wi = f.info("ridge.weight");
+  const auto& bi = f.info("ridge.bias");
+  const std::size_t no = meta.candidates.size() + 1;
+  if (wi.dtype != DType::F32 || wi.shape != std::vector<std::int64_t>{(std::int64_t)no, (std::int64_t)vec.size()})
+    fail("{}: tensor \"ridge.weight\" must be F32 [{}, {}]", f.path(), no, vec.size());
+  if (bi.dtype != DType::F32 || bi.shape != std::vector<std::int64_t>{(std::int64_t)no})
+    fail("{}: tensor \"ridge.bias\" must be F32 [{}]", f.path(), no);
+  const auto* wp = static_cast<const float*>(f.data("ridge.weight"));
+  const auto* bp = static_cast<const float*>(f.data("ridge.bias"));
+  std::vector<std::vector<float>> w(no);
+  std::vector<double> b(no);
+  for (std::size_t o = 0; o < no; ++o) {
+    w[o].assign(wp + o * vec.size(), wp + (o + 1) * vec.size());
+    b[o] = bp[o];
+  }
+  return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(w), std::move(b));
+}
+
+std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const PredictorMeta& base, const TrainingSet& train,
+                                                       const TrainingSet& val, const std::vector<double>& costs) {
+  TfidfVectorizer vec;
+  vec.fit(train.prompts, 2);
+  std::vector<SparseRow> X;
+  X.reserve(train.prompts.size());
+  for (const auto& p : train.prompts) X.push_back(vec.transform(p));
+  const std::size_t no = train.targets.cols;
+  spdlog::info("tfidf-ridge: {} features from {} prompts", vec.size(), X.size());
+  std::unique_ptr<TfidfRidgePredictor> best;
+  double best_score = -1e300, best_alpha = 0;
+  json tried = json::array();
+  for (double alpha : {1.0, 3.0, 10.0, 30.0, 100.0}) {
+    std::vector<std::vector<float>> w(no);
+    std::vector<double> b(no);
+    for (std::size_t o = 0; o < no; ++o) {
+      std::vector<double> y(train.prompts.size());
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] = train.targets(i, o);
+      auto fit = fit_ridge(X, vec.size(), y, alpha);
+      w[o] = std::move(fit.w);
+      b[o] = fit.intercept;
+    }
+    PredictorMeta meta = base;
+    meta.kind = "tfidf-ridge";
+    meta.tokenizer_checksum.clear();
+    meta.model = {{"alpha", alpha}, {"features", vec.size()}, {"min_df", 2}};
+    auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
+    double s = validation_score(*p, val, costs).score;
+    spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
+    tried.push_back({{"alpha", alpha}, {"val_aiq", s}});
+    if (s > best_score) { best_score = s; best_alpha = alpha; best = std::move(p); }
+  }
+  best->mutable_meta().training["alpha_search"] = tried;
+  spdlog::info("tfidf-ridge: alpha {} chosen", best_alpha);
+  return best;
+}
+
+}  // namespace catimage

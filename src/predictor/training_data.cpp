@@ -1,0 +1,86 @@
+#include "catimage/predictor/training_data.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace catimage {
+
+TargetStats compute_target_stats(const QualityTable& t) {
+  TargetStats s;
+  const std::size_t m = t.candidates.size(), n = t.rows.size();
+  s.prior = t.mean_quality();
+  double lv = 0, lv2 = 0, dv2 = 0;
+  for (const auto& r : t.rows) {
+    double level = 0;
+    for (double q : r.quality) level += q / m;
+    lv += level;
+    lv2 += level * level;
+    for (double q : r.quality) dv2 += (q - level) * (q - level);
+  }
+  s.level_mean = lv / n;
+  s.level_std = std::sqrt(std::max(lv2 / n - s.level_mean * s.level_mean, 1e-12));
+  s.dev_std = std::sqrt(std::max(dv2 / (n * m), 1e-12));
+  return s;
+}
+
+TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
+  const std::size_t m = t.candidates.size(), n = t.rows.size();
+  TrainingSet ts{{}, Matrix(n, m), Matrix(n, m + 1)};
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& r = t.rows[i];
+    ts.prompts.push_back(r.prompt);
+    double level = 0;
+    for (double q : r.quality) level += q / m;
+    for (std::size_t k = 0; k < m; ++k) {
+      ts.truth(i, k) = r.quality[k];
+      ts.targets(i, k) = (r.quality[k] - level) / s.dev_std;
+    }
+    ts.targets(i, m) = (level - s.level_mean) / s.level_std;
+  }
+  return ts;
+}
+
+ValidationScore validation_score(const Matrix& predicted, const TrainingSet& val, const std::vector<double>& costs,
+                                 const std::vector<std::string>& names) {
+  ValidationScore v;
+  v.eval = evaluate(val.truth, predicted, costs, names);
+  v.score = v.eval.router.aiq;
+  return v;
+}
+
+ValidationScore validation_score(const Predictor& p, const TrainingSet& val, const std::vector<double>& costs) {
+  return validation_score(p.predict(val.prompts), val, costs, p.meta().candidates);
+}
+
+json eval_summary(const EvalResult& r) {
+  const auto& bs = r.singles[r.best_single];
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  return {{"prompts", r.prompts},
+          {"best_single", r.names[r.best_single]},
+          {"best_single_quality", bs.quality},
+          {"aiq", r.router.aiq},
+          {"quality_at_best_single_cost", r.router.quality_at_best_single_cost},
+          {"gain_at_best_single_cost", r.router.quality_at_best_single_cost - bs.quality},
+          {"cost_to_match_best_single", opt(r.router.cost_to_match_best_single)},
+          {"oracle_gap_captured", opt(r.router.oracle_gap_captured)},
+          {"apgr", opt(r.router.apgr)}};
+}
+
+}  // namespace catimage
+
+namespace catimage {
+
+Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val) {
+  Matrix raw;
+  std::vector<double> sim;
+  p.predict_raw(val.prompts, raw, sim);
+  std::vector<double> s;
+  for (double x : sim)
+    if (!std::isnan(x)) s.push_back(x);
+  if (s.empty()) return {};
+  std::sort(s.begin(), s.end());
+  auto pct = [&](double q) { return s[static_cast<std::size_t>(q * (s.size() - 1))]; };
+  return {true, pct(0.01), pct(0.10)};
+}
+
+}  // namespace catimage

@@ -1,0 +1,158 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "catimage/io/cems_import.hpp"
+#include "catimage/io/table_split.hpp"
+#include "catimage/predictor/predictor.hpp"
+#include "catimage/predictor/ridge.hpp"
+#include "catimage/predictor/text_features.hpp"
+#include "catimage/predictor/tfidf.hpp"
+#include "catimage/predictor/trainer.hpp"
+#include "catimage/util/error.hpp"
+#include "test_util.hpp"
+
+using namespace catimage;
+using namespace catimage::test;
+
+namespace {
+
+// A real slice of the CEMS CLIP table (first n prompts), split 80/20.
+struct Slice {
+  QualityTable train, val;
+};
+
+Slice cems_slice(std::size_t n) {
+  auto imp = import_cems(std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb", "clip");
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  auto s = split_table(imp.table.subset(idx), {0.8, 0.2}, 0);
+  return {s.parts[0], s.parts[1]};
+}
+
+double max_abs_diff(const Matrix& a, const Matrix& b) {
+  double m = 0;
+  for (std::size_t i = 0; i < a.data.size(); ++i) m = std::max(m, std::abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+}  // namespace
+
+TEST(TextFeatures, AnalyzersFollowScikitLearn) {
+  EXPECT_EQ(normalize_prompt("  A  Red\tBook \n"), "a red book");
+  EXPECT_EQ(word_ngrams("a red book, 8k", 1, 2),
+            (std::vector<std::string>{"red", "book", "8k", "red book", "book 8k"}));
+  // char_wb of "ab": padded " ab " -> 2-grams " a","ab","b "; 3-grams " ab","ab "; 4: " ab "; 5: whole word
+  EXPECT_EQ(char_wb_ngrams("ab", 2, 5),
+            (std::vector<std::string>{" a", "ab", "b ", " ab", "ab ", " ab ", " ab "}));
+  // code points, not bytes
+  auto g = char_wb_ngrams("é", 2, 2);
+  EXPECT_EQ(g, (std::vector<std::string>{" \xC3\xA9", "\xC3\xA9 "}));
+}
+
+TEST(TfidfRidge, VectorizerRowsAreNormalisedPerBlock) {
+  TfidfVectorizer v;
+  v.fit({"a red book", "a red vase", "a blue book"}, 1);
+  auto r = v.transform("a red book");
+  double norm = 0;
+  for (float x : r.val) norm += x * x;
+  EXPECT_NEAR(norm, 2.0, 1e-5);  // word block + char block, each of unit length
+  auto again = TfidfVectorizer::from_json(v.to_json(), "x").transform("a red book");
+  EXPECT_EQ(again.idx, r.idx);
+  EXPECT_EQ(again.val, r.val);
+}
+
+TEST(TfidfRidge, SolvesTheNormalEquations) {
+  // two orthonormal features: w_j = (x_j . y') / (1 + alpha)
+  std::vector<SparseRow> X = {{{0}, {1.f}}, {{1}, {1.f}}, {{0, 1}, {0.6f, 0.8f}}};
+  std::vector<double> y = {3, 1, 2};
+  auto fit = fit_ridge(X, 2, y, 0.5);
+  EXPECT_NEAR(fit.intercept, 2.0, 1e-12);
+  // closed form for X^T X + a I with X = [[1,0],[0,1],[.6,.8]], y' = y - 2 = [1,-1,0]
+  // A = [[1.86, .48], [.48, 2.14]], b = [1, -1]
+  double a = 1.86, b = 0.48, c = 2.14, det = a * c - b * b;
+  EXPECT_NEAR(fit.w[0], (c * 1 - b * -1) / det, 1e-6);
+  EXPECT_NEAR(fit.w[1], (a * -1 - b * 1) / det, 1e-6);
+}
+
+TEST(Predictor, ConfidenceShrinksTowardsThePrior) {
+  TargetStats st;
+  st.prior = {30, 32};
+  st.level_mean = 31;
+  st.level_std = 2;
+  st.dev_std = 1;
+  Matrix raw(1, 3);
+  raw(0, 0) = 3;   // deviation of candidate 0: +3
+  raw(0, 1) = -3;
+  raw(0, 2) = 0.5; // level 32
+  Confidence c{true, 0.5, 0.9};
+  EXPECT_DOUBLE_EQ(c.shrink(0.4), 0.0);
+  EXPECT_DOUBLE_EQ(c.shrink(0.7), 0.5);
+  EXPECT_DOUBLE_EQ(c.shrink(0.95), 1.0);
+  auto sure = qualities_from_raw(raw, st, c, {0.95});
+  EXPECT_DOUBLE_EQ(sure(0, 0), 35);
+  EXPECT_DOUBLE_EQ(sure(0, 1), 29);
+  auto unsure = qualities_from_raw(raw, st, c, {0.1});
+  EXPECT_DOUBLE_EQ(unsure(0, 0), 31);  // level + prior deviation: the best single wins
+  EXPECT_DOUBLE_EQ(unsure(0, 1), 33);
+}
+
+TEST(Predictor, EveryKindTrainsSavesAndReloadsIdentically) {
+  auto s = cems_slice(400);
+  auto d = temp_dir();
+  std::vector<std::string> probe = {"a red book and a yellow vase", "portrait of a cat, oil painting, artstation", "x"};
+  for (std::string kind : {"tfidf-ridge", "bag", "knn", "transformer", "ensemble"}) {
+    TrainRequest req;
+    req.kind = kind;
+    req.seed = 3;
+    req.metric = "clip";
+    req.costs = s.train.mean_costs();
+    req.max_epochs = 2;
+    req.hyper = {{"bags", 2}};
+    auto p = train_predictor(req, s.train, s.val);
+    auto dir = (d / kind).string();
+    p->save(dir);
+    auto q = load_predictor(dir);
+    EXPECT_EQ(q->meta().kind, kind);
+    EXPECT_EQ(q->meta().candidates, s.train.candidates);
+    auto a = p->predict(probe), b = q->predict(probe);
+    ASSERT_EQ(b.rows, 3u);
+    ASSERT_EQ(b.cols, 4u);
+    // embedding tables are stored as F16: tiny differences only
+    EXPECT_LT(max_abs_diff(a, b), 0.05) << kind;
+    EXPECT_EQ(max_abs_diff(b, load_predictor(dir)->predict(probe)), 0.0) << kind;
+    for (double v : b.data) EXPECT_TRUE(std::isfinite(v)) << kind;
+    EXPECT_TRUE(q->meta().training.contains("validation")) << kind;
+  }
+  // same seed, same predictor
+  TrainRequest req;
+  req.kind = "tfidf-ridge";
+  req.costs = s.train.mean_costs();
+  auto p1 = train_predictor(req, s.train, s.val), p2 = train_predictor(req, s.train, s.val);
+  EXPECT_EQ(max_abs_diff(p1->predict(probe), p2->predict(probe)), 0.0);
+}
+
+TEST(Predictor, BadFoldersAreClearErrors) {
+  auto d = temp_dir();
+  EXPECT_THROW(load_predictor((d / "none").string()), Error);
+  std::filesystem::create_directories(d / "p");
+  write(d / "p" / "predictor.json", R"({"format": "catimage-predictor/1", "kind": "magic"})");
+  try {
+    load_predictor((d / "p").string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "unknown predictor kind \"magic\"")) << e.what();
+  }
+}
+
+TEST(Predictor, ShippedDefaultRoutesRealPrompts) {
+  auto p = load_predictor(default_predictor_dir());
+  EXPECT_EQ(p->meta().candidates, (std::vector<std::string>{"SD-Turbo", "SDXL-Turbo", "TAESD", "amused"}));
+  EXPECT_EQ(p->meta().metric, "clip");
+  auto q = p->predict({"a white wall", "a crowded park at dusk, three dogs, neon signs"});
+  for (double v : q.data) {
+    EXPECT_GT(v, 20);
+    EXPECT_LT(v, 45);
+  }
+}
