@@ -1,8 +1,11 @@
 #include "catimage/cli/common.hpp"
 
+#include <chrono>
+
 #include "catimage/io/predictions_file.hpp"
 #include "catimage/predictor/predictor.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 
 namespace catimage::cli {
@@ -37,7 +40,9 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
     return q;
   }
   auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
+  auto t0 = std::chrono::steady_clock::now();
   auto predictor = load_predictor(dir);
+  auto t1 = std::chrono::steady_clock::now();
   CandidateSet cs;
   cs.source = config_origin;
   for (const auto& n : names) cs.candidates.push_back({n});
@@ -46,6 +51,10 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   texts.reserve(prompts.size());
   for (const auto& p : prompts) texts.push_back(p.prompt);
   Matrix raw = predictor->predict(texts);
+  auto t2 = std::chrono::steady_clock::now();
+  spdlog::debug("predictor {} ({}): loaded in {:.3f} s, {} prompts predicted in {:.3f} s", dir, predictor->meta().kind,
+                std::chrono::duration<double>(t1 - t0).count(), texts.size(),
+                std::chrono::duration<double>(t2 - t1).count());
   for (std::size_t i = 0; i < prompts.size(); ++i)
     for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = raw(i, idx[k]);
   return q;

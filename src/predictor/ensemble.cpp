@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
+
+#include "catimage/predictor/neural_predictor.hpp"
 
 #include "catimage/util/error.hpp"
 
@@ -23,18 +26,37 @@ EnsemblePredictor::EnsemblePredictor(PredictorMeta meta, std::vector<std::unique
 
 void EnsemblePredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw,
                                     std::vector<double>& sim) const {
-  sim.assign(prompts.size(), 0.0);
-  std::vector<int> n_sim(prompts.size(), 0);
+  const std::size_t n = prompts.size();
+  std::vector<Matrix> outs(members_.size());
+  std::vector<std::vector<double>> sims(members_.size());
+  // Neural members with the same inputs share tokenisation and features per batch.
+  std::map<std::string, std::vector<std::size_t>> groups;
   for (std::size_t k = 0; k < members_.size(); ++k) {
-    Matrix r;
-    std::vector<double> s;
-    members_[k]->predict_raw(prompts, r, s);
-    if (k == 0) raw = Matrix(r.rows, r.cols);
-    for (std::size_t i = 0; i < r.data.size(); ++i) raw.data[i] += weights_[k] * r.data[i];
-    for (std::size_t i = 0; i < s.size(); ++i)
-      if (!std::isnan(s[i])) { sim[i] += s[i]; ++n_sim[i]; }
+    if (auto* nm = dynamic_cast<const NeuralPredictor*>(members_[k].get())) {
+      groups[nm->input_signature()].push_back(k);
+      outs[k] = Matrix(n, meta().candidates.size() + 1);
+      sims[k].assign(n, NAN);
+    } else {
+      members_[k]->predict_raw(prompts, outs[k], sims[k]);
+    }
   }
-  for (std::size_t i = 0; i < sim.size(); ++i) sim[i] = n_sim[i] ? sim[i] / n_sim[i] : NAN;
+  for (const auto& [sig, ks] : groups) {
+    const auto* first = static_cast<const NeuralPredictor*>(members_[ks[0]].get());
+    for (std::size_t a = 0; a < n; a += NeuralPredictor::kBatch) {
+      std::size_t b = std::min(n, a + NeuralPredictor::kBatch);
+      auto batch = first->prepare(std::vector<std::string>(prompts.begin() + a, prompts.begin() + b));
+      for (auto k : ks) static_cast<const NeuralPredictor*>(members_[k].get())->run_batch(batch, a, outs[k], sims[k]);
+    }
+  }
+  raw = Matrix(n, meta().candidates.size() + 1);
+  sim.assign(n, 0.0);
+  std::vector<int> n_sim(n, 0);
+  for (std::size_t k = 0; k < members_.size(); ++k) {
+    for (std::size_t i = 0; i < raw.data.size(); ++i) raw.data[i] += weights_[k] * outs[k].data[i];
+    for (std::size_t i = 0; i < sims[k].size(); ++i)
+      if (!std::isnan(sims[k][i])) { sim[i] += sims[k][i]; ++n_sim[i]; }
+  }
+  for (std::size_t i = 0; i < n; ++i) sim[i] = n_sim[i] ? sim[i] / n_sim[i] : NAN;
 }
 
 void EnsemblePredictor::save(const std::string& dir) const {

@@ -9,6 +9,8 @@
 #include <numeric>
 #include <random>
 
+#include <ATen/Parallel.h>
+
 #include "catimage/io/safetensors.hpp"
 #include "catimage/predictor/text_features.hpp"
 #include "catimage/util/error.hpp"
@@ -20,7 +22,6 @@ namespace catimage {
 namespace {
 
 constexpr double kKnnTemperature = 0.05;
-constexpr int kBatch = 1024;
 
 torch::Tensor to_tensor(const Matrix& m) {
   std::vector<float> v(m.data.begin(), m.data.end());
@@ -92,14 +93,13 @@ bool NeuralPredictor::uses_bag() const { return meta().kind != "transformer"; }
 bool NeuralPredictor::uses_transformer() const { return meta().kind == "transformer"; }
 
 std::vector<NeuralPredictor::Encoded> NeuralPredictor::tokenize(const std::vector<std::string>& prompts) const {
-  std::vector<Encoded> out;
-  out.reserve(prompts.size());
-  for (const auto& p : prompts) {
-    Encoded e;
-    e.norm = normalize_prompt(p);
-    e.pieces = tok_->encode(e.norm);
-    out.push_back(std::move(e));
-  }
+  std::vector<Encoded> out(prompts.size());
+  at::parallel_for(0, static_cast<std::int64_t>(prompts.size()), 64, [&](std::int64_t a, std::int64_t b) {
+    for (std::int64_t i = a; i < b; ++i) {
+      out[i].norm = normalize_prompt(prompts[i]);
+      out[i].pieces = tok_->encode(out[i].norm);
+    }
+  });
   return out;
 }
 
@@ -130,18 +130,26 @@ torch::Tensor NeuralPredictor::prompt_stats(const std::vector<Encoded>& es) cons
 }
 
 NeuralPredictor::BagInput NeuralPredictor::bag_input(const std::vector<Encoded>& es) const {
+  std::vector<std::vector<long>> per(es.size());
+  at::parallel_for(0, static_cast<std::int64_t>(es.size()), 64, [&](std::int64_t a, std::int64_t b) {
+    for (std::int64_t k = a; k < b; ++k) {
+      const auto& p = es[k].pieces;
+      auto& ids = per[k];
+      const int n = static_cast<int>(p.size());
+      for (int id : p) ids.push_back(id);
+      for (int len = 2; len <= 3; ++len)
+        for (int i = 0; i + len <= n; ++i)
+          ids.push_back(cfg_.vocab + static_cast<long>(hash_ids(p.data() + i, len, len) % cfg_.buckets));
+      if (cfg_.char_ngrams)
+        for_each_char_wb_ngram(es[k].norm, 3, 5, [&](std::string_view g) {
+          ids.push_back(cfg_.vocab + static_cast<long>(hash64(g) % cfg_.buckets));
+        });
+    }
+  });
   std::vector<long> ids, offsets;
-  for (const auto& e : es) {
-    const auto& p = e.pieces;
+  for (const auto& v : per) {
     offsets.push_back(static_cast<long>(ids.size()));
-    const int n = static_cast<int>(p.size());
-    for (int id : p) ids.push_back(id);
-    for (int len = 2; len <= 3; ++len)
-      for (int i = 0; i + len <= n; ++i)
-        ids.push_back(cfg_.vocab + static_cast<long>(hash_ids(p.data() + i, len, len) % cfg_.buckets));
-    if (cfg_.char_ngrams)
-      for (const auto& g : char_wb_ngrams(e.norm, 3, 5))
-        ids.push_back(cfg_.vocab + static_cast<long>(hash64(g) % cfg_.buckets));
+    ids.insert(ids.end(), v.begin(), v.end());
   }
   return {torch::tensor(ids, torch::kLong), torch::tensor(offsets, torch::kLong), prompt_stats(es)};
 }
@@ -184,48 +192,61 @@ void NeuralPredictor::set_memory(const std::vector<std::string>& prompts, const 
   mem_targets_ = to_tensor(targets);
 }
 
-void NeuralPredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw, std::vector<double>& sim) const {
+std::string NeuralPredictor::input_signature() const {
+  return fmt::format("{}|{}|{}|{}|{}|{}|{}", tok_->checksum(), cfg_.vocab, cfg_.buckets, cfg_.char_ngrams, cfg_.stats,
+                     uses_bag(), uses_transformer() ? cfg_.max_len : -1);
+}
+
+NeuralPredictor::Batch NeuralPredictor::prepare(const std::vector<std::string>& prompts) const {
+  auto enc = tokenize(prompts);
+  Batch b;
+  b.size = prompts.size();
+  if (uses_bag()) b.bag = bag_input(enc);
+  if (uses_transformer()) b.seq = seq_input(enc);
+  return b;
+}
+
+void NeuralPredictor::run_batch(const Batch& in, std::size_t at, Matrix& raw, std::vector<double>& sim) const {
   torch::NoGradGuard ng;
   const long outs = cfg_.outputs;
-  raw = Matrix(prompts.size(), outs);
+  std::vector<torch::Tensor> heads;
+  torch::Tensor mem;
+  if (uses_bag()) {
+    bag->eval();
+    auto h = bag->embed(in.bag.ids, in.bag.offsets, in.bag.stats);
+    mem = h;
+    if (meta().kind != "knn") heads.push_back(bag->head_of(h));
+  }
+  if (uses_transformer()) {
+    transformer->eval();
+    auto h = transformer->embed(in.seq.tokens, in.seq.pad_mask, in.seq.stats);
+    if (!mem.defined()) mem = h;
+    heads.push_back(transformer->head_of(h));
+  }
+  if (mem_emb_.defined() && mem_emb_.size(0) > 0) {
+    auto q = torch::nn::functional::normalize(mem, torch::nn::functional::NormalizeFuncOptions().dim(1));
+    auto s = torch::matmul(q, mem_emb_.t());
+    auto top = s.topk(std::min<long>(k, mem_emb_.size(0)), 1);
+    auto vals = std::get<0>(top), idx = std::get<1>(top);
+    auto simv = vals.mean(1).to(torch::kFloat64).contiguous();
+    std::copy(simv.data_ptr<double>(), simv.data_ptr<double>() + in.size, sim.begin() + at);
+    if (meta().kind == "knn") {
+      auto w = torch::softmax(vals / kKnnTemperature, 1);  // [B, k]
+      auto t = mem_targets_.index_select(0, idx.reshape({-1})).view({idx.size(0), idx.size(1), outs});
+      heads.push_back((w.unsqueeze(-1) * t).sum(1));
+    }
+  }
+  if (heads.empty()) fail("predictor of kind {} has no memory (kNN) saved", meta().kind);
+  auto m = to_matrix(torch::stack(heads, 0).mean(0));
+  std::copy(m.data.begin(), m.data.end(), raw.data.begin() + at * outs);
+}
+
+void NeuralPredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw, std::vector<double>& sim) const {
+  raw = Matrix(prompts.size(), cfg_.outputs);
   sim.assign(prompts.size(), NAN);
-  if (bag) bag->eval();
-  if (transformer) transformer->eval();
   for (std::size_t a = 0; a < prompts.size(); a += kBatch) {
     std::size_t b = std::min(prompts.size(), a + kBatch);
-    auto pieces = tokenize(std::vector<std::string>(prompts.begin() + a, prompts.begin() + b));
-    std::vector<torch::Tensor> heads;
-    torch::Tensor mem;
-    if (uses_bag()) {
-      auto in = bag_input(pieces);
-      auto h = bag->embed(in.ids, in.offsets, in.stats);
-      mem = h;
-      if (meta().kind != "knn") heads.push_back(bag->head_of(h));
-    }
-    if (uses_transformer()) {
-      auto in = seq_input(pieces);
-      auto h = transformer->embed(in.tokens, in.pad_mask, in.stats);
-      if (!mem.defined()) mem = h;
-      heads.push_back(transformer->head_of(h));
-    }
-    torch::Tensor out;
-    if (mem_emb_.defined() && mem_emb_.size(0) > 0) {
-      auto q = torch::nn::functional::normalize(mem, torch::nn::functional::NormalizeFuncOptions().dim(1));
-      auto s = torch::matmul(q, mem_emb_.t());
-      auto top = s.topk(std::min<long>(k, mem_emb_.size(0)), 1);
-      auto vals = std::get<0>(top), idx = std::get<1>(top);
-      auto simv = vals.mean(1).to(torch::kFloat64).contiguous();
-      for (std::size_t i = a; i < b; ++i) sim[i] = simv[i - a].item<double>();
-      if (meta().kind == "knn") {
-        auto w = torch::softmax(vals / kKnnTemperature, 1);                        // [B, k]
-        auto t = mem_targets_.index_select(0, idx.reshape({-1})).view({idx.size(0), idx.size(1), outs});
-        heads.push_back((w.unsqueeze(-1) * t).sum(1));
-      }
-    }
-    if (heads.empty()) fail("predictor of kind {} has no memory (kNN) saved", meta().kind);
-    out = torch::stack(heads, 0).mean(0);
-    auto m = to_matrix(out);
-    std::copy(m.data.begin(), m.data.end(), raw.data.begin() + a * outs);
+    run_batch(prepare(std::vector<std::string>(prompts.begin() + a, prompts.begin() + b)), a, raw, sim);
   }
 }
 
@@ -249,7 +270,7 @@ void NeuralPredictor::save(const std::string& dir) const {
 std::unique_ptr<NeuralPredictor> NeuralPredictor::load(const std::string& dir, PredictorMeta meta) {
   namespace fs = std::filesystem;
   auto tok_path = (fs::path(dir) / "tokenizer.model").string();
-  auto tok = std::make_shared<SentencePieceTokenizer>(tok_path);
+  auto tok = SentencePieceTokenizer::shared(tok_path);
   if (tok->checksum() != meta.tokenizer_checksum)
     fail("{}: tokenizer checksum {} differs from the {} the predictor was trained with", tok_path, tok->checksum(),
          meta.tokenizer_checksum);
@@ -407,7 +428,7 @@ std::unique_ptr<NeuralPredictor> train_neural(const PredictorMeta& base, const N
     }
     p->k = best_k;
   }
-  p->mutable_meta().confidence = calibrate_confidence(*p, val);
+  p->mutable_meta().confidence = calibrate_confidence(*p, val, opt.confidence_pct[0], opt.confidence_pct[1]);
   auto& m = p->mutable_meta();
   m.model = {{"net", cfg.to_json()}, {"k", p->k}, {"knn_temperature", kKnnTemperature}};
   m.training["epochs"] = log;

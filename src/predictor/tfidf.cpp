@@ -29,7 +29,8 @@ void TfidfVectorizer::fit(const std::vector<std::string>& prompts, int min_df) {
   }
   terms_.clear();
   idf_.clear();
-  index_.clear();
+  word_index_.clear();
+  char_index_.clear();
   const double N = static_cast<double>(prompts.size());
   for (auto* df : {&df_word, &df_char}) {
     std::vector<std::pair<std::string, int>> kept;
@@ -37,8 +38,7 @@ void TfidfVectorizer::fit(const std::vector<std::string>& prompts, int min_df) {
       if (d >= min_df) kept.emplace_back(g, d);
     std::sort(kept.begin(), kept.end());  // deterministic order
     for (auto& [g, d] : kept) {
-      index_.emplace(g + (df == &df_word ? "\x01w" : "\x01c"), static_cast<int>(terms_.size()));
-      terms_.push_back(g);
+      add_term(g, df == &df_word);
       idf_.push_back(static_cast<float>(std::log((1 + N) / (1 + d)) + 1));
     }
     if (df == &df_word) n_word_ = terms_.size();
@@ -48,15 +48,27 @@ void TfidfVectorizer::fit(const std::vector<std::string>& prompts, int min_df) {
 SparseRow TfidfVectorizer::transform(const std::string& prompt) const {
   auto n = normalize_prompt(prompt);
   SparseRow row;
+  std::vector<std::pair<int, float>> vals;
   for (int block = 0; block < 2; ++block) {
-    std::unordered_map<std::string, int> counts;
-    count_block(block == 0 ? word_ngrams(n, 1, 2) : char_wb_ngrams(n, 2, 5), counts);
-    const char* tag = block == 0 ? "\x01w" : "\x01c";
-    std::map<int, float> vals;
-    for (auto& [g, c] : counts) {
-      auto it = index_.find(g + tag);
-      if (it == index_.end()) continue;
-      vals[it->second] = static_cast<float>((1 + std::log(c)) * idf_[it->second]);
+    std::vector<int> ids;
+    if (block == 0) {
+      for (const auto& g : word_ngrams(n, 1, 2)) {
+        auto it = word_index_.find(g);
+        if (it != word_index_.end()) ids.push_back(it->second);
+      }
+    } else {
+      for_each_char_wb_ngram(n, 2, 5, [&](std::string_view g) {
+        auto it = char_index_.find(hash64(g));
+        if (it != char_index_.end()) ids.push_back(it->second);
+      });
+    }
+    std::sort(ids.begin(), ids.end());
+    vals.clear();
+    for (std::size_t a = 0; a < ids.size();) {  // runs of equal ids = term counts
+      std::size_t b = a;
+      while (b < ids.size() && ids[b] == ids[a]) ++b;
+      vals.emplace_back(ids[a], static_cast<float>((1 + std::log(double(b - a))) * idf_[ids[a]]));
+      a = b;
     }
     double norm = 0;
     for (auto& [i, v] : vals) norm += double(v) * v;
@@ -67,6 +79,13 @@ SparseRow TfidfVectorizer::transform(const std::string& prompt) const {
     }
   }
   return row;
+}
+
+void TfidfVectorizer::add_term(const std::string& t, bool word) {
+  int id = static_cast<int>(terms_.size());
+  if (word) word_index_.emplace(t, id);
+  else if (!char_index_.emplace(hash64(t), id).second) fail("TF-IDF vocabulary: 64-bit hash collision on \"{}\"", t);
+  terms_.push_back(t);
 }
 
 json TfidfVectorizer::to_json() const {
@@ -87,8 +106,8 @@ TfidfVectorizer TfidfVectorizer::from_json(const json& j, const std::string& ori
     if (v.idf_.size() != w.size() + c.size())
       fail("{}: idf has {} entries for {} terms", origin, v.idf_.size(), w.size() + c.size());
     v.n_word_ = w.size();
-    for (auto& t : w) { v.index_.emplace(t + "\x01w", static_cast<int>(v.terms_.size())); v.terms_.push_back(t); }
-    for (auto& t : c) { v.index_.emplace(t + "\x01c", static_cast<int>(v.terms_.size())); v.terms_.push_back(t); }
+    for (auto& t : w) v.add_term(t, true);
+    for (auto& t : c) v.add_term(t, false);
   } catch (const json::exception& e) {
     fail("{}: bad TF-IDF vocabulary: {}", origin, e.what());
   }

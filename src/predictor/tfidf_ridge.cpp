@@ -3,6 +3,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <ATen/Parallel.h>
+
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/safetensors.hpp"
 #include "catimage/predictor/ridge.hpp"
@@ -20,10 +22,12 @@ void TfidfRidgePredictor::predict_raw(const std::vector<std::string>& prompts, M
                                       std::vector<double>& sim) const {
   raw = Matrix(prompts.size(), w_.size());
   sim.clear();
-  for (std::size_t i = 0; i < prompts.size(); ++i) {
-    auto x = vec_.transform(prompts[i]);
-    for (std::size_t o = 0; o < w_.size(); ++o) raw(i, o) = b_[o] + sparse_dot(x, w_[o].data());
-  }
+  at::parallel_for(0, static_cast<std::int64_t>(prompts.size()), 64, [&](std::int64_t a, std::int64_t b) {
+    for (std::int64_t i = a; i < b; ++i) {
+      auto x = vec_.transform(prompts[i]);
+      for (std::size_t o = 0; o < w_.size(); ++o) raw(i, o) = b_[o] + sparse_dot(x, w_[o].data());
+    }
+  });
 }
 
 void TfidfRidgePredictor::save(const std::string& dir) const {

@@ -42,6 +42,7 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
     o.prompt_stats = req.hyper.value("prompt_stats", o.prompt_stats);
     o.char_ngrams = req.hyper.value("char_ngrams", o.char_ngrams);
     o.patience = req.hyper.value("patience", o.patience);
+    o.confidence_pct = req.hyper.value("confidence_pct", o.confidence_pct);
     return train_neural(meta, o, train, val, req.costs);
   };
   std::unique_ptr<Predictor> p;
@@ -72,7 +73,8 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
     e->mutable_meta().tokenizer_checksum = tok;
     e->mutable_meta().model = {{"members", names}, {"weights", weights}};
     e->mutable_meta().training["members_validation"] = member_val;
-    e->mutable_meta().confidence = calibrate_confidence(*e, val);
+    auto pct = req.hyper.value("confidence_pct", std::vector<double>{0.01, 0.10});
+    e->mutable_meta().confidence = calibrate_confidence(*e, val, pct.at(0), pct.at(1));
     p = std::move(e);
   } else {
     p = neural(req.kind, req.seed);

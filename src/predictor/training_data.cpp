@@ -70,7 +70,7 @@ json eval_summary(const EvalResult& r) {
 
 namespace catimage {
 
-Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val) {
+Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val, double lo_pct, double hi_pct) {
   Matrix raw;
   std::vector<double> sim;
   p.predict_raw(val.prompts, raw, sim);
@@ -80,7 +80,7 @@ Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val) {
   if (s.empty()) return {};
   std::sort(s.begin(), s.end());
   auto pct = [&](double q) { return s[static_cast<std::size_t>(q * (s.size() - 1))]; };
-  return {true, pct(0.01), pct(0.10)};
+  return {true, pct(lo_pct), pct(hi_pct)};
 }
 
 }  // namespace catimage

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <filesystem>
+#include <map>
 #include <mutex>
 
 #include "catimage/io/json_file.hpp"
@@ -84,6 +85,16 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::string& model_path) : 
   handle_ = api_->load(model_path.c_str(), err, sizeof err);
   if (!handle_) fail("{}: not a sentencepiece model: {}", model_path, err);
   vocab_size_ = api_->vocab_size(handle_);
+}
+
+std::shared_ptr<SentencePieceTokenizer> SentencePieceTokenizer::shared(const std::string& model_path) {
+  static std::mutex mu;
+  static std::map<std::string, std::shared_ptr<SentencePieceTokenizer>> cache;
+  auto sum = fnv1a64_hex(read_file(model_path));
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[sum];
+  if (!slot) slot = std::make_shared<SentencePieceTokenizer>(model_path);
+  return slot;
 }
 
 SentencePieceTokenizer::~SentencePieceTokenizer() {

@@ -41,6 +41,18 @@ class NeuralPredictor : public Predictor {
   std::vector<Encoded> tokenize(const std::vector<std::string>& prompts) const;
   BagInput bag_input(const std::vector<Encoded>& e) const;
   SeqInput seq_input(const std::vector<Encoded>& e) const;
+  // A batch's prepared inputs; members whose input_signature() is equal can share one.
+  struct Batch {
+    std::size_t size = 0;
+    BagInput bag;
+    SeqInput seq;
+  };
+  std::string input_signature() const;
+  Batch prepare(const std::vector<std::string>& prompts) const;
+  // Writes rows [at, at + batch.size) of raw and sim.
+  void run_batch(const Batch& batch, std::size_t at, Matrix& raw, std::vector<double>& sim) const;
+  static constexpr std::size_t kBatch = 1024;
+
   // Prompt statistics [B, kPromptStats]: log lengths (words, characters, commas, pieces)
   // and a one-hot word-count bin; ranking the candidates depends strongly on length.
   static constexpr int kPromptStats = 13;
@@ -60,6 +72,7 @@ struct NeuralTrainOptions {
   double lr_bag = 1e-3, lr_transformer = 5e-4, weight_decay = 0.3, dropout = 0.5;
   int dim = 32, hidden = 128, buckets = 16384;
   bool prompt_stats = true, char_ngrams = true;
+  std::vector<double> confidence_pct = {0.01, 0.10};  // see calibrate_confidence
 };
 
 std::unique_ptr<NeuralPredictor> train_neural(const PredictorMeta& base, const NeuralTrainOptions& opt,

@@ -2,6 +2,7 @@
 // TF-IDF features: word 1-2-grams and char_wb 2-5-grams, each block with smooth idf,
 // sublinear tf and L2 row normalisation, concatenated (a FeatureUnion of two
 // scikit-learn TfidfVectorizers). Terms seen in fewer than min_df training prompts are dropped.
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -28,7 +29,9 @@ class TfidfVectorizer {
   std::vector<std::string> terms_;  // word block first, then char block
   std::vector<float> idf_;
   std::size_t n_word_ = 0;
-  std::unordered_map<std::string, int> index_;
+  std::unordered_map<std::string, int> word_index_;
+  std::unordered_map<std::uint64_t, int> char_index_;  // by hash64 of the n-gram
+  void add_term(const std::string& t, bool word);
 };
 
 }  // namespace catimage

@@ -31,8 +31,8 @@ ValidationScore validation_score(const Matrix& predicted, const TrainingSet& val
 
 json eval_summary(const EvalResult& r);
 
-// Confidence calibrated on validation prompts: shrinkage starts below the 10th percentile of
-// their similarity to the training prompts and is complete at the 1st.
-Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val);
+// Confidence calibrated on validation prompts: shrinkage starts below the `hi_pct`
+// percentile of their similarity to the training prompts and is complete at `lo_pct`.
+Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val, double lo_pct, double hi_pct);
 
 }  // namespace catimage

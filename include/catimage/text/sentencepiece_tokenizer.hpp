@@ -26,6 +26,8 @@ class SentencePieceTokenizer {
   // build folder.
   static std::string shim_path();
   static std::string default_model();  // models/tokenizer/prompts.model
+  // One loaded instance per distinct model file contents (copies of a model share it).
+  static std::shared_ptr<SentencePieceTokenizer> shared(const std::string& model_path);
 
   struct Api;  // the shim's entry points (defined in the .cpp)
 
