@@ -120,7 +120,7 @@ TEST(Cli, ImportThenEvalProducesTablesAndPlot) {
 }
 
 TEST(Cli, RouteWorksOutOfTheBoxWithTheShippedDefault) {
-  auto r = run_catimage("route " + std::string(CATIMAGE_TEST_DATA) + "/../../configs/example_prompts.txt");
+  auto r = run_catimage("route " + std::string(CATIMAGE_SOURCE_DIR) + "/configs/example_prompts.txt");
   ASSERT_EQ(r.code, 0) << r.err;
   auto out = lines(r.out);
   EXPECT_EQ(out.size(), 8u);

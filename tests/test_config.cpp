@@ -44,7 +44,7 @@ TEST(Config, LoadsAValidConfigAndResolvesPaths) {
 }
 
 TEST(Config, ShippedDefaultIsValid) {
-  auto set = load_candidates(std::string(CATIMAGE_TEST_DATA) + "/../../configs/default.json");
+  auto set = load_candidates(std::string(CATIMAGE_SOURCE_DIR) + "/configs/default.json");
   EXPECT_EQ(set.names(), (std::vector<std::string>{"SD-Turbo", "SDXL-Turbo", "TAESD", "amused"}));
 }
 
