@@ -98,6 +98,30 @@ TEST(Predictor, ConfidenceShrinksTowardsThePrior) {
   EXPECT_DOUBLE_EQ(unsure(0, 1), 33);
 }
 
+TEST(Predictor, LengthRangeFallsBackOutsideTheTrainingLengths) {
+  std::vector<std::string> prompts;  // word counts 10..30, uniformly
+  for (int i = 0; i < 1000; ++i) {
+    std::string p;
+    for (int k = 0; k < 10 + i % 21; ++k) p += "word ";
+    prompts.push_back(p);
+  }
+  auto r = LengthRange::fit(prompts);
+  ASSERT_TRUE(r.enabled);
+  EXPECT_DOUBLE_EQ(r.shrink(20), 1.0);
+  EXPECT_DOUBLE_EQ(r.shrink(5), 0.0);   // shorter than anything seen
+  EXPECT_DOUBLE_EQ(r.shrink(40), 0.0);  // longer than anything seen
+  EXPECT_GT(r.shrink(10), 0.0);
+  // a prompt out of range gets the prior: the best single candidate wins the routing
+  TargetStats st;
+  st.prior = {30, 32};
+  st.dev_std = 1;
+  Matrix raw(1, 3);
+  raw(0, 0) = 5;
+  raw(0, 1) = -5;
+  auto q = qualities_from_raw(raw, st, Confidence{}, {}, {r.shrink(3)});
+  EXPECT_LT(q(0, 0), q(0, 1));
+}
+
 TEST(Predictor, EveryKindTrainsSavesAndReloadsIdentically) {
   auto s = cems_slice(400);
   auto d = temp_dir();

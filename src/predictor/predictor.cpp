@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "catimage/io/atomic_file.hpp"
+#include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
 
@@ -18,6 +19,30 @@ double Confidence::shrink(double sim) const {
   return std::clamp((sim - lo) / (hi - lo), 0.0, 1.0);
 }
 
+double LengthRange::shrink(int words) const {
+  if (!enabled) return 1.0;
+  double w = words;
+  if (w < lo_one) return lo_one > lo_zero ? std::clamp((w - lo_zero) / (lo_one - lo_zero), 0.0, 1.0) : (w >= lo_one ? 1.0 : 0.0);
+  if (w > hi_one) return hi_zero > hi_one ? std::clamp((hi_zero - w) / (hi_zero - hi_one), 0.0, 1.0) : 0.0;
+  return 1.0;
+}
+
+LengthRange LengthRange::fit(const std::vector<std::string>& prompts) {
+  LengthRange r;
+  if (prompts.empty()) return r;
+  std::vector<int> w;
+  for (const auto& p : prompts) w.push_back(count_words(p));
+  std::sort(w.begin(), w.end());
+  auto pct = [&](double q) { return static_cast<double>(w[static_cast<std::size_t>(q * (w.size() - 1))]); };
+  // Below the 0.5th percentile nothing like the prompt was seen: full fallback.
+  r.enabled = true;
+  r.lo_zero = pct(0.005) - 0.5;
+  r.lo_one = pct(0.02);
+  r.hi_one = pct(0.98);
+  r.hi_zero = pct(0.995) + 0.5;
+  return r;
+}
+
 json meta_to_json(const PredictorMeta& m) {
   return {{"format", "catimage-predictor/1"},
           {"kind", m.kind},
@@ -27,6 +52,9 @@ json meta_to_json(const PredictorMeta& m) {
           {"target_stats", {{"prior", m.stats.prior}, {"level_mean", m.stats.level_mean},
                             {"level_std", m.stats.level_std}, {"dev_std", m.stats.dev_std}}},
           {"confidence", {{"enabled", m.confidence.enabled}, {"lo", m.confidence.lo}, {"hi", m.confidence.hi}}},
+          {"length_range", {{"enabled", m.length_range.enabled}, {"lo_zero", m.length_range.lo_zero},
+                            {"lo_one", m.length_range.lo_one}, {"hi_one", m.length_range.hi_one},
+                            {"hi_zero", m.length_range.hi_zero}}},
           {"model", m.model},
           {"training", m.training}};
 }
@@ -53,6 +81,14 @@ PredictorMeta meta_from_json(const json& j, const std::string& origin) {
     m.confidence.enabled = c.at("enabled").get<bool>();
     m.confidence.lo = c.at("lo").get<double>();
     m.confidence.hi = c.at("hi").get<double>();
+    if (j.contains("length_range")) {
+      const auto& l = j.at("length_range");
+      m.length_range.enabled = l.at("enabled").get<bool>();
+      m.length_range.lo_zero = l.at("lo_zero").get<double>();
+      m.length_range.lo_one = l.at("lo_one").get<double>();
+      m.length_range.hi_one = l.at("hi_one").get<double>();
+      m.length_range.hi_zero = l.at("hi_zero").get<double>();
+    }
     m.model = j.value("model", json::object());
     m.training = j.value("training", json::object());
   } catch (const json::exception& e) {
@@ -62,7 +98,7 @@ PredictorMeta meta_from_json(const json& j, const std::string& origin) {
 }
 
 Matrix qualities_from_raw(const Matrix& raw, const TargetStats& st, const Confidence& conf,
-                          const std::vector<double>& sim) {
+                          const std::vector<double>& sim, const std::vector<double>& extra_shrink) {
   const std::size_t m = st.prior.size();
   double prior_mean = 0;
   for (double p : st.prior) prior_mean += p / m;
@@ -70,6 +106,7 @@ Matrix qualities_from_raw(const Matrix& raw, const TargetStats& st, const Confid
   for (std::size_t i = 0; i < raw.rows; ++i) {
     double level = st.level_mean + st.level_std * raw(i, m);
     double s = conf.shrink(sim.empty() ? NAN : sim[i]);
+    if (!extra_shrink.empty()) s = std::min(s, extra_shrink[i]);
     for (std::size_t k = 0; k < m; ++k) {
       double prior_dev = st.prior[k] - prior_mean;
       double dev = st.dev_std * raw(i, k);
@@ -83,7 +120,10 @@ Matrix Predictor::predict(const std::vector<std::string>& prompts) const {
   Matrix raw;
   std::vector<double> sim;
   predict_raw(prompts, raw, sim);
-  return qualities_from_raw(raw, meta_.stats, meta_.confidence, sim);
+  std::vector<double> len_shrink;
+  if (meta_.length_range.enabled)
+    for (const auto& p : prompts) len_shrink.push_back(meta_.length_range.shrink(count_words(p)));
+  return qualities_from_raw(raw, meta_.stats, meta_.confidence, sim, len_shrink);
 }
 
 void Predictor::save_meta(const std::string& dir) const {

@@ -79,6 +79,7 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
   } else {
     p = neural(req.kind, req.seed);
   }
+  p->mutable_meta().length_range = LengthRange::fit(train.prompts);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto score = validation_score(*p, val, req.costs);
   auto& tr = p->mutable_meta().training;

@@ -36,6 +36,16 @@ struct Confidence {
   double shrink(double sim) const;
 };
 
+// Shrinks the same way when a prompt's length lies outside the training prompts' lengths:
+// s = 1 between the 2nd and 98th percentile of training word counts, falling linearly to 0 at
+// the 0.5th / 99.5th percentile and beyond. Calibrated on the training prompts alone.
+struct LengthRange {
+  bool enabled = false;
+  double lo_zero = 0, lo_one = 0, hi_one = 0, hi_zero = 0;  // word counts
+  double shrink(int words) const;
+  static LengthRange fit(const std::vector<std::string>& training_prompts);
+};
+
 struct PredictorMeta {
   std::string kind;
   std::vector<std::string> candidates;
@@ -43,14 +53,16 @@ struct PredictorMeta {
   std::string tokenizer_checksum;  // empty when no tokenizer is used
   TargetStats stats;
   Confidence confidence;
+  LengthRange length_range;
   json training;  // free-form training summary (seed, epochs, validation figures, time)
   json model;     // architecture hyper-parameters
 };
 
 json meta_to_json(const PredictorMeta& m);
 // Raw standardised outputs (deviations, level) -> qualities, with confidence shrinkage.
+// extra_shrink (optional, per prompt) caps the shrink factor, e.g. from LengthRange.
 Matrix qualities_from_raw(const Matrix& raw, const TargetStats& st, const Confidence& conf,
-                          const std::vector<double>& similarity);
+                          const std::vector<double>& similarity, const std::vector<double>& extra_shrink = {});
 PredictorMeta meta_from_json(const json& j, const std::string& origin);
 
 class Predictor {
