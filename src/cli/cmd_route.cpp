@@ -34,8 +34,7 @@ std::vector<double> column_means(const Matrix& q) {
 }
 
 // The allowed candidate with the best mean predicted quality over the batch (ties: cheaper).
-std::size_t best_single(const CandidateSet& cs, const Matrix& q, const std::vector<char>& allowed) {
-  auto mean = column_means(q);
+std::size_t best_single(const CandidateSet& cs, const std::vector<double>& mean, const std::vector<char>& allowed) {
   int best = -1;
   for (std::size_t k = 0; k < cs.size(); ++k) {
     if (!allowed.empty() && !allowed[k]) continue;
@@ -51,8 +50,8 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const Matrix& q
   const std::size_t n = r.choice.size(), m = cs.size();
   std::vector<std::size_t> count(m, 0);
   for (int c : r.choice) ++count[c];
-  std::size_t best = best_single(cs, q, {});
   std::vector<double> mean = column_means(q);
+  std::size_t best = best_single(cs, mean, {});
   spdlog::info("routed {} prompts ({}), {} line(s) skipped", n, mode, pf.skipped.size());
   for (std::size_t k = 0; k < m; ++k)
     spdlog::info("  {:<24} {:>7} prompts ({:5.1f}%)  cost {:.4g} {}", cs.candidates[k].name, count[k],
@@ -119,7 +118,7 @@ int run(const RouteOptions& o) {
     double budget = o.budget;
     if (budget < 0) {
       // Default: spend what always using the best single candidate would cost.
-      std::size_t best = best_single(cs, q, allowed);
+      std::size_t best = best_single(cs, column_means(q), allowed);
       budget = cs.candidates[best].cost;
       mode = fmt::format("budget {:.4g} = cost of {}", budget, cs.candidates[best].name);
     } else {

@@ -5,6 +5,7 @@
 #include "catimage/cli/commands.hpp"
 #include "catimage/cli/common.hpp"
 #include "catimage/io/table_split.hpp"
+#include "catimage/predictor/predictor.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -63,7 +64,7 @@ Runner add_train(CLI::App& app) {
   c->add_option("-t,--table", o->table, "Training quality table (JSONL)")->required();
   c->add_option("--val", o->val, "Validation table (default: a seeded 10% of --table)");
   c->add_option("-k,--kind", o->kind, "Predictor kind")
-      ->check(CLI::IsMember({"tfidf-ridge", "bag", "transformer", "knn", "ensemble"}));
+      ->check(CLI::IsMember(kPredictorKinds));
   c->add_option("--seed", o->seed, "Random seed (same seed, same predictor)");
   c->add_option("-o,--output", o->outdir, "Folder to write the predictor to")->required();
   c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");

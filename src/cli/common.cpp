@@ -22,11 +22,11 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   if (!src.predictor.empty() && !src.predictions.empty())
     fail("give either --predictor or --predictions, not both");
   Matrix q(prompts.size(), names.size());
+  CandidateSet cs;  // the wanted candidates, for match_candidates' checks and messages
+  cs.source = config_origin;
+  for (const auto& n : names) cs.candidates.push_back({n});
   if (!src.predictions.empty()) {
     PredictionsFile pf(src.predictions);
-    CandidateSet cs;
-    cs.source = config_origin;
-    for (const auto& n : names) cs.candidates.push_back({n});
     auto idx = match_candidates(cs, pf.table().candidates, src.predictions);
     for (std::size_t i = 0; i < prompts.size(); ++i) {
       const QualityRecord* r = pf.by_id(prompts[i].id);
@@ -43,9 +43,6 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   auto t0 = std::chrono::steady_clock::now();
   auto predictor = load_predictor(dir);
   auto t1 = std::chrono::steady_clock::now();
-  CandidateSet cs;
-  cs.source = config_origin;
-  for (const auto& n : names) cs.candidates.push_back({n});
   auto idx = match_candidates(cs, predictor->meta().candidates, "predictor " + dir);
   std::vector<std::string> texts;
   texts.reserve(prompts.size());

@@ -395,7 +395,6 @@ std::unique_ptr<NeuralPredictor> train_neural(const PredictorMeta& base, const N
     for (auto i : idx) out.push_back(all[i]);
     return out;
   };
-  const std::size_t ntrain = train.prompts.size();
   if (p->bag) {
     auto fwd = [&](const std::vector<std::size_t>& idx, bool training) {
       auto in = p->bag_input(pick(training ? train_pieces : val_pieces, idx));
@@ -411,7 +410,6 @@ std::unique_ptr<NeuralPredictor> train_neural(const PredictorMeta& base, const N
     fit_net(p->transformer, fwd, "transformer", train, val, costs, meta, opt.max_epochs_transformer, opt.patience,
             opt.lr_transformer, opt.weight_decay, opt.seed + 1, log);
   }
-  (void)ntrain;
   p->set_memory(train.prompts, train.targets);
 
   // k for the kNN part, chosen on validation.

@@ -73,7 +73,7 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
     e->mutable_meta().tokenizer_checksum = tok;
     e->mutable_meta().model = {{"members", names}, {"weights", weights}};
     e->mutable_meta().training["members_validation"] = member_val;
-    auto pct = req.hyper.value("confidence_pct", std::vector<double>{0.01, 0.10});
+    auto pct = req.hyper.value("confidence_pct", NeuralTrainOptions{}.confidence_pct);
     e->mutable_meta().confidence = calibrate_confidence(*e, val, pct.at(0), pct.at(1));
     p = std::move(e);
   } else {
