@@ -6,6 +6,7 @@
 
 #include "catimage/cli/commands.hpp"
 #include "catimage/cli/common.hpp"
+#include "catimage/cli/generation_job.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/router/router.hpp"
@@ -24,6 +25,9 @@ struct RouteOptions {
   std::string candidate;
   std::size_t max_prompt_bytes = 16384;
   bool strict = false;
+  bool generate = false;
+  std::string shard;
+  GenerationJobOptions job;
 };
 
 std::vector<double> column_means(const Matrix& q) {
@@ -74,7 +78,8 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const Matrix& q
   }
 }
 
-int run(const RouteOptions& o) {
+int run(RouteOptions& o) {
+  if (!o.generate && !o.shard.empty()) fail("--shard splits the generation work: it needs --generate");
   PromptReadOptions ro;
   ro.max_bytes = o.max_prompt_bytes;
   ro.strict = o.strict;
@@ -146,6 +151,15 @@ int run(const RouteOptions& o) {
   out->flush();
   if (file) file->commit();
   print_summary(pf, cs, q, r, mode);
+  if (o.generate) {
+    // Every shard routes the whole file (routing is exact and cheap, and a budget is a
+    // property of the whole batch), then generates its own share.
+    if (!o.shard.empty()) parse_shard(o.shard, o.job.shard, o.job.shards);
+    std::vector<GenerationItem> items;
+    for (std::size_t i = 0; i < pf.prompts.size(); ++i)
+      items.push_back({i, pf.prompts[i].id, pf.prompts[i].prompt, where(pf.source, pf.prompts[i].line), r.choice[i]});
+    run_generation(cs, items, o.job);
+  }
   return 0;
 }
 
@@ -174,6 +188,8 @@ Runner add_route(CLI::App& app) {
   c->add_option("--max-prompt-bytes", o->max_prompt_bytes, "Longer prompts are skipped (and reported)")
       ->check(CLI::PositiveNumber);
   c->add_flag("--strict", o->strict, "Fail on the first unusable prompt line instead of skipping it");
+  c->add_flag("--generate", o->generate, "Also generate every prompt's image with its chosen candidate (see generate's options)");
+  add_generation_options(c, o->job, o->shard);
   return [o] { return run(*o); };
 }
 

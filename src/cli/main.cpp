@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "CPU threads for libtorch (default: all cores)")->check(CLI::NonNegativeNumber);
   const std::vector<std::pair<std::string, cli::Runner>> runners = {
       {"route", cli::add_route(app)}, {"eval", cli::add_eval(app)}, {"import", cli::add_import(app)},
-      {"split", cli::add_split(app)}, {"train", cli::add_train(app)}, {"predict", cli::add_predict(app)}};
+      {"split", cli::add_split(app)}, {"train", cli::add_train(app)}, {"predict", cli::add_predict(app)},
+      {"generate", cli::add_generate(app)}, {"bench", cli::add_bench(app)},
+      {"random-weights", cli::add_random_weights(app)}};
 
   try {
     app.parse(argc, argv);

@@ -15,5 +15,8 @@ Runner add_import(CLI::App& app);
 Runner add_train(CLI::App& app);
 Runner add_split(CLI::App& app);
 Runner add_predict(CLI::App& app);
+Runner add_generate(CLI::App& app);
+Runner add_bench(CLI::App& app);
+Runner add_random_weights(CLI::App& app);
 
 }  // namespace catimage::cli

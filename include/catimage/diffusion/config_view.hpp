@@ -1,0 +1,41 @@
+#pragma once
+// A diffusers/transformers config.json with typed, checked access: every wrong type or
+// unsupported value is an error naming the file and the key.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catimage/io/json_file.hpp"
+
+namespace catimage {
+
+class ConfigView {
+ public:
+  ConfigView() = default;
+  ConfigView(json j, std::string origin);
+  static ConfigView load(const std::string& path);
+
+  const json& raw() const { return j_; }
+  const std::string& origin() const { return origin_; }
+  bool has(const std::string& key) const;  // present and not null
+
+  int get_int(const std::string& key, std::optional<int> def = std::nullopt) const;
+  double get_double(const std::string& key, std::optional<double> def = std::nullopt) const;
+  bool get_bool(const std::string& key, std::optional<bool> def = std::nullopt) const;
+  std::string get_string(const std::string& key, std::optional<std::string> def = std::nullopt) const;
+  std::vector<int> get_int_list(const std::string& key) const;
+  std::vector<std::string> get_string_list(const std::string& key) const;
+  // An int or a list of n ints (diffusers' "int or tuple per block" options).
+  std::vector<int> get_int_or_list(const std::string& key, std::size_t n, std::optional<int> def = std::nullopt) const;
+
+  // Fails unless `key` is absent, null or equal to `expected` (for options this runtime does not implement).
+  void require_default(const std::string& key, const json& expected) const;
+  [[noreturn]] void bad(const std::string& key, const std::string& why) const;
+
+ private:
+  const json& at(const std::string& key) const;
+  json j_ = json::object();
+  std::string origin_;
+};
+
+}  // namespace catimage

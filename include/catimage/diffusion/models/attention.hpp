@@ -1,0 +1,55 @@
+#pragma once
+// diffusers' attention pieces: Attention (to_q/to_k/to_v/to_out.0, optional group_norm for
+// the VAE's spatial self-attention), GEGLU feed-forward and BasicTransformerBlock.
+#include <torch/torch.h>
+
+namespace catimage {
+
+// q: (B, N, heads*d), k/v: (B, M, heads*d) -> (B, N, heads*d), softmax(q kᵀ/√d) v.
+// Uses fused scaled-dot-product attention where libtorch >= 2 offers it.
+torch::Tensor multihead_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                  std::int64_t heads, bool causal = false);
+
+struct AttentionImpl : torch::nn::Module {
+  // cross_dim 0: self-attention. groups > 0: a GroupNorm ("group_norm") on (B,C,H,W) input
+  // and a residual connection (the VAE's mid-block attention).
+  AttentionImpl(std::int64_t query_dim, std::int64_t cross_dim, std::int64_t heads, std::int64_t dim_head, bool bias,
+                std::int64_t groups = 0, double eps = 1e-6);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
+  // (B,C,H,W) spatial self-attention with group norm and residual.
+  torch::Tensor forward_spatial(const torch::Tensor& x);
+
+  std::int64_t heads;
+  torch::nn::Linear to_q{nullptr}, to_k{nullptr}, to_v{nullptr};
+  torch::nn::ModuleList to_out;
+  torch::nn::GroupNorm group_norm{nullptr};
+};
+TORCH_MODULE(Attention);
+
+struct GEGLUImpl : torch::nn::Module {
+  GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear proj{nullptr};
+};
+TORCH_MODULE(GEGLU);
+
+// FeedForward with activation_fn="geglu": net.0 = GEGLU, net.1 = Dropout, net.2 = Linear.
+struct FeedForwardImpl : torch::nn::Module {
+  FeedForwardImpl(std::int64_t dim, std::int64_t mult = 4);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::ModuleList net;
+  GEGLU geglu{nullptr};
+  torch::nn::Linear out{nullptr};
+};
+TORCH_MODULE(FeedForward);
+
+struct BasicTransformerBlockImpl : torch::nn::Module {
+  BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head, std::int64_t cross_dim);
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& context);
+  torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+  Attention attn1{nullptr}, attn2{nullptr};
+  FeedForward ff{nullptr};
+};
+TORCH_MODULE(BasicTransformerBlock);
+
+}  // namespace catimage

@@ -1,0 +1,52 @@
+#pragma once
+// transformers' CLIPTextModel and CLIPTextModelWithProjection (keys text_model.* and
+// text_projection.weight), built from the text encoder's config.json.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "catimage/diffusion/config_view.hpp"
+
+namespace catimage {
+
+struct ClipTextConfig {
+  std::int64_t vocab_size = 49408, hidden_size = 768, intermediate_size = 3072, layers = 12, heads = 12,
+               max_positions = 77, projection_dim = 0;
+  std::string hidden_act = "quick_gelu";
+  double layer_norm_eps = 1e-5;
+  std::int64_t eos_token_id = 2;
+  bool with_projection = false;
+  static ClipTextConfig from(const ConfigView& c);
+};
+
+struct ClipTextOutput {
+  torch::Tensor last_hidden_state;  // after final_layer_norm
+  torch::Tensor penultimate;        // hidden_states[-2]: input of the last layer
+  torch::Tensor pooled;             // last_hidden_state at the end token
+  torch::Tensor text_embeds;        // text_projection(pooled), with projection only
+};
+
+struct ClipEncoderLayerImpl : torch::nn::Module {
+  ClipEncoderLayerImpl(const ClipTextConfig& c);
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, out_proj{nullptr}, fc1{nullptr}, fc2{nullptr};
+  torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
+  std::int64_t heads;
+  bool quick_gelu;
+};
+TORCH_MODULE(ClipEncoderLayer);
+
+struct ClipTextModelImpl : torch::nn::Module {
+  explicit ClipTextModelImpl(const ClipTextConfig& c);
+  // ids (B, L) int64
+  ClipTextOutput forward(const torch::Tensor& ids);
+  ClipTextConfig cfg;
+  torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
+  std::vector<ClipEncoderLayer> layers;
+  torch::nn::LayerNorm final_layer_norm{nullptr};
+  torch::nn::Linear text_projection{nullptr};
+};
+TORCH_MODULE(ClipTextModel);
+
+}  // namespace catimage

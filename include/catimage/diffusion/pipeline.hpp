@@ -1,0 +1,94 @@
+#pragma once
+// Text-to-image with a diffusers pipeline folder (StableDiffusionPipeline for SD1.x/SD2.x,
+// StableDiffusionXLPipeline), following diffusers' pipelines: CLIP prompt encoding (SDXL: both
+// encoders' penultimate states, pooled projection, time ids), classifier-free guidance with
+// batched uncond/cond when guidance > 1, per-image CPU generators (the same seed gives the
+// same image whatever the batch), scheduler loop, VAE decode.
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "catimage/diffusion/model_folder.hpp"
+#include "catimage/diffusion/models/autoencoder.hpp"
+#include "catimage/diffusion/models/clip_text_model.hpp"
+#include "catimage/diffusion/models/unet_2d_condition.hpp"
+#include "catimage/diffusion/schedulers/scheduler.hpp"
+#include "catimage/text/clip_tokenizer.hpp"
+
+namespace catimage {
+
+struct PipelineOptions {
+  std::string folder;
+  std::string vae;        // optional decoder override: folder or .safetensors (e.g. TAESD)
+  std::string scheduler;  // optional: ddim | euler | euler_ancestral | dpmpp_2m | lcm
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N
+  std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
+  bool channels_last = false;
+};
+
+struct ImageRequest {
+  std::string prompt, negative_prompt;
+  std::uint64_t seed = 0;
+};
+
+struct GenerationSettings {
+  int steps = 0, width = 0, height = 0;  // 0: the model's defaults (steps 50, size from the UNet)
+  double guidance = 7.5;
+};
+
+class DiffusionPipeline {
+ public:
+  explicit DiffusionPipeline(const PipelineOptions& opt);
+
+  // Final latents (B, C, h, w) float32 on the pipeline's device.
+  torch::Tensor generate_latents(const std::vector<ImageRequest>& batch, const GenerationSettings& s);
+  // Images (B, H, W, 3) uint8 on the CPU.
+  torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s);
+  // Latents -> images in [0, 1] (B, 3, H, W) float32 (diffusers' postprocess before uint8).
+  torch::Tensor decode(const torch::Tensor& latents);
+  static torch::Tensor to_uint8(const torch::Tensor& images01);  // -> (B, H, W, 3) uint8 CPU
+
+  // Prompt embeddings as the UNet receives them (for tests): context (B,77,D), pooled (SDXL).
+  std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::vector<std::string>& prompts,
+                                                         const std::vector<bool>& zero = {});
+
+  const PipelineFolder& folder() const { return folder_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  std::string sampler_label() const { return scheduler_->sampler_label(); }
+  torch::Device device() const { return device_; }
+  torch::Dtype dtype() const { return dtype_; }
+  int default_size() const;
+  int spatial_factor() const { return decoder_->spatial_factor(); }
+  std::string describe() const;
+  UNet2DConditionModel& unet() { return unet_; }
+
+ private:
+  torch::Tensor unet_forward(const torch::Tensor& x, double t, const torch::Tensor& ctx, const torch::Tensor& pooled,
+                             const torch::Tensor& time_ids);
+  PipelineFolder folder_;
+  torch::Device device_{torch::kCPU};
+  torch::Dtype dtype_ = torch::kFloat32;
+  bool channels_last_ = false;
+  std::vector<ClipTokenizer> tokenizers_;
+  std::vector<ClipTextModel> encoders_;
+  UNet2DConditionModel unet_{nullptr};
+  std::unique_ptr<LatentDecoder> decoder_;
+  std::unique_ptr<Scheduler> scheduler_;
+  torch::Dtype decoder_dtype_ = torch::kFloat32;
+  std::int64_t pooled_dim_ = 0;
+};
+
+// Resolves --device/--dtype ("auto" picks CUDA when libtorch has it).
+torch::Device resolve_device(const std::string& name);
+torch::Dtype resolve_dtype(const std::string& name, const torch::Device& device);
+const char* dtype_label(torch::Dtype t);
+
+// Loads a component's weights (safetensors) into a module built from its config.
+ClipTextModel load_clip_text_model(const std::string& dir);
+UNet2DConditionModel load_unet(const std::string& dir);
+std::unique_ptr<Scheduler> load_scheduler(const std::string& dir, const std::string& override_name = "");
+
+}  // namespace catimage

@@ -1,0 +1,57 @@
+#pragma once
+// Weights of one model component from safetensors: a single file or a sharded set
+// (<stem>.safetensors.index.json with a "weight_map"), and loading them into a libtorch
+// module by name. Module parameter names are the checkpoint keys (diffusers/transformers
+// naming), so loading is a lookup; missing, unexpected and mis-shaped keys are all reported.
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catimage/io/safetensors.hpp"
+
+namespace catimage {
+
+class WeightFiles {
+ public:
+  // The file(s) for `stem` in `dir`: <stem>.safetensors, <stem>.safetensors.index.json, or the
+  // fp16 variants (<stem>.fp16.safetensors ...). Fails naming the expected paths.
+  static WeightFiles in_folder(const std::string& dir, const std::string& stem);
+  static WeightFiles file(const std::string& path);
+  // Candidate paths in_folder() looks for, for messages.
+  static std::vector<std::string> expected_paths(const std::string& dir, const std::string& stem);
+  // True if in_folder() would find something.
+  static bool exists(const std::string& dir, const std::string& stem);
+
+  std::string describe() const;  // the file, or the index file
+  bool has(const std::string& name) const;
+  std::vector<std::string> names() const;
+  std::vector<std::int64_t> shape(const std::string& name) const;
+  // The tensor as `dtype` on the CPU (copied out of the mapping).
+  torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const;
+
+ private:
+  std::string origin_;
+  std::vector<std::shared_ptr<SafeTensorsFile>> files_;
+  std::map<std::string, const SafeTensorsFile*> where_;
+};
+
+struct LoadOptions {
+  std::string prefix;                       // only keys under this prefix belong to the module
+  std::set<std::string> ignored_prefixes;   // known keys the runtime does not use (e.g. "encoder.")
+  std::map<std::string, std::string> renames;  // deprecated checkpoint suffix -> module suffix
+};
+
+// Copies every parameter and buffer of `module` from `w` (converting dtype; a weight stored
+// as a 1x1 conv kernel is accepted for a linear layer). Fails with the lists of missing,
+// mis-shaped and unexpected keys.
+void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOptions& opt = {});
+
+// Seeded random weights for `module` written as safetensors under the module's names (used
+// to make tiny test models and architecture-only benchmark models).
+void save_weights(const torch::nn::Module& module, const std::string& path, const std::string& prefix = "");
+
+}  // namespace catimage

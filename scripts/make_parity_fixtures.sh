@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Regenerates tests/fixtures/parity/ (reference tensors from diffusers on catimage's tiny
+# random-weight models). Needs: a built ./build/catimage; python3 with PyTorch and numpy
+# (Debian: python3-torch python3-numpy python3-regex python3-requests python3-filelock
+# python3-yaml python3-tqdm python3-packaging python3-typing-extensions python3-fsspec
+# python3-importlib-metadata python3-pil); the public sources, brought beside the project
+# and never committed:
+#   REF=<dir> holding diffusers/ (diffusers v0.27.2's src/diffusers, the last release that runs
+#   on Debian's PyTorch 1.13), huggingface_hub/ (v0.21.4) and stub/ (a pure-Python
+#   safetensors module); CLIP=<OpenAI CLIP checkout>/clip
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REF=${REF:-.diffusers/ref}
+CLIP=${CLIP:-.diffusers/openai-clip/clip}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for m in tiny-sd1 tiny-sd2 tiny-sdxl tiny-taesd; do
+  cp -r "tests/fixtures/$m" "$work/$m"
+  ./build/catimage -q random-weights "$work/$m" --seed 7   # the seed tests/tiny_models.hpp uses
+done
+PYTHONPATH="$REF:$REF/stub" /usr/bin/python3 scripts/make_parity_fixtures.py \
+  --models "$work" --clip "$CLIP" --vocab tests/fixtures/clip-tiny-vocab --out tests/fixtures/parity
+# the weights' checksums, so the tests can tell when libtorch makes different random weights
+(cd "$work" && sha256sum tiny-*/*/*.safetensors tiny-taesd/*.safetensors) > tests/fixtures/parity/weights.sha256

@@ -1,0 +1,32 @@
+// catimage random-weights: seeded random safetensors for a diffusers folder of configs.
+#include "catimage/cli/commands.hpp"
+#include "catimage/diffusion/random_weights.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage::cli {
+
+namespace {
+struct RandomWeightsOptions {
+  std::string folder;
+  std::uint64_t seed = 0;
+  bool force = false;
+};
+}  // namespace
+
+Runner add_random_weights(CLI::App& app) {
+  auto o = std::make_shared<RandomWeightsOptions>();
+  auto* c = app.add_subcommand("random-weights",
+                               "Write seeded random weights for a diffusers folder that has configs only "
+                               "(tiny test models, architecture benchmarks)");
+  c->add_option("folder", o->folder, "Pipeline folder (model_index.json) or component folder (config.json)")->required();
+  c->add_option("--seed", o->seed, "Seed (default 0)");
+  c->add_flag("--force", o->force, "Overwrite existing weights");
+  return [o] {
+    auto files = write_random_weights(o->folder, o->seed, o->force);
+    for (const auto& f : files) spdlog::info("wrote {}", f);
+    if (files.empty()) spdlog::info("{}: every component already has weights (use --force to replace them)", o->folder);
+    return 0;
+  };
+}
+
+}  // namespace catimage::cli

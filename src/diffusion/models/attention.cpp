@@ -1,0 +1,94 @@
+#include "catimage/diffusion/models/attention.hpp"
+
+#include <cmath>
+
+namespace catimage {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor multihead_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                  std::int64_t heads, bool causal) {
+  const auto B = q.size(0), N = q.size(1), M = k.size(1), C = q.size(2);
+  const auto d = C / heads;
+  auto split = [&](const torch::Tensor& t, std::int64_t len) { return t.view({B, len, heads, d}).transpose(1, 2); };
+  auto qh = split(q, N), kh = split(k, M), vh = split(v, M);
+#if defined(TORCH_VERSION_MAJOR) && TORCH_VERSION_MAJOR >= 2
+  auto o = at::scaled_dot_product_attention(qh, kh, vh, {}, 0.0, causal);
+#else
+  auto scores = torch::matmul(qh, kh.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(d)));
+  if (causal) {
+    auto mask = torch::ones({N, M}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(1);
+    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
+  }
+  auto o = torch::matmul(scores.softmax(-1), vh);
+#endif
+  return o.transpose(1, 2).reshape({B, N, C});
+}
+
+AttentionImpl::AttentionImpl(std::int64_t query_dim, std::int64_t cross_dim, std::int64_t heads_, std::int64_t dim_head,
+                             bool bias, std::int64_t groups, double eps)
+    : heads(heads_) {
+  const auto inner = heads * dim_head;
+  const auto kv_dim = cross_dim > 0 ? cross_dim : query_dim;
+  if (groups > 0)
+    group_norm = register_module("group_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, query_dim).eps(eps)));
+  to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(query_dim, inner).bias(bias)));
+  to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(bias)));
+  to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(bias)));
+  to_out = register_module("to_out", torch::nn::ModuleList());
+  to_out->push_back(torch::nn::Linear(torch::nn::LinearOptions(inner, query_dim).bias(true)));
+  to_out->push_back(torch::nn::Dropout(0.0));
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
+  const auto& ctx = context.defined() ? context : x;
+  auto o = multihead_attention(to_q(x), to_k(ctx), to_v(ctx), heads);
+  return to_out[0]->as<torch::nn::Linear>()->forward(o);
+}
+
+torch::Tensor AttentionImpl::forward_spatial(const torch::Tensor& x) {
+  const auto B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
+  auto h = group_norm ? group_norm(x) : x;
+  h = h.view({B, C, H * W}).transpose(1, 2);
+  h = forward(h);
+  h = h.transpose(1, 2).reshape({B, C, H, W});
+  return h + x;
+}
+
+GEGLUImpl::GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out) {
+  proj = register_module("proj", torch::nn::Linear(dim_in, dim_out * 2));
+}
+
+torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
+  auto parts = proj(x).chunk(2, -1);
+  return parts[0] * F::gelu(parts[1]);
+}
+
+FeedForwardImpl::FeedForwardImpl(std::int64_t dim, std::int64_t mult) {
+  net = register_module("net", torch::nn::ModuleList());
+  geglu = GEGLU(dim, dim * mult);
+  out = torch::nn::Linear(dim * mult, dim);
+  net->push_back(geglu);
+  net->push_back(torch::nn::Dropout(0.0));
+  net->push_back(out);
+}
+
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) { return out(geglu(x)); }
+
+BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
+                                                     std::int64_t cross_dim) {
+  norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  attn1 = register_module("attn1", Attention(dim, 0, heads, dim_head, false));
+  norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  attn2 = register_module("attn2", Attention(dim, cross_dim, heads, dim_head, false));
+  norm3 = register_module("norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
+  ff = register_module("ff", FeedForward(dim));
+}
+
+torch::Tensor BasicTransformerBlockImpl::forward(torch::Tensor x, const torch::Tensor& context) {
+  x = attn1(norm1(x)) + x;
+  x = attn2(norm2(x), context) + x;
+  return ff(norm3(x)) + x;
+}
+
+}  // namespace catimage

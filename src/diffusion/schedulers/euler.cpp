@@ -1,0 +1,70 @@
+#include "catimage/diffusion/schedulers/euler.hpp"
+
+#include <cmath>
+
+namespace catimage {
+
+EulerDiscreteScheduler::EulerDiscreteScheduler(const ConfigView& c) : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
+  karras_ = c.get_bool("use_karras_sigmas", false);
+  final_sigmas_type_ = c.get_string("final_sigmas_type", "zero");
+  if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
+    c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
+  if (c.has("sigma_min")) sigma_min_ = c.get_double("sigma_min");
+  if (c.has("sigma_max")) sigma_max_ = c.get_double("sigma_max");
+  c.require_default("use_exponential_sigmas", false);
+  c.require_default("use_beta_sigmas", false);
+  c.require_default("interpolation_type", "linear");
+  c.require_default("timestep_type", "discrete");
+}
+
+void EulerDiscreteScheduler::set_timesteps(int steps) {
+  auto ts = spaced_timesteps(steps, false);
+  std::vector<float> t32;
+  for (double t : ts) t32.push_back(static_cast<float>(t));
+  const auto train = train_sigmas();
+  std::vector<double> sig;
+  for (float t : t32) sig.push_back(np_interp(t, train));
+  if (karras_) {
+    std::vector<float> log_sigmas;
+    for (float s : train) log_sigmas.push_back(std::log(s));
+    const double lo = sigma_min_.value_or(sig.back()), hi = sigma_max_.value_or(sig.front());
+    sig = karras_sigmas(lo, hi, steps);
+    t32.clear();
+    for (double s : sig) t32.push_back(static_cast<float>(sigma_to_t(s, log_sigmas)));
+  }
+  const double last = final_sigmas_type_ == "zero" ? 0.0 : std::pow((1 - alpha_cumprod(0)) / alpha_cumprod(0), 0.5);
+  sigmas_.clear();
+  for (double s : sig) sigmas_.push_back(static_cast<float>(s));
+  sigmas_.push_back(static_cast<float>(last));
+  timesteps_.assign(t32.begin(), t32.end());
+}
+
+double EulerDiscreteScheduler::init_noise_sigma() const {
+  float mx = 0;
+  for (float s : sigmas_) mx = std::max(mx, s);
+  if (cfg_.timestep_spacing == "linspace" || cfg_.timestep_spacing == "trailing") return mx;
+  return std::pow(mx * mx + 1.0f, 0.5f);
+}
+
+torch::Tensor EulerDiscreteScheduler::scale_model_input(const torch::Tensor& x, std::size_t i) const {
+  const float s = sigmas_.at(i);
+  return x / std::pow(s * s + 1.0f, 0.5f);
+}
+
+torch::Tensor euler_denoised(const std::string& pred, const torch::Tensor& out, const torch::Tensor& x, float sigma) {
+  if (pred == "epsilon") return x - sigma * out;
+  if (pred == "v_prediction") return out * (-sigma / std::pow(sigma * sigma + 1.0f, 0.5f)) + x / (sigma * sigma + 1.0f);
+  return out;
+}
+
+torch::Tensor EulerDiscreteScheduler::step(const torch::Tensor& out, std::size_t i, const torch::Tensor& sample,
+                                           const NoiseSource&) {
+  auto x = sample.to(torch::kFloat32);
+  const float sigma = sigmas_.at(i);
+  auto x0 = euler_denoised(cfg_.prediction_type, out.to(torch::kFloat32), x, sigma);
+  auto d = (x - x0) / sigma;
+  const float dt = sigmas_.at(i + 1) - sigma;
+  return x + d * dt;
+}
+
+}  // namespace catimage

@@ -1,0 +1,204 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "catimage/diffusion/models/autoencoder.hpp"
+#include "catimage/diffusion/models/clip_text_model.hpp"
+#include "catimage/diffusion/models/unet_2d_condition.hpp"
+#include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/safetensors.hpp"
+#include "catimage/util/error.hpp"
+#include "tiny_models.hpp"
+
+using namespace catimage;
+using namespace catimage::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Rewrites a safetensors file with `edit` applied to its tensors (float32).
+void rewrite(const std::string& path, const std::function<void(std::map<std::string, torch::Tensor>&)>& edit) {
+  std::map<std::string, torch::Tensor> t;
+  {
+    auto w = WeightFiles::file(path);
+    for (const auto& n : w.names()) t[n] = w.get(n);
+  }
+  edit(t);
+  std::vector<TensorBlob> blobs;
+  for (auto& [n, v] : t) {
+    auto c = v.contiguous().to(torch::kFloat32);
+    TensorBlob b{n, DType::F32, c.sizes().vec(), {}};
+    b.bytes.resize(c.numel() * 4);
+    std::memcpy(b.bytes.data(), c.data_ptr<float>(), b.bytes.size());
+    blobs.push_back(std::move(b));
+  }
+  write_safetensors(path, std::move(blobs));
+}
+
+}  // namespace
+
+TEST(DiffusionModels, ParameterNamesAreDiffusersCheckpointKeys) {
+  auto unet = load_unet(tiny_model("tiny-sdxl") + "/unet");
+  std::set<std::string> keys;
+  for (const auto& p : unet->named_parameters()) keys.insert(p.key());
+  for (const char* k : {"conv_in.weight", "time_embedding.linear_1.weight", "add_embedding.linear_2.bias",
+                        "down_blocks.0.resnets.0.norm1.weight", "down_blocks.0.downsamplers.0.conv.weight",
+                        "down_blocks.1.attentions.0.proj_in.weight",
+                        "down_blocks.1.attentions.0.transformer_blocks.1.attn1.to_q.weight",
+                        "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_out.0.bias",
+                        "down_blocks.1.attentions.0.transformer_blocks.0.ff.net.0.proj.weight",
+                        "down_blocks.1.attentions.0.transformer_blocks.0.ff.net.2.weight",
+                        "mid_block.attentions.0.transformer_blocks.1.norm3.weight", "mid_block.resnets.1.conv2.weight",
+                        "up_blocks.0.resnets.1.conv_shortcut.weight", "up_blocks.0.upsamplers.0.conv.weight",
+                        "conv_norm_out.weight", "conv_out.bias"})
+    EXPECT_TRUE(keys.count(k)) << k;
+  EXPECT_FALSE(keys.count("down_blocks.0.attentions.0.norm.weight"));  // DownBlock2D has no attention
+  auto te = load_clip_text_model(tiny_model("tiny-sdxl") + "/text_encoder_2");
+  std::set<std::string> tk;
+  for (const auto& p : te->named_parameters()) tk.insert(p.key());
+  for (const char* k : {"text_model.embeddings.token_embedding.weight", "text_model.encoder.layers.1.self_attn.q_proj.bias",
+                        "text_model.encoder.layers.0.mlp.fc2.weight", "text_model.final_layer_norm.weight",
+                        "text_projection.weight"})
+    EXPECT_TRUE(tk.count(k)) << k;
+}
+
+TEST(DiffusionModels, LoadingReportsMissingMisshapedAndUnexpectedKeys) {
+  auto dir = temp_dir() / "unet";
+  fs::copy(tiny_model("tiny-sd1") + "/unet", dir);
+  auto file = (dir / "diffusion_pytorch_model.safetensors").string();
+  rewrite(file, [](auto& t) {
+    t.erase("conv_in.bias");
+    t["conv_out.weight"] = torch::zeros({4, 32, 1, 1});
+    t["extra.weight"] = torch::zeros({1});
+  });
+  auto msg = error_of([&] { load_unet(dir.string()); });
+  EXPECT_TRUE(contains(msg, "missing [conv_in.bias]")) << msg;
+  EXPECT_TRUE(contains(msg, "conv_out.weight (file [4, 32, 1, 1], model [4, 32, 3, 3])")) << msg;
+  EXPECT_TRUE(contains(msg, "unexpected [extra.weight]")) << msg;
+  EXPECT_TRUE(contains(msg, file)) << msg;
+}
+
+TEST(DiffusionModels, UNetHandlesBatchesTimestepsAndOddSizes) {
+  torch::NoGradGuard ng;
+  auto unet = load_unet(tiny_model("tiny-sd2") + "/unet");
+  torch::manual_seed(3);
+  auto x = torch::randn({2, 4, 8, 8});
+  auto ctx = torch::randn({2, 77, 32});
+  auto both = unet(x, torch::tensor({999.0f, 10.0f}), ctx);
+  auto first = unet(x.narrow(0, 0, 1), torch::tensor({999.0f}), ctx.narrow(0, 0, 1));
+  EXPECT_LT((both[0] - first[0]).abs().max().item<float>(), 1e-5);
+  EXPECT_GT((both[0] - both[1]).abs().max().item<float>(), 1e-3);  // timestep and input matter
+  auto other_t = unet(x.narrow(0, 0, 1), torch::tensor({10.0f}), ctx.narrow(0, 0, 1));
+  EXPECT_GT((other_t[0] - first[0]).abs().max().item<float>(), 1e-4);
+  auto odd = unet(torch::randn({1, 4, 7, 9}), torch::tensor({500.0f}), ctx.narrow(0, 0, 1));
+  EXPECT_EQ(odd.sizes(), (std::vector<std::int64_t>{1, 4, 7, 9}));
+  EXPECT_TRUE(torch::isfinite(odd).all().item<bool>());
+}
+
+TEST(DiffusionModels, ClipTextEncoderIsCausalAndPoolsAtTheEndToken) {
+  torch::NoGradGuard ng;
+  auto te = load_clip_text_model(tiny_model("tiny-sdxl") + "/text_encoder_2");
+  auto tok = ClipTokenizer::from_folder(tiny_model("tiny-sdxl") + "/tokenizer_2");
+  auto a = tok.encode_padded("a red cube on a table"), b = tok.encode_padded("a red cube under the sea");
+  auto ids = torch::tensor(std::vector<std::int64_t>(a.begin(), a.end())).view({1, 77});
+  auto ids2 = torch::tensor(std::vector<std::int64_t>(b.begin(), b.end())).view({1, 77});
+  auto o1 = te(ids), o2 = te(ids2);
+  // "a red cube" is the same prefix: the causal mask keeps its states equal
+  const int prefix = 1 + static_cast<int>(tok.encode("a red cube").size());
+  EXPECT_LT((o1.last_hidden_state.narrow(1, 0, prefix) - o2.last_hidden_state.narrow(1, 0, prefix)).abs().max().item<float>(), 1e-5);
+  EXPECT_GT((o1.pooled - o2.pooled).abs().max().item<float>(), 1e-4);
+  const auto eos_at = 1 + static_cast<long>(tok.encode("a red cube on a table").size());
+  EXPECT_LT((o1.pooled[0] - o1.last_hidden_state[0][eos_at]).abs().max().item<float>(), 1e-6);
+  EXPECT_EQ(o1.text_embeds.sizes(), (std::vector<std::int64_t>{1, 16}));
+  EXPECT_EQ(o1.penultimate.sizes(), (std::vector<std::int64_t>{1, 77, 32}));
+}
+
+TEST(DiffusionModels, AutoencodersDecodeToImageSize) {
+  torch::NoGradGuard ng;
+  auto kl = load_latent_decoder(tiny_model("tiny-sd1") + "/vae");
+  EXPECT_EQ(kl->spatial_factor(), 2);
+  auto img = kl->decode(torch::randn({1, 4, 8, 6}));
+  EXPECT_EQ(img.sizes(), (std::vector<std::int64_t>{1, 3, 16, 12}));
+  auto tiny = load_latent_decoder(tiny_model("tiny-taesd"));
+  EXPECT_EQ(tiny->spatial_factor(), 8);
+  auto t = tiny->decode(torch::randn({1, 4, 4, 4}));
+  EXPECT_EQ(t.sizes(), (std::vector<std::int64_t>{1, 3, 32, 32}));
+  auto ae = load_kl_autoencoder(tiny_model("tiny-sd1") + "/vae");
+  auto mean = ae->model->encode_mean(torch::rand({1, 3, 16, 16}) * 2 - 1);
+  EXPECT_EQ(mean.sizes(), (std::vector<std::int64_t>{1, 4, 8, 8}));
+}
+
+TEST(DiffusionModels, OldVaeAttentionNamesStillLoad) {
+  auto dir = temp_dir() / "vae";
+  fs::copy(tiny_model("tiny-sd1") + "/vae", dir);
+  auto file = (dir / "diffusion_pytorch_model.safetensors").string();
+  torch::Tensor q;
+  rewrite(file, [&](auto& t) {
+    for (const char* side : {"encoder", "decoder"}) {
+      std::string p = std::string(side) + ".mid_block.attentions.0.";
+      t[p + "query.weight"] = t[p + "to_q.weight"].view({32, 32, 1, 1});  // stored as a 1x1 conv, as old files do
+      t[p + "query.bias"] = t[p + "to_q.bias"];
+      t.erase(p + "to_q.weight");
+      t.erase(p + "to_q.bias");
+      t[p + "proj_attn.weight"] = t[p + "to_out.0.weight"];
+      t[p + "proj_attn.bias"] = t[p + "to_out.0.bias"];
+      t.erase(p + "to_out.0.weight");
+      t.erase(p + "to_out.0.bias");
+    }
+  });
+  torch::NoGradGuard ng;
+  auto a = load_latent_decoder(tiny_model("tiny-sd1") + "/vae");
+  auto b = load_latent_decoder(dir.string());
+  auto z = torch::randn({1, 4, 4, 4});
+  EXPECT_LT((a->decode(z) - b->decode(z)).abs().max().item<float>(), 1e-6);
+}
+
+TEST(DiffusionModels, ShardedWeightsAndFp16VariantsLoad) {
+  auto dir = temp_dir() / "unet";
+  fs::create_directories(dir);
+  fs::copy(tiny_model("tiny-sd1") + "/unet/config.json", dir / "config.json");
+  auto w = WeightFiles::file(tiny_model("tiny-sd1") + "/unet/diffusion_pytorch_model.safetensors");
+  std::vector<TensorBlob> a, b;
+  json map = json::object();
+  int i = 0;
+  for (const auto& n : w.names()) {
+    auto t = w.get(n, torch::kFloat16).contiguous();
+    TensorBlob blob{n, DType::F16, t.sizes().vec(), {}};
+    blob.bytes.resize(t.numel() * 2);
+    std::memcpy(blob.bytes.data(), t.data_ptr(), blob.bytes.size());
+    const bool first = (i++ % 2) == 0;
+    map[n] = first ? "part-1.safetensors" : "part-2.safetensors";
+    (first ? a : b).push_back(std::move(blob));
+  }
+  write_safetensors((dir / "part-1.safetensors").string(), std::move(a));
+  write_safetensors((dir / "part-2.safetensors").string(), std::move(b));
+  write(dir / "diffusion_pytorch_model.fp16.safetensors.index.json", json{{"weight_map", map}}.dump());
+  torch::NoGradGuard ng;
+  auto u16 = load_unet(dir.string());
+  auto u32 = load_unet(tiny_model("tiny-sd1") + "/unet");
+  auto x = torch::randn({1, 4, 8, 8});
+  auto ctx = torch::randn({1, 77, 32});
+  auto t = torch::tensor({400.0f});
+  EXPECT_LT((u16(x, t, ctx) - u32(x, t, ctx)).abs().max().item<float>(), 0.05);
+}
+
+TEST(DiffusionModels, UnsupportedConfigsAreRefusedByKey) {
+  auto cfg = read_json_file(fixture("tiny-sd1/unet/config.json"));
+  cfg["class_embed_type"] = "timestep";
+  auto msg = error_of([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
+  EXPECT_TRUE(contains(msg, "unet/config.json: key \"class_embed_type\"")) << msg;
+  cfg = read_json_file(fixture("tiny-sd1/unet/config.json"));
+  cfg["down_block_types"][0] = "SimpleCrossAttnDownBlock2D";
+  msg = error_of([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
+  EXPECT_TRUE(contains(msg, "SimpleCrossAttnDownBlock2D")) << msg;
+}

@@ -1,0 +1,29 @@
+#pragma once
+// Tiny random-weight diffusers folders for tests: the configs in tests/fixtures/tiny-*
+// (SD1-like, SD2-like v-prediction, SDXL-like, TAESD-like) copied to a temp folder once per
+// test process and given seeded random safetensors weights.
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "catimage/diffusion/random_weights.hpp"
+#include "test_util.hpp"
+
+namespace catimage::test {
+
+inline std::string fixture(const std::string& rel) {
+  return (std::filesystem::path(CATIMAGE_SOURCE_DIR) / "tests" / "fixtures" / rel).string();
+}
+
+inline std::string tiny_model(const std::string& name) {
+  static std::map<std::string, std::string> made;
+  static const auto root = temp_dir();
+  auto it = made.find(name);
+  if (it != made.end()) return it->second;
+  auto dst = root / name;
+  std::filesystem::copy(fixture(name), dst, std::filesystem::copy_options::recursive);
+  write_random_weights(dst.string(), 7);
+  return made[name] = dst.string();
+}
+
+}  // namespace catimage::test
