@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 namespace catimage::cli {
 
-void add_generation_options(CLI::App* c, GenerationJobOptions& o, std::string& shard) {
+void add_generation_options(CLI::App* c, GenerationJobOptions& o) {
   c->add_option("--out", o.out_dir, "Output folder for PNGs and the manifest (default: images)");
   c->add_option("--seed", o.seed, "Base seed: each image's seed is this plus the prompt's index in the file (default 0)");
   c->add_option("--batch", o.batch, "Images per forward pass (halved automatically on GPU out-of-memory)")
@@ -26,21 +26,20 @@ void add_generation_options(CLI::App* c, GenerationJobOptions& o, std::string& s
   c->add_option("--device", o.device, "auto (CUDA if available), cpu, cuda or cuda:N");
   c->add_option("--dtype", o.dtype, "auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16");
   c->add_flag("--channels-last", o.channels_last, "Channels-last UNet on CUDA");
-  c->add_option("--shard", shard, "Do only prompts with index % N == K (K/N; Slurm arrays: "
+  c->add_option("--shard", o.shard, "Do only prompts with index % N == K (K/N; Slurm arrays: "
                                   "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT); each shard has its own manifest");
 }
 
 namespace {
 
 struct GenerateOptions {
-  std::string prompts, config, candidate, model, vae, scheduler, shard;
+  std::string prompts, config, candidate, model, vae, scheduler;
   GenerationJobOptions job;
   std::size_t max_prompt_bytes = 16384;
   bool strict = false;
 };
 
 int run(GenerateOptions& o) {
-  if (!o.shard.empty()) parse_shard(o.shard, o.job.shard, o.job.shards);
   CandidateSet cs;
   int k = 0;
   if (!o.model.empty()) {
@@ -66,11 +65,8 @@ int run(GenerateOptions& o) {
   ro.max_bytes = o.max_prompt_bytes;
   ro.strict = o.strict;
   PromptFile pf = read_prompts(o.prompts, ro);
-  for (const auto& s : pf.skipped) spdlog::warn("{}: skipped: {}", where(pf.source, s.line), s.reason);
-  std::vector<GenerationItem> items;
-  for (std::size_t i = 0; i < pf.prompts.size(); ++i)
-    items.push_back({i, pf.prompts[i].id, pf.prompts[i].prompt, where(pf.source, pf.prompts[i].line), k});
-  run_generation(cs, items, o.job);
+  report_skipped(pf);
+  run_generation(cs, generation_items(pf, std::vector<int>(pf.prompts.size(), k)), o.job);
   return 0;
 }
 
@@ -90,7 +86,7 @@ Runner add_generate(CLI::App& app) {
   c->add_option("--max-prompt-bytes", o->max_prompt_bytes, "Longer prompts are skipped (and reported)")
       ->check(CLI::PositiveNumber);
   c->add_flag("--strict", o->strict, "Fail on the first unusable prompt line instead of skipping it");
-  add_generation_options(c, o->job, o->shard);
+  add_generation_options(c, o->job);
   return [o] { return run(*o); };
 }
 

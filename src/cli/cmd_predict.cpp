@@ -30,7 +30,7 @@ int run(const PredictOptions& o) {
     for (const auto& r : load_quality_table(o.input).rows) out.rows.push_back({r.id, r.prompt, {}, {}, r.line});
   } else {
     auto pf = read_prompts(o.input);
-    for (const auto& s : pf.skipped) spdlog::warn("{}: skipped: {}", where(pf.source, s.line), s.reason);
+    report_skipped(pf);
     for (const auto& x : pf.prompts) out.rows.push_back({x.id, x.prompt, {}, {}, x.line});
   }
   std::vector<std::string> texts;

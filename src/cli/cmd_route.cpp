@@ -26,7 +26,6 @@ struct RouteOptions {
   std::size_t max_prompt_bytes = 16384;
   bool strict = false;
   bool generate = false;
-  std::string shard;
   GenerationJobOptions job;
 };
 
@@ -79,15 +78,12 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const Matrix& q
 }
 
 int run(RouteOptions& o) {
-  if (!o.generate && !o.shard.empty()) fail("--shard splits the generation work: it needs --generate");
+  if (!o.generate && !o.job.shard.empty()) fail("--shard splits the generation work: it needs --generate");
   PromptReadOptions ro;
   ro.max_bytes = o.max_prompt_bytes;
   ro.strict = o.strict;
   PromptFile pf = read_prompts(o.prompts, ro);
-  std::size_t shown = 0;
-  for (const auto& s : pf.skipped)
-    if (shown++ < 20) spdlog::warn("{}: skipped: {}", where(pf.source, s.line), s.reason);
-  if (pf.skipped.size() > 20) spdlog::warn("... and {} more skipped lines", pf.skipped.size() - 20);
+  report_skipped(pf);
 
   CandidateSet cs = load_config_or_default(o.config);
   std::vector<PromptRef> refs;
@@ -154,11 +150,7 @@ int run(RouteOptions& o) {
   if (o.generate) {
     // Every shard routes the whole file (routing is exact and cheap, and a budget is a
     // property of the whole batch), then generates its own share.
-    if (!o.shard.empty()) parse_shard(o.shard, o.job.shard, o.job.shards);
-    std::vector<GenerationItem> items;
-    for (std::size_t i = 0; i < pf.prompts.size(); ++i)
-      items.push_back({i, pf.prompts[i].id, pf.prompts[i].prompt, where(pf.source, pf.prompts[i].line), r.choice[i]});
-    run_generation(cs, items, o.job);
+    run_generation(cs, generation_items(pf, r.choice), o.job);
   }
   return 0;
 }
@@ -189,7 +181,7 @@ Runner add_route(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   c->add_flag("--strict", o->strict, "Fail on the first unusable prompt line instead of skipping it");
   c->add_flag("--generate", o->generate, "Also generate every prompt's image with its chosen candidate (see generate's options)");
-  add_generation_options(c, o->job, o->shard);
+  add_generation_options(c, o->job);
   return [o] { return run(*o); };
 }
 

@@ -17,6 +17,13 @@ CandidateSet load_config_or_default(const std::string& path) {
   return load_candidates(p);
 }
 
+void report_skipped(const PromptFile& pf) {
+  std::size_t shown = 0;
+  for (const auto& s : pf.skipped)
+    if (shown++ < 20) spdlog::warn("{}: skipped: {}", where(pf.source, s.line), s.reason);
+  if (pf.skipped.size() > 20) spdlog::warn("... and {} more skipped lines", pf.skipped.size() - 20);
+}
+
 Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
                          const std::vector<std::string>& names, const std::string& config_origin) {
   if (!src.predictor.empty() && !src.predictions.empty())

@@ -34,6 +34,13 @@ void parse_shard(const std::string& text, int& shard, int& shards) {
   if (shards < 1 || shard < 0 || shard >= shards) fail("--shard {}: need 0 <= K < N", text);
 }
 
+std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::vector<int>& candidate) {
+  std::vector<GenerationItem> items;
+  for (std::size_t i = 0; i < pf.prompts.size(); ++i)
+    items.push_back({i, pf.prompts[i].id, pf.prompts[i].prompt, where(pf.source, pf.prompts[i].line), candidate.at(i)});
+  return items;
+}
+
 namespace {
 
 struct Settings {
@@ -85,9 +92,11 @@ bool is_oom(const std::exception& e) {
 
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all, const GenerationJobOptions& o) {
   if (o.batch < 1) fail("--batch must be at least 1");
+  int shard = 0, shards = 1;
+  if (!o.shard.empty()) parse_shard(o.shard, shard, shards);
   std::vector<GenerationItem> items;
   for (const auto& it : all)
-    if (static_cast<int>(it.index % o.shards) == o.shard) items.push_back(it);
+    if (static_cast<int>(it.index % shards) == shard) items.push_back(it);
   // file names must be distinct
   std::map<std::string, const GenerationItem*> names;
   for (const auto& it : all) {
@@ -101,8 +110,8 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   for (int k : used) check_candidate(cs, cs.candidates[k]);
 
   fs::create_directories(o.out_dir);
-  const std::string manifest = (fs::path(o.out_dir) / (o.shards == 1 ? std::string("manifest.jsonl")
-                                                                     : fmt::format("manifest-{}of{}.jsonl", o.shard, o.shards)))
+  const std::string manifest = (fs::path(o.out_dir) / (shards == 1 ? std::string("manifest.jsonl")
+                                                                   : fmt::format("manifest-{}of{}.jsonl", shard, shards)))
                                    .string();
   // resume: an image counts as done when its manifest line and its PNG both exist
   std::set<std::string> done;

@@ -4,12 +4,16 @@
 #include <vector>
 
 #include "catimage/io/candidates_config.hpp"
+#include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/matrix.hpp"
 
 namespace catimage::cli {
 
 // --config if given, else the shipped configs/default.json.
 CandidateSet load_config_or_default(const std::string& path);
+
+// Warns about each skipped prompt line (the first 20, then a count).
+void report_skipped(const PromptFile& pf);
 
 // Options that choose where predicted qualities come from.
 struct PredictorSource {

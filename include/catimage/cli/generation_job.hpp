@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catimage/io/candidates_config.hpp"
+#include "catimage/io/prompt_reader.hpp"
 
 namespace catimage::cli {
 
@@ -22,7 +23,7 @@ struct GenerationJobOptions {
   std::optional<double> guidance;
   std::string device = "auto", dtype = "auto";
   bool channels_last = false;
-  int shard = 0, shards = 1;        // this process does prompts with index % shards == shard
+  std::string shard;                // "K/N": this process does prompts with index % N == K
 };
 
 struct GenerationItem {
@@ -33,6 +34,9 @@ struct GenerationItem {
 
 // Parses "K/N" (0 <= K < N) for --shard.
 void parse_shard(const std::string& text, int& shard, int& shards);
+
+// One item per prompt of `pf`, prompt i going to candidate[i].
+std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::vector<int>& candidate);
 
 // Runs the job; returns the number of images written (skipped ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
@@ -47,7 +51,7 @@ class App;
 namespace catimage::cli {
 
 // Registers the options shared by `generate` and `route --generate` (output folder, seed,
-// batch, negative prompt, overrides, device/dtype, shard). `shard` receives the K/N text.
-void add_generation_options(CLI::App* c, GenerationJobOptions& o, std::string& shard);
+// batch, negative prompt, overrides, device/dtype, shard).
+void add_generation_options(CLI::App* c, GenerationJobOptions& o);
 
 }  // namespace catimage::cli

@@ -39,16 +39,21 @@ void EulerDiscreteScheduler::set_timesteps(int steps) {
   timesteps_.assign(t32.begin(), t32.end());
 }
 
-double EulerDiscreteScheduler::init_noise_sigma() const {
+double euler_init_noise_sigma(const std::vector<float>& sigmas, const std::string& spacing) {
   float mx = 0;
-  for (float s : sigmas_) mx = std::max(mx, s);
-  if (cfg_.timestep_spacing == "linspace" || cfg_.timestep_spacing == "trailing") return mx;
+  for (float s : sigmas) mx = std::max(mx, s);
+  if (spacing == "linspace" || spacing == "trailing") return mx;
   return std::pow(mx * mx + 1.0f, 0.5f);
 }
 
+torch::Tensor euler_scale_input(const torch::Tensor& x, float sigma) { return x / std::pow(sigma * sigma + 1.0f, 0.5f); }
+
+double EulerDiscreteScheduler::init_noise_sigma() const {
+  return euler_init_noise_sigma(sigmas_, cfg_.timestep_spacing);
+}
+
 torch::Tensor EulerDiscreteScheduler::scale_model_input(const torch::Tensor& x, std::size_t i) const {
-  const float s = sigmas_.at(i);
-  return x / std::pow(s * s + 1.0f, 0.5f);
+  return euler_scale_input(x, sigmas_.at(i));
 }
 
 torch::Tensor euler_denoised(const std::string& pred, const torch::Tensor& out, const torch::Tensor& x, float sigma) {

@@ -26,15 +26,11 @@ void EulerAncestralDiscreteScheduler::set_timesteps(int steps) {
 }
 
 double EulerAncestralDiscreteScheduler::init_noise_sigma() const {
-  float mx = 0;
-  for (float s : sigmas_) mx = std::max(mx, s);
-  if (cfg_.timestep_spacing == "linspace" || cfg_.timestep_spacing == "trailing") return mx;
-  return std::pow(mx * mx + 1.0f, 0.5f);
+  return euler_init_noise_sigma(sigmas_, cfg_.timestep_spacing);
 }
 
 torch::Tensor EulerAncestralDiscreteScheduler::scale_model_input(const torch::Tensor& x, std::size_t i) const {
-  const float s = sigmas_.at(i);
-  return x / std::pow(s * s + 1.0f, 0.5f);
+  return euler_scale_input(x, sigmas_.at(i));
 }
 
 torch::Tensor EulerAncestralDiscreteScheduler::step(const torch::Tensor& out, std::size_t i, const torch::Tensor& sample,

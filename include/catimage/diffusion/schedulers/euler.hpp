@@ -22,6 +22,11 @@ class EulerDiscreteScheduler : public Scheduler {
   std::optional<double> sigma_min_, sigma_max_;
 };
 
+// What the Euler samplers share: the initial noise scale (max sigma, or sqrt(max² + 1) for
+// "leading" spacing) and the model input scaling x / sqrt(sigma² + 1).
+double euler_init_noise_sigma(const std::vector<float>& sigmas, const std::string& spacing);
+torch::Tensor euler_scale_input(const torch::Tensor& x, float sigma);
+
 // x0 from the model output at sigma (epsilon, v_prediction or sample), as the Euler samplers compute it.
 torch::Tensor euler_denoised(const std::string& prediction_type, const torch::Tensor& out, const torch::Tensor& x,
                              float sigma);
