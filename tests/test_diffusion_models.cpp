@@ -6,7 +6,7 @@
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/pipeline.hpp"
-#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/io/safetensors.hpp"
 #include "catimage/util/error.hpp"
 #include "tiny_models.hpp"

@@ -12,7 +12,7 @@
 
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
-#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/weights.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;

@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 
 namespace fs = std::filesystem;

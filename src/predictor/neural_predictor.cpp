@@ -12,6 +12,7 @@
 #include <ATen/Parallel.h>
 
 #include "catimage/io/safetensors.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/predictor/text_features.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -47,39 +48,6 @@ TensorBlob blob_of(const std::string& name, const torch::Tensor& t, bool half = 
 }
 
 bool is_table(const std::string& key) { return key.find("embedding.weight") != std::string::npos; }
-
-torch::Tensor tensor_of(const SafeTensorsFile& f, const std::string& name) {
-  const auto& i = f.info(name);
-  auto dt = i.dtype == DType::F32 ? torch::kFloat32 : i.dtype == DType::F16 ? torch::kFloat16
-          : i.dtype == DType::BF16 ? torch::kBFloat16 : torch::kFloat64;
-  if (dt == torch::kFloat64) fail("{}: tensor \"{}\" has dtype {}, expected a float type", f.path(), name, dtype_name(i.dtype));
-  return torch::from_blob(const_cast<void*>(f.data(name)), i.shape, dt).to(torch::kFloat32).clone();
-}
-
-// Every parameter of `module` (prefixed) must be in the file with its shape; extra keys
-// under the prefix are reported too.
-void load_params(torch::nn::Module& module, const std::string& prefix, const SafeTensorsFile& f) {
-  torch::NoGradGuard ng;
-  std::vector<std::string> missing, misshaped;
-  std::set<std::string> expected;
-  for (auto& p : module.named_parameters()) {
-    auto key = prefix + p.key();
-    expected.insert(key);
-    if (!f.has(key)) { missing.push_back(key); continue; }
-    auto t = tensor_of(f, key);
-    if (t.sizes() != p.value().sizes()) {
-      misshaped.push_back(fmt::format("{} (file {}, model {})", key, fmt::join(t.sizes(), "x"), fmt::join(p.value().sizes(), "x")));
-      continue;
-    }
-    p.value().copy_(t);
-  }
-  std::vector<std::string> unexpected;
-  for (const auto& [k, _] : f.tensors())
-    if (k.rfind(prefix, 0) == 0 && !expected.count(k)) unexpected.push_back(k);
-  if (!missing.empty() || !misshaped.empty() || !unexpected.empty())
-    fail("{}: weights do not fit the model: missing [{}] mis-shaped [{}] unexpected [{}]", f.path(),
-         fmt::join(missing, ", "), fmt::join(misshaped, ", "), fmt::join(unexpected, ", "));
-}
 
 }  // namespace
 
@@ -283,17 +251,20 @@ std::unique_ptr<NeuralPredictor> NeuralPredictor::load(const std::string& dir, P
   int k = meta.model.value("k", 32);
   auto p = std::make_unique<NeuralPredictor>(std::move(meta), cfg, tok);
   p->k = k;
-  SafeTensorsFile f((fs::path(dir) / "weights.safetensors").string());
-  if (p->bag) load_params(*p->bag, "bag.", f);
-  if (p->transformer) load_params(*p->transformer, "transformer.", f);
+  auto f = WeightFiles::file((fs::path(dir) / "weights.safetensors").string());
+  LoadOptions lo;
+  lo.prefix = "bag.";
+  if (p->bag) load_weights(*p->bag, f, lo);
+  lo.prefix = "transformer.";
+  if (p->transformer) load_weights(*p->transformer, f, lo);
   if (f.has("memory.embeddings")) {
-    p->mem_emb_ = tensor_of(f, "memory.embeddings");
-    p->mem_targets_ = tensor_of(f, "memory.targets");
+    p->mem_emb_ = f.get("memory.embeddings");
+    p->mem_targets_ = f.get("memory.targets");
     if (p->mem_emb_.size(1) != cfg.hidden || p->mem_targets_.size(1) != cfg.outputs ||
         p->mem_emb_.size(0) != p->mem_targets_.size(0))
-      fail("{}: memory tensors do not fit the model", f.path());
+      fail("{}: memory tensors do not fit the model", f.describe());
   } else if (p->meta().kind == "knn") {
-    fail("{}: no tensor \"memory.embeddings\" (needed by kind {})", f.path(), p->meta().kind);
+    fail("{}: no tensor \"memory.embeddings\" (needed by kind {})", f.describe(), p->meta().kind);
   }
   return p;
 }

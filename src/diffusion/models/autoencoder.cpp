@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 
 namespace fs = std::filesystem;
@@ -169,6 +169,7 @@ std::pair<AutoencoderKL, double> build_kl(const ComponentPaths& p, const ConfigV
   AutoencoderKL m(v, with_encoder, c.get_bool("use_quant_conv", true), c.get_bool("use_post_quant_conv", true));
   LoadOptions lo;
   lo.renames = kDeprecatedVaeAttention;
+  lo.conv1x1_as_linear = true;
   if (!with_encoder) lo.ignored_prefixes = {"encoder.", "quant_conv."};
   load_weights(*m, open_weights(p), lo);
   m->eval();

@@ -1,4 +1,4 @@
-#include "catimage/diffusion/weights.hpp"
+#include "catimage/io/weights.hpp"
 
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
@@ -109,6 +109,9 @@ torch::Tensor WeightFiles::get(const std::string& name, torch::Dtype dtype) cons
   if (it == where_.end()) fail("{}: no tensor \"{}\"", origin_, name);
   const auto& f = *it->second;
   const auto& i = f.info(name);
+  const bool stored_float = i.dtype == DType::F32 || i.dtype == DType::F16 || i.dtype == DType::BF16;
+  if (torch::isFloatingType(dtype) && !stored_float)
+    fail("{}: tensor \"{}\" has dtype {}, expected a float type", f.path(), name, dtype_name(i.dtype));
   auto t = torch::from_blob(const_cast<void*>(f.data(name)), i.shape, torch_dtype(i.dtype, f.path(), name));
   return t.to(dtype, /*non_blocking=*/false, /*copy=*/true);
 }
@@ -140,7 +143,7 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
     used.insert(name);
     auto shape = w.shape(it->second);
     auto want = target.sizes().vec();
-    bool conv1x1_as_linear = shape.size() == 4 && want.size() == 2 && shape[0] == want[0] && shape[1] == want[1] &&
+    bool conv1x1_as_linear = opt.conv1x1_as_linear && shape.size() == 4 && want.size() == 2 && shape[0] == want[0] && shape[1] == want[1] &&
                              shape[2] == 1 && shape[3] == 1;
     if (shape != want && !conv1x1_as_linear) {
       misshaped.push_back(fmt::format("{} (file {}, model {})", it->second, shape_str(shape), shape_str(want)));
@@ -164,7 +167,7 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
       if (v.size() <= 12) return fmt::format("{}", fmt::join(v, ", "));
       return fmt::format("{}, ... ({} in all)", fmt::join(v.begin(), v.begin() + 12, ", "), v.size());
     };
-    fail("{}: the weights do not fit the model built from its config: missing [{}] mis-shaped [{}] unexpected [{}]",
+    fail("{}: the weights do not fit the model: missing [{}] mis-shaped [{}] unexpected [{}]",
          w.describe(), list(missing), list(misshaped), list(unexpected));
   }
 }

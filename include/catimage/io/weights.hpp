@@ -1,8 +1,9 @@
 #pragma once
-// Weights of one model component from safetensors: a single file or a sharded set
-// (<stem>.safetensors.index.json with a "weight_map"), and loading them into a libtorch
-// module by name. Module parameter names are the checkpoint keys (diffusers/transformers
-// naming), so loading is a lookup; missing, unexpected and mis-shaped keys are all reported.
+// Model weights from safetensors (a single file, or a sharded set: <stem>.safetensors.index.json
+// with a "weight_map"), and loading them into a libtorch module by name. Module parameter
+// names are the checkpoint keys (diffusers/transformers naming for the diffusion models,
+// "bag."/"transformer." for the predictors), so loading is a lookup; missing, unexpected
+// and mis-shaped keys are all reported.
 #include <torch/torch.h>
 
 #include <map>
@@ -30,7 +31,8 @@ class WeightFiles {
   bool has(const std::string& name) const;
   std::vector<std::string> names() const;
   std::vector<std::int64_t> shape(const std::string& name) const;
-  // The tensor as `dtype` on the CPU (copied out of the mapping).
+  // The tensor as `dtype` on the CPU (copied out of the mapping); a floating `dtype` needs a
+  // floating tensor in the file.
   torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const;
 
  private:
@@ -43,11 +45,11 @@ struct LoadOptions {
   std::string prefix;                       // only keys under this prefix belong to the module
   std::set<std::string> ignored_prefixes;   // known keys the runtime does not use (e.g. "encoder.")
   std::map<std::string, std::string> renames;  // deprecated checkpoint suffix -> module suffix
+  bool conv1x1_as_linear = false;  // accept [out, in, 1, 1] for a linear weight (old VAE attention)
 };
 
-// Copies every parameter and buffer of `module` from `w` (converting dtype; a weight stored
-// as a 1x1 conv kernel is accepted for a linear layer). Fails with the lists of missing,
-// mis-shaped and unexpected keys.
+// Copies every parameter and buffer of `module` (under opt.prefix) from `w`, converting dtype.
+// Fails with the lists of missing, mis-shaped and unexpected keys.
 void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOptions& opt = {});
 
 // Seeded random weights for `module` written as safetensors under the module's names (used
