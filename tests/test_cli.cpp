@@ -131,14 +131,44 @@ TEST(Cli, RouteWorksOutOfTheBoxWithTheShippedDefault) {
   EXPECT_TRUE(contains(r.err, "budget")) << r.err;
 }
 
-TEST(Cli, PredictorRefusesADifferentCandidateSet) {
+TEST(Cli, ShippedPredictorRoutesAnySubsetOfItsCandidates) {
   auto d = temp_dir();
   auto cfg = write(d / "c.json", R"({"candidates": [
       {"name": "SD-Turbo", "family": "sd21", "cost": {"value": 1, "unit": "seconds"}},
       {"name": "SDXL-Turbo", "family": "sdxl", "cost": {"value": 2, "unit": "seconds"}}]})");
   auto p = write(d / "p.txt", "a cat\n");
   auto r = run_catimage("route " + p + " --config " + cfg);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = json::parse(r.out);
+  EXPECT_EQ(j["predicted"].size(), 2u);
+  // a candidate the predictor does not know is refused, naming it
+  auto cfg2 = write(d / "c2.json", R"({"candidates": [
+      {"name": "SD-Turbo", "family": "sd21", "cost": {"value": 1, "unit": "seconds"}},
+      {"name": "PixArt", "family": "other", "cost": {"value": 2, "unit": "seconds"}}]})");
+  r = run_catimage("route " + p + " --config " + cfg2);
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "predictor")) << r.err;
-  EXPECT_TRUE(contains(r.err, "that config")) << r.err;
+  EXPECT_TRUE(contains(r.err, "has no candidate \"PixArt\"")) << r.err;
+}
+
+TEST(Cli, EveryInputErrorExitsTwo) {
+  Fixture f;
+  auto base = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {" --lambda nan", "--lambda: must be a finite number"},
+           {" --max-cost inf", "--max-cost"},
+           {" --budget -1", "--budget"},
+           {" --no-such-option", "no-such-option"},
+           {" --lambda 1 --budget 2", "excludes"},
+           {" --shard 0/2", "--shard splits the generation work"}}) {
+    auto r = run_catimage(base + args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;
+  }
+  EXPECT_EQ(run_catimage("route").code, 2);
+  EXPECT_EQ(run_catimage("--help").code, 0);
+  auto json_prompts = write(f.d / "p.yaml", "- a cat\n");
+  auto r = run_catimage("route " + json_prompts + " --config " + f.config + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "unknown prompt-file extension")) << r.err;
 }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "catimage/batch/candidate_rules.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/util/error.hpp"
 #include "test_util.hpp"
@@ -13,7 +14,7 @@ std::string error_of(const std::string& text) {
   auto d = temp_dir();
   auto p = write(d / "c.json", text);
   try {
-    load_candidates(p);
+    load_candidates(p, runtime_candidate_rules());
   } catch (const Error& e) {
     return e.what();
   }
@@ -63,6 +64,8 @@ TEST(Config, ErrorsNameFileAndKey) {
        "cost.unit: \"tflops\" differs from the first candidate's \"seconds\""},
       {R"({"candidates": [{"name": "a", "family": "sd9", "cost": {"value": 1, "unit": "seconds"}}]})",
        "family: \"sd9\" is not one of"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "scheduler": "heun", "cost": {"value": 1, "unit": "seconds"}}]})",
+       "scheduler: \"heun\" is not one of: ddim, euler, euler_ancestral, dpmpp_2m, lcm, amused"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "steps": "20", "cost": {"value": 1, "unit": "seconds"}}]})",
        "steps: expected an integer"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "width": 500, "cost": {"value": 1, "unit": "seconds"}}]})",
@@ -86,4 +89,10 @@ TEST(Config, MatchCandidatesRejectsDifferentSets) {
   EXPECT_EQ(match_candidates(set, {"b", "a"}, "t"), (std::vector<int>{1, 0}));
   EXPECT_THROW(match_candidates(set, {"a"}, "t"), Error);
   EXPECT_THROW(match_candidates(set, {"a", "b", "c"}, "t"), Error);
+}
+
+TEST(Config, NumbersTooLargeForADoubleAreClearErrors) {
+  // Found by tests/fuzz/fuzz_candidates: 1e400 escaped parse_json as nlohmann's out_of_range.
+  auto e = error_of("{\"candidates\": [\n  {\"name\": \"a\", \"family\": \"sd15\", \"cost\": {\"value\": 1e400}}]}");
+  EXPECT_TRUE(contains(e, "c.json:2:53: invalid JSON: number overflow parsing '1e400'")) << e;
 }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "catimage/diffusion/families.hpp"
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
@@ -201,4 +202,28 @@ TEST(DiffusionModels, UnsupportedConfigsAreRefusedByKey) {
   cfg["down_block_types"][0] = "SimpleCrossAttnDownBlock2D";
   msg = error_of([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
   EXPECT_TRUE(contains(msg, "SimpleCrossAttnDownBlock2D")) << msg;
+}
+
+TEST(DiffusionModels, FamilyRegistryTellsWhatRunsAndHowFoldersLook) {
+  EXPECT_EQ(family_names(), "sd15, sd21, sdxl, amused, other");
+  EXPECT_EQ(family_names(", ", true), "sd15, sd21, sdxl");
+  EXPECT_EQ(find_family("nope"), nullptr);
+  for (const char* f : {"amused", "other"}) {
+    ASSERT_NE(find_family(f), nullptr) << f;
+    EXPECT_FALSE(find_family(f)->make) << f;
+    EXPECT_TRUE(contains(find_family(f)->description, "runtime")) << f;
+  }
+  EXPECT_TRUE(contains(find_family("sdxl")->folder_layout, "text_encoder_2/"));
+  EXPECT_FALSE(contains(find_family("sd15")->folder_layout, "text_encoder_2/"));
+  const std::vector<std::pair<std::string, std::string>> runnable = {
+      {"sd15", "tiny-sd1"}, {"sd21", "tiny-sd2"}, {"sdxl", "tiny-sdxl"}};
+  for (const auto& [family, model] : runnable) {
+    const auto* e = find_family(family);
+    ASSERT_TRUE(e && e->make) << family;
+    EXPECT_EQ(inspect_pipeline_folder(tiny_model(model)).sdxl, e->sdxl_layout) << family;
+    PipelineOptions o;
+    o.folder = tiny_model(model);
+    o.device = "cpu";
+    EXPECT_EQ(e->make(o)->folder().sdxl, e->sdxl_layout) << family;
+  }
 }

@@ -1,6 +1,17 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <random>
+#include <set>
+#include <thread>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_STATIC
@@ -126,7 +137,8 @@ TEST(Png, RoundTripsPixelsAndTextChunks) {
   EXPECT_EQ(text[2].second, "café 東京");  // UTF-8 goes into an iTXt chunk
   EXPECT_EQ(text[0].first, "parameters");
   EXPECT_EQ(text[0].second, "a cat\nSteps: 4, Seed: 1");
-  EXPECT_FALSE(fs::exists(path + ".tmp"));
+  for (const auto& e : fs::directory_iterator(fs::path(path).parent_path()))  // no temp file left behind
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
 }
 
 namespace {
@@ -164,13 +176,15 @@ TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto m = manifest(out / "manifest.jsonl");
   ASSERT_EQ(m.size(), 3u);
-  EXPECT_EQ(m[1]["seed"], 101);
+  EXPECT_EQ(m[1]["seed"], 102);  // --seed + the prompt's id (its line number)
   EXPECT_EQ(m[1]["sampler"], "Euler");
   EXPECT_EQ(m[1]["candidate"], "small");
   auto text = read_png_text((out / m[1]["file"].get<std::string>()).string());
-  ASSERT_FALSE(text.empty());
-  EXPECT_EQ(text[0].second,
-            "two dogs at dusk\nSteps: 2, Sampler: Euler, CFG scale: 3, Seed: 101, Size: 16x16, Model: small, "
+  ASSERT_EQ(text.size(), 3u);
+  EXPECT_EQ(text[0].first, "catimage-key");
+  EXPECT_EQ(text[0].second, m[1]["key"]);
+  EXPECT_EQ(text[1].second,
+            "two dogs at dusk\nSteps: 2, Sampler: Euler, CFG scale: 3, Seed: 102, Size: 16x16, Model: small, "
             "Version: catimage 0.1.0");
   const auto png2 = slurp(out / "2.png");
   // resume: a removed image is made again (identically), the others are skipped
@@ -188,6 +202,23 @@ TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
   EXPECT_EQ(manifest(sh / "manifest-0of2.jsonl").size(), 2u);
   EXPECT_EQ(manifest(sh / "manifest-1of2.jsonl").size(), 1u);
   EXPECT_EQ(slurp(sh / "2.png"), png2);
+  // merge: everything there, the manifests joined in prompt order
+  r = run_catimage("merge " + sh.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "3/3 complete")) << r.out;
+  auto joined = manifest(sh / "manifest.jsonl");
+  ASSERT_EQ(joined.size(), 3u);
+  EXPECT_EQ(joined[2]["id"], "3");
+  EXPECT_EQ(run_catimage("merge " + sh.string()).code, 0);  // the joined manifest is not counted twice
+  // a damaged image and a shard that never started are reported, and merge fails
+  const auto one = slurp(sh / "1.png");
+  write(sh / "1.png", one.substr(0, one.size() - 5));
+  r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "1.png (id \"1\", shard 0/2): damaged PNG")) << r.err;
+  fs::remove(sh / "job-1of2.json");
+  r = run_catimage("merge " + sh.string());
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never started")) << r.err;
 }
 
 TEST(GenerateCli, ClearErrorsBeforeWork) {
@@ -196,7 +227,7 @@ TEST(GenerateCli, ClearErrorsBeforeWork) {
   auto prompts = write(d / "p.txt", "a red cube\n");
   auto r = run_catimage("generate -c " + cfg + " --candidate masked " + prompts + " --out " + (d / "o").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.err, "candidate \"masked\" has family \"amused\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "candidate \"masked\": family \"amused\" is not run by this runtime")) << r.err;
   r = run_catimage("generate -c " + cfg + " --candidate nope " + prompts);
   EXPECT_TRUE(contains(r.err, "--candidate \"nope\" is not in")) << r.err;
   r = run_catimage("generate --model " + tiny_model("tiny-sd1") + " --scheduler heun " + prompts + " --out " +
@@ -229,4 +260,201 @@ TEST(GenerateCli, RouteGenerateRunsEachPromptsChoice) {
   for (const auto& j : m) by_id[j["id"]] = j["candidate"];
   EXPECT_EQ(by_id["1"], "xl");
   EXPECT_EQ(by_id["2"], "small");
+}
+
+TEST(GenerateCli, RouteGenerateExcludesWhatCannotGenerate) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  // "masked" (aMUSEd) predicted best by far: it cannot generate here, so routing skips it
+  auto preds = write(d / "pred.jsonl",
+                     "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1.0,\"xl\":2.0,\"masked\":9.0}}\n");
+  auto r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --lambda 0 --generate --out " +
+                        (d / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "routing without 1 candidate(s) that cannot generate here: masked")) << r.err;
+  EXPECT_EQ(manifest(d / "o" / "manifest.jsonl").at(0)["candidate"], "xl");
+  // --exclude does the same for routing alone; unknown names are errors
+  r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --lambda 0 --exclude masked,xl");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["candidate"], "small");
+  r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --exclude nope");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "--exclude \"nope\" is not in")) << r.err;
+}
+
+TEST(GenerateCli, ResumeIsExactAndSeedsFollowIds) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto out = (d / "images").string();
+  auto gen = [&](const std::string& prompts, const std::string& extra = "") {
+    return run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + out + " " + extra);
+  };
+  auto p1 = write(d / "p.jsonl",
+                  "{\"id\": \"cube\", \"prompt\": \"a red cube\"}\n"
+                  "{\"id\": \"dogs\", \"prompt\": \"two dogs at dusk\"}\n"
+                  "{\"id\": \"wall\", \"prompt\": \"a white wall\", \"seed\": 7}\n");
+  auto r = gen(p1);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = manifest(fs::path(out) / "manifest.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[2]["file"], "wall.png");
+  EXPECT_EQ(m[2]["seed"], 7);  // an explicit seed is used as given
+  const auto dogs = slurp(fs::path(out) / "dogs.png"), cube = slurp(fs::path(out) / "cube.png");
+  // the same job again: nothing to do
+  r = gen(p1);
+  EXPECT_TRUE(contains(r.err, "wrote 0 images")) << r.err;
+  // reordered lines, one prompt edited: only the edited one is made again; seeds follow the ids
+  auto p2 = write(d / "p2.jsonl",
+                  "{\"id\": \"wall\", \"prompt\": \"a white wall\", \"seed\": 7}\n"
+                  "{\"id\": \"dogs\", \"prompt\": \"two dogs at dawn\"}\n"
+                  "{\"id\": \"cube\", \"prompt\": \"a red cube\"}\n");
+  r = gen(p2);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  EXPECT_EQ(slurp(fs::path(out) / "cube.png"), cube);
+  EXPECT_NE(slurp(fs::path(out) / "dogs.png"), dogs);
+  m = manifest(fs::path(out) / "manifest.jsonl");  // one line per image, the latest
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[1]["prompt"], "two dogs at dawn");
+  EXPECT_EQ(read_png_text((fs::path(out) / "dogs.png").string())[0].second, m[1]["key"]);
+  // other settings make every image again
+  r = gen(p2, "--guidance 2");
+  EXPECT_TRUE(contains(r.err, "wrote 3 images")) << r.err;
+  // a truncated PNG and a torn manifest line are repaired, not trusted
+  const auto wall = slurp(fs::path(out) / "wall.png");
+  write(fs::path(out) / "wall.png", wall.substr(0, wall.size() / 2));
+  std::ofstream(fs::path(out) / "manifest.jsonl", std::ios::app) << "{\"file\": \"cube.png\", \"ke";
+  r = gen(p2, "--guidance 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "dropping a partial last line")) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  EXPECT_EQ(slurp(fs::path(out) / "wall.png"), wall);
+  EXPECT_EQ(manifest(fs::path(out) / "manifest.jsonl").size(), 3u);
+}
+
+TEST(GenerateCli, ImageNamesKeepDistinctIds) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  // ids that sanitise to the same text still get distinct files; the manifest keeps the ids
+  auto p = write(d / "p.jsonl",
+                 "{\"id\": \"a/b\", \"prompt\": \"a red cube\"}\n"
+                 "{\"id\": \"a:b\", \"prompt\": \"a red cube\"}\n"
+                 "{\"id\": \"東京\", \"prompt\": \"a red cube\"}\n");
+  auto r = run_catimage("generate -c " + cfg + " --candidate small " + p + " --out " + (d / "o").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = manifest(d / "o" / "manifest.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  std::set<std::string> files, ids;
+  for (const auto& j : m) {
+    files.insert(j["file"].get<std::string>());
+    ids.insert(j["id"].get<std::string>());
+    EXPECT_TRUE(fs::exists(d / "o" / j["file"].get<std::string>()));
+  }
+  EXPECT_EQ(files.size(), 3u);
+  EXPECT_EQ(ids, (std::set<std::string>{"a/b", "a:b", "東京"}));
+}
+
+TEST(GenerateCli, OneProcessPerShardAndOptionsCheckedFirst) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  fs::create_directories(d / "o");
+  int fd = ::open((d / "o" / "manifest.jsonl.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);  // as another catimage writing this shard would
+  auto r = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + (d / "o").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "another catimage process is writing")) << r.err;
+  ::close(fd);
+  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"--width 20", "--width must be a multiple of 8"},
+           {"--guidance nan", "--guidance: must be a finite number"},
+           {"--steps 0", "--steps"},
+           {"--dtype fp8", "--dtype \"fp8\""},
+           {"--frobnicate", "frobnicate"}}) {
+    r = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + (d / "o2").string() + " " +
+                     args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;
+    EXPECT_FALSE(fs::exists(d / "o2" / "1.png")) << args;
+  }
+}
+
+TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
+  // Reference: an uninterrupted run.
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  std::string text;
+  const int n = 24;
+  for (int i = 0; i < n; ++i) text += "prompt number " + std::to_string(i) + " of a kill test\n";
+  auto prompts = write(d / "p.txt", text);
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{CATIMAGE_BINARY, "-q", "generate", "-c", cfg, "--candidate", "small", prompts,
+                                    "--out", out.string(), "--seed", "5"};
+  };
+  auto run_to_end = [&](const fs::path& out) {
+    std::string cmd;
+    for (const auto& a : args(out)) cmd += "'" + a + "' ";
+    return std::system((cmd + ">/dev/null 2>&1").c_str());
+  };
+  ASSERT_EQ(run_to_end(d / "ref"), 0);
+  // Interrupted: kill -9 at random moments, at least 50 times, then finish.
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> delay_ms(150, 1500);
+  int kills = 0;
+  for (int attempt = 0; attempt < 400 && kills < 50; ++attempt) {
+    auto a = args(d / "killed");
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ++kills;
+    } else {
+      // finished before the kill: start over from an empty folder to keep killing mid-run
+      fs::remove_all(d / "killed_done");
+      fs::rename(d / "killed", d / "killed_done");
+    }
+  }
+  ASSERT_GE(kills, 50);
+  ASSERT_EQ(run_to_end(d / "killed"), 0);
+  auto m = manifest(d / "killed" / "manifest.jsonl");
+  ASSERT_EQ(m.size(), static_cast<std::size_t>(n));
+  std::set<std::string> files;
+  for (const auto& j : m) files.insert(j["file"].get<std::string>());
+  EXPECT_EQ(files.size(), static_cast<std::size_t>(n));
+  for (const auto& f : files) {
+    EXPECT_EQ(slurp(d / "killed" / f), slurp(d / "ref" / f)) << f;
+    EXPECT_TRUE(inspect_png(slurp(d / "killed" / f)).complete) << f;
+  }
+  for (const auto& e : fs::directory_iterator(d / "killed")) {
+    const auto name = e.path().filename().string();
+    EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" || files.count(name))
+        << name;
+  }
+}
+
+TEST(Png, TextKeysWithNulOrControlCharactersAreRefused) {
+  // Found by tests/fuzz/fuzz_png: a key with a NUL was written as is, so the chunk read back
+  // as another key and value (the image mislabelled).
+  const std::vector<std::uint8_t> rgb(3, 0);
+  EXPECT_THROW(encode_png(rgb.data(), 1, 1, {{std::string("a\0b", 3), "v"}}), Error);
+  EXPECT_THROW(encode_png(rgb.data(), 1, 1, {{"a\nb", "v"}}), Error);
+  // Values may hold any bytes and come back unchanged.
+  const std::vector<std::pair<std::string, std::string>> text = {{"k", std::string("x\0y\n", 4)},
+                                                                 {"u", "caf\xc3\xa9\x01"}};
+  const auto info = inspect_png(encode_png(rgb.data(), 1, 1, text));
+  ASSERT_TRUE(info.complete) << info.problem;
+  EXPECT_EQ(info.text, text);
 }

@@ -132,10 +132,9 @@ TEST(Parity, AutoencodersMatch) {
 
 TEST(Parity, SchedulerTimestepsSigmasAndStepsMatch) {
   for (const auto& [name, entry] : meta()["schedulers"].items()) {
-    const auto cls = scheduler_class_of(entry["scheduler"].get<std::string>());
     for (const auto& [steps_s, run] : entry["runs"].items()) {
       const int steps = std::stoi(steps_s);
-      auto s = make_scheduler(cls, ConfigView(entry["config"], name));
+      auto s = make_scheduler(entry["scheduler"].get<std::string>(), ConfigView(entry["config"], name));
       s->set_timesteps(steps);
       const std::string what = name + " " + steps_s;
       auto ts = run["timesteps"].get<std::vector<double>>();

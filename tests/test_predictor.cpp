@@ -6,12 +6,14 @@
 #include "catimage/io/cems_import.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/predictor/predictor.hpp"
-#include "catimage/predictor/ridge.hpp"
-#include "catimage/predictor/text_features.hpp"
-#include "catimage/predictor/tfidf.hpp"
+#include "catimage/predictor/registry.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "test_util.hpp"
+// Private headers of src/predictor.
+#include "predictor/ridge.hpp"
+#include "predictor/text_features.hpp"
+#include "predictor/tfidf.hpp"
 
 using namespace catimage;
 using namespace catimage::test;
@@ -122,11 +124,11 @@ TEST(Predictor, LengthRangeFallsBackOutsideTheTrainingLengths) {
   EXPECT_LT(q(0, 0), q(0, 1));
 }
 
-TEST(Predictor, EveryKindTrainsSavesAndReloadsIdentically) {
+TEST(Predictor, EveryRegisteredKindTrainsSavesAndReloadsIdentically) {
   auto s = cems_slice(400);
   auto d = temp_dir();
   std::vector<std::string> probe = {"a red book and a yellow vase", "portrait of a cat, oil painting, artstation", "x"};
-  for (std::string kind : {"tfidf-ridge", "bag", "knn", "transformer", "ensemble"}) {
+  for (const auto& kind : predictor_kind_names()) {
     TrainRequest req;
     req.kind = kind;
     req.seed = 3;
@@ -166,8 +168,57 @@ TEST(Predictor, BadFoldersAreClearErrors) {
     load_predictor((d / "p").string());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), "unknown predictor kind \"magic\"")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "predictor.json: unknown predictor kind \"magic\" (kinds: tfidf-ridge, bag, "
+                                   "transformer, knn, ensemble)"))
+        << e.what();
   }
+}
+
+TEST(Predictor, EnsembleMembersMustBePlainNames) {
+  // A predictor.json naming ".." as a member used to recurse until the stack overflowed.
+  auto d = temp_dir();
+  auto shipped = std::filesystem::path(CATIMAGE_SOURCE_DIR) / "models" / "predictor-clip";
+  json meta = json::parse(slurp(shipped / "predictor.json"));
+  for (const std::string bad : {"..", ".", "../predictor-nima", "/etc", "a/b", ""}) {
+    auto p = d / "p";
+    std::filesystem::remove_all(p);
+    std::filesystem::create_directories(p);
+    json m = meta;
+    m["model"]["members"] = {bad};
+    m["model"]["weights"] = {1.0};
+    write(p / "predictor.json", m.dump());
+    try {
+      load_predictor(p.string());
+      FAIL() << bad;
+    } catch (const Error& e) {
+      EXPECT_TRUE(contains(e.what(), "is not a plain member name")) << bad << ": " << e.what();
+    }
+  }
+}
+
+TEST(Predictor, UnknownKindsAreRefusedListingTheKinds) {
+  const std::string expected = "unknown predictor kind \"magic\" (kinds: tfidf-ridge, bag, transformer, knn, ensemble)";
+  auto error_of = [](auto&& fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error_of([] { predictor_kind("magic"); }), expected);
+  EXPECT_EQ(error_of([] { predictor_kind("magic", "p.json"); }), "p.json: " + expected);
+  TrainRequest req;
+  req.kind = "magic";
+  EXPECT_EQ(error_of([&] { train_predictor(req, QualityTable{}, QualityTable{}); }), expected);
+  EXPECT_EQ(predictor_kind(default_predictor_kind()).name, "ensemble");
+  // catimage train: --kind is checked against the registry, and --help describes every kind
+  auto r = run_catimage("train -t x.jsonl -o out --kind magic");
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(contains(r.err, "tfidf-ridge,bag,transformer,knn,ensemble")) << r.err;
+  auto h = run_catimage("train --help");
+  EXPECT_EQ(h.code, 0);
+  for (const auto& k : predictor_kinds()) EXPECT_TRUE(contains(h.out, k.description)) << k.name << "\n" << h.out;
 }
 
 TEST(Predictor, ShippedDefaultRoutesRealPrompts) {
@@ -178,5 +229,24 @@ TEST(Predictor, ShippedDefaultRoutesRealPrompts) {
   for (double v : q.data) {
     EXPECT_GT(v, 20);
     EXPECT_LT(v, 45);
+  }
+}
+
+TEST(Predictor, EnsembleMemberFolderLoopingBackIsAClearError) {
+  // Found by tests/fuzz/fuzz_predictor: a member folder that is a symlink back to the ensemble
+  // recursed until std::filesystem threw ELOOP (not a catimage::Error: the CLI aborted).
+  auto d = temp_dir();
+  auto shipped = std::filesystem::path(CATIMAGE_SOURCE_DIR) / "models" / "predictor-clip";
+  json m = json::parse(slurp(shipped / "predictor.json"));
+  m["model"]["members"] = {"loop"};
+  m["model"]["weights"] = {1.0};
+  std::filesystem::create_directories(d / "p" / "members");
+  write(d / "p" / "predictor.json", m.dump());
+  std::filesystem::create_directory_symlink("..", d / "p" / "members" / "loop");
+  try {
+    load_predictor((d / "p").string());
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "model.members: ensembles nested more than 8 deep")) << e.what();
   }
 }

@@ -72,6 +72,56 @@ TEST(Prompts, JsonlAndCsvInputs) {
   EXPECT_THROW(read_prompts(bad), Error);
 }
 
+TEST(Prompts, BadCsvRowsAreSkippedLikeBadLines) {
+  auto d = temp_dir();
+  // line 3: stray quote; line 4: text after a closing quote; the rest still parses
+  auto c = write(d / "p.csv", "id,prompt,seed\na,first,1\nb,bro\"ken,2\nc,\"x\"y,3\nd,last,\ne,bad seed,-4\n");
+  auto f = read_prompts(c);
+  ASSERT_EQ(f.prompts.size(), 2u);
+  EXPECT_EQ(f.prompts[0].id, "a");
+  EXPECT_EQ(*f.prompts[0].seed, 1u);
+  EXPECT_EQ(f.prompts[1].id, "d");
+  EXPECT_FALSE(f.prompts[1].seed.has_value());
+  ASSERT_EQ(f.skipped.size(), 3u);
+  EXPECT_EQ(f.skipped[0].line, 3);
+  EXPECT_TRUE(contains(f.skipped[0].reason, "stray quote")) << f.skipped[0].reason;
+  EXPECT_EQ(f.skipped[1].line, 4);
+  EXPECT_TRUE(contains(f.skipped[2].reason, "\"seed\"")) << f.skipped[2].reason;
+  PromptReadOptions strict;
+  strict.strict = true;
+  try {
+    read_prompts(c, strict);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "p.csv:3: stray quote")) << e.what();
+  }
+  // an unterminated quote loses only its own line
+  auto u = write(d / "u.csv", "prompt\n\"open\nnext\n");
+  auto g = read_prompts(u);
+  ASSERT_EQ(g.prompts.size(), 1u);
+  EXPECT_EQ(g.prompts[0].prompt, "next");
+}
+
+TEST(Prompts, JsonArraysSeedsAndExtensions) {
+  auto d = temp_dir();
+  auto j = write(d / "p.json", R"(["a cat", {"id": "k", "prompt": "a dog", "seed": 42}, {"prompt": 3}, {"prompt": "x", "seed": -1}])");
+  auto f = read_prompts(j);
+  ASSERT_EQ(f.prompts.size(), 2u);
+  EXPECT_EQ(f.prompts[0].id, "1");
+  EXPECT_EQ(f.prompts[1].id, "k");
+  EXPECT_EQ(*f.prompts[1].seed, 42u);
+  ASSERT_EQ(f.skipped.size(), 2u);
+  EXPECT_EQ(f.skipped[1].line, 4);
+  EXPECT_THROW(read_prompts(write(d / "o.json", R"({"prompt": "one object"})")), Error);
+  EXPECT_EQ(read_prompts(write(d / "noext", "a cat\n")).prompts.size(), 1u);
+  try {
+    read_prompts(write(d / "p.yaml", "- a cat\n"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "unknown prompt-file extension")) << e.what();
+  }
+}
+
 TEST(Prompts, RealCorporaParseCompletely) {
   // Every row of the shipped corpora is a prompt or a reported skip.
   std::string dir = std::string(CATIMAGE_SHARED_DATA) + "/prompts/";
@@ -100,4 +150,22 @@ TEST(Strings, Utf8Validation) {
   EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);           // overlong
   EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80"), 2u);     // surrogate
   EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3u);        // truncated
+}
+
+TEST(Prompts, JsonNumbersTooLargeForADoubleAreBadRecordsNotCrashes) {
+  // Found by tests/fuzz/fuzz_prompts: 1e400 made nlohmann throw out_of_range (not a parse
+  // error), which escaped parse_json as a non-catimage exception and aborted the whole file.
+  auto d = temp_dir();
+  auto f = read_prompts(write(d / "p.jsonl", "{\"prompt\": \"a cat\"}\n{\"prompt\": \"a dog\", \"seed\": 1e400}\n"));
+  ASSERT_EQ(f.prompts.size(), 1u);
+  ASSERT_EQ(f.skipped.size(), 1u);
+  EXPECT_EQ(f.skipped[0].line, 2);
+  EXPECT_TRUE(contains(f.skipped[0].reason, "p.jsonl:2:29: invalid JSON: number overflow parsing '1e400'"))
+      << f.skipped[0].reason;
+  try {
+    read_prompts(write(d / "p.json", "[\"a cat\",\n -1e999]"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "p.json:2:2: invalid JSON: number overflow")) << e.what();
+  }
 }

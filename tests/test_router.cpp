@@ -4,7 +4,7 @@
 #include <random>
 #include <set>
 
-#include "catimage/router/budget.hpp"
+#include "catimage/router/lambda_sweep.hpp"
 #include "catimage/router/router.hpp"
 #include "catimage/util/error.hpp"
 

@@ -63,6 +63,17 @@ TEST(SafeTensors, RejectsMalformedFilesNamingTheTensor) {
       {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 8, "trailing bytes"},
       {R"({"a": {"dtype": "F32", "shape": [1]}})", 4, "tensor \"a\": needs dtype, shape and data_offsets"},
       {R"({"a": )", 4, "invalid JSON"},
+      // hostile shapes: an element count that wraps around, a dimension read as negative
+      {R"({"t": {"dtype": "F32", "shape": [4611686018427387905], "data_offsets": [0, 4]}})", 4,
+       "tensor \"t\": shape [4611686018427387905] has more bytes than fit in 64 bits"},
+      {R"({"t": {"dtype": "U8", "shape": [9223372036854775808], "data_offsets": [0, 4]}})", 4,
+       "tensor \"t\": dimension 9223372036854775808 is too large"},
+      {R"({"t": {"dtype": "F32", "shape": [65536, 65536, 65536, 65536, 16], "data_offsets": [0, 4]}})", 4,
+       "more bytes than fit in 64 bits"},
+      {R"({"t": {"dtype": "F32", "shape": [1073741824, 4], "data_offsets": [0, 4]}})", 4,
+       "shape needs 17179869184 bytes but data_offsets span 4"},
+      {R"({"t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "t": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+       8, "tensor \"t\" appears twice in the header"},
   };
   for (std::size_t k = 0; k < cases.size(); ++k) {
     auto p = raw_file(d / ("f" + std::to_string(k)), cases[k].header, cases[k].data);
@@ -73,4 +84,24 @@ TEST(SafeTensors, RejectsMalformedFilesNamingTheTensor) {
   std::string bad(8, '\xff');
   EXPECT_TRUE(contains(error_of(write(d / "big", bad + "{}")), "exceeds the file"));
   EXPECT_TRUE(contains(error_of(write(d / "tiny", "abc")), "too short"));
+  // a header over the size limit is refused before it is parsed
+  std::string huge(8, '\0');
+  const std::uint64_t n = kMaxSafetensorsHeader + 8;
+  for (int i = 0; i < 8; ++i) huge[i] = static_cast<char>((n >> (8 * i)) & 0xff);
+  std::string file = huge + std::string(n, ' ');
+  EXPECT_TRUE(contains(error_of(write(d / "huge", file)), "over the limit")) << error_of((d / "huge").string());
+}
+
+TEST(SafeTensors, ZeroSizedTensorsAreFine) {
+  auto d = temp_dir();
+  auto p = raw_file(d / "z", R"({"e": {"dtype": "F32", "shape": [0, 9223372036854775807], "data_offsets": [0, 0]}})", 0);
+  SafeTensorsFile f(p);
+  EXPECT_EQ(f.info("e").numel(), 0);
+}
+
+TEST(SafeTensors, HeaderNumbersTooLargeForADoubleAreClearErrors) {
+  // Found by tests/fuzz/fuzz_safetensors: 1e400 in the header escaped as nlohmann's out_of_range.
+  auto d = temp_dir();
+  auto p = raw_file(d / "n", R"({"t": {"dtype": "F32", "shape": [1e400], "data_offsets": [0, 4]}})", 4);
+  EXPECT_TRUE(contains(error_of(p), "(header):1:34: invalid JSON: number overflow parsing '1e400'")) << error_of(p);
 }

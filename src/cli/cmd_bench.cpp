@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <iostream>
 
-#include "catimage/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/pipeline.hpp"

@@ -3,12 +3,14 @@
 #include <iostream>
 #include <memory>
 
-#include "catimage/cli/commands.hpp"
-#include "catimage/cli/common.hpp"
+#include "cli/commands.hpp"
+#include "catimage/predictor/quality_source.hpp"
+#include "cli/common.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/eval/plot.hpp"
 #include "catimage/eval/report.hpp"
 #include "catimage/io/atomic_file.hpp"
+#include "catimage/io/candidates_config.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -29,7 +31,7 @@ int run(const EvalOptions& o) {
   std::string unit = "seconds", cost_origin;
   std::vector<std::string> names = t.candidates;
   if (!o.config.empty() || !t.has_costs()) {
-    CandidateSet cs = load_config_or_default(o.config);
+    CandidateSet cs = load_config(o.config);
     match_candidates(cs, t.candidates, o.table);
     names = cs.names();
     t = t.reordered(names);

@@ -2,7 +2,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "catimage/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/cems_import.hpp"
 #include "catimage/util/error.hpp"

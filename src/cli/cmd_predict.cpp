@@ -2,8 +2,8 @@
 // (quality-table JSONL), for --predictions, inspection or combining predictors.
 #include <memory>
 
-#include "catimage/cli/commands.hpp"
-#include "catimage/cli/common.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/io/quality_table.hpp"

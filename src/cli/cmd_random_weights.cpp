@@ -1,5 +1,5 @@
 // catimage random-weights: seeded random safetensors for a diffusers folder of configs.
-#include "catimage/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "catimage/diffusion/random_weights.hpp"
 #include "catimage/util/logging.hpp"
 

@@ -2,7 +2,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "catimage/cli/commands.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -45,7 +46,7 @@ Runner add_split(CLI::App& app) {
   c->add_option("-t,--table", o->table, "Quality table (JSONL)")->required();
   c->add_option("-o,--output-dir", o->outdir, "Folder for train.jsonl, val.jsonl, test.jsonl")->required();
   c->add_option("--seed", o->seed, "Random seed");
-  c->add_option("--ratios", o->ratios, "Part sizes (normalised), e.g. 0.8,0.1,0.1")->delimiter(',');
+  c->add_option("--ratios", o->ratios, "Part sizes (normalised), e.g. 0.8,0.1,0.1")->delimiter(',')->check(kFinite);
   c->add_option("--holdout-max-words", o->holdout_max_words,
                 "First move prompts of at most N words to heldout.jsonl (a different-style test set)");
   return [o] { return run(*o); };

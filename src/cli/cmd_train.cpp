@@ -2,10 +2,10 @@
 #include <filesystem>
 #include <memory>
 
-#include "catimage/cli/commands.hpp"
-#include "catimage/cli/common.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 #include "catimage/io/table_split.hpp"
-#include "catimage/predictor/predictor.hpp"
+#include "catimage/predictor/registry.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -15,7 +15,7 @@ namespace catimage::cli {
 namespace {
 
 struct TrainOptions {
-  std::string table, val, kind = "ensemble", outdir, config, metric = "unknown", tokenizer;
+  std::string table, val, kind = default_predictor_kind(), outdir, config, metric = "unknown", tokenizer;
   std::uint64_t seed = 0;
   int epochs = 0;
   std::string hyper;
@@ -46,7 +46,7 @@ int run(const TrainOptions& o) {
   if (o.config.empty() && train.has_costs()) {
     req.costs = train.mean_costs();
   } else {
-    auto cs = load_config_or_default(o.config);
+    auto cs = load_config(o.config);
     match_candidates(cs, train.candidates, o.table);
     for (const auto& n : train.candidates) req.costs.push_back(cs.candidates[cs.index(n)].cost);
   }
@@ -63,8 +63,9 @@ Runner add_train(CLI::App& app) {
   auto* c = app.add_subcommand("train", "Train a quality predictor on a quality table");
   c->add_option("-t,--table", o->table, "Training quality table (JSONL)")->required();
   c->add_option("--val", o->val, "Validation table (default: a seeded 10% of --table)");
-  c->add_option("-k,--kind", o->kind, "Predictor kind")
-      ->check(CLI::IsMember(kPredictorKinds));
+  c->add_option("-k,--kind", o->kind,
+                "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
+      ->check(CLI::IsMember(predictor_kind_names()));
   c->add_option("--seed", o->seed, "Random seed (same seed, same predictor)");
   c->add_option("-o,--output", o->outdir, "Folder to write the predictor to")->required();
   c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");

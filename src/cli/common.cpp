@@ -1,20 +1,40 @@
-#include "catimage/cli/common.hpp"
+#include "cli/common.hpp"
 
-#include <chrono>
+#include <cmath>
 
-#include "catimage/io/predictions_file.hpp"
-#include "catimage/predictor/predictor.hpp"
+#include "catimage/batch/candidate_rules.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
-#include "catimage/util/paths.hpp"
 
 namespace catimage::cli {
 
-CandidateSet load_config_or_default(const std::string& path) {
-  if (!path.empty()) return load_candidates(path);
-  auto p = find_resource("configs/default.json");
-  if (p.empty()) fail("no --config given and the shipped configs/default.json was not found (set CATIMAGE_HOME)");
-  return load_candidates(p);
+const CLI::Validator kFinite(
+    [](std::string& text) -> std::string {
+      try {
+        std::size_t used = 0;
+        const double v = std::stod(text, &used);
+        if (used == text.size() && std::isfinite(v)) return {};
+      } catch (const std::exception&) {
+      }
+      return "must be a finite number, got " + text;
+    },
+    "FINITE");
+
+CandidateSet load_config(const std::string& path) { return load_candidates_or_default(path, runtime_candidate_rules()); }
+
+void add_prompt_input(CLI::App* c, PromptInput& in) {
+  c->add_option("prompts", in.path,
+                "Prompt file: .txt (one per line), .jsonl, .json or .csv with a \"prompt\" field; - for stdin")
+      ->required();
+  c->add_option("--max-prompt-bytes", in.read.max_bytes, "Longer prompts are skipped (and reported)")
+      ->check(CLI::PositiveNumber);
+  c->add_flag("--strict", in.read.strict, "Fail on the first unusable prompt line instead of skipping it");
+}
+
+PromptFile read_prompt_input(const PromptInput& in) {
+  PromptFile pf = read_prompts(in.path, in.read);
+  report_skipped(pf);
+  return pf;
 }
 
 void report_skipped(const PromptFile& pf) {
@@ -22,46 +42,6 @@ void report_skipped(const PromptFile& pf) {
   for (const auto& s : pf.skipped)
     if (shown++ < 20) spdlog::warn("{}: skipped: {}", where(pf.source, s.line), s.reason);
   if (pf.skipped.size() > 20) spdlog::warn("... and {} more skipped lines", pf.skipped.size() - 20);
-}
-
-Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
-                         const std::vector<std::string>& names, const std::string& config_origin) {
-  if (!src.predictor.empty() && !src.predictions.empty())
-    fail("give either --predictor or --predictions, not both");
-  Matrix q(prompts.size(), names.size());
-  CandidateSet cs;  // the wanted candidates, for match_candidates' checks and messages
-  cs.source = config_origin;
-  for (const auto& n : names) cs.candidates.push_back({n});
-  if (!src.predictions.empty()) {
-    PredictionsFile pf(src.predictions);
-    auto idx = match_candidates(cs, pf.table().candidates, src.predictions);
-    for (std::size_t i = 0; i < prompts.size(); ++i) {
-      const QualityRecord* r = pf.by_id(prompts[i].id);
-      if (r && !prompts[i].prompt.empty() && r->prompt != prompts[i].prompt) r = nullptr;
-      if (!r) r = pf.by_prompt(prompts[i].prompt);
-      if (!r)
-        fail("{}: no prediction for id \"{}\" / this prompt in {}", prompts[i].where, prompts[i].id,
-             src.predictions);
-      for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = r->quality[idx[k]];
-    }
-    return q;
-  }
-  auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
-  auto t0 = std::chrono::steady_clock::now();
-  auto predictor = load_predictor(dir);
-  auto t1 = std::chrono::steady_clock::now();
-  auto idx = match_candidates(cs, predictor->meta().candidates, "predictor " + dir);
-  std::vector<std::string> texts;
-  texts.reserve(prompts.size());
-  for (const auto& p : prompts) texts.push_back(p.prompt);
-  Matrix raw = predictor->predict(texts);
-  auto t2 = std::chrono::steady_clock::now();
-  spdlog::debug("predictor {} ({}): loaded in {:.3f} s, {} prompts predicted in {:.3f} s", dir, predictor->meta().kind,
-                std::chrono::duration<double>(t1 - t0).count(), texts.size(),
-                std::chrono::duration<double>(t2 - t1).count());
-  for (std::size_t i = 0; i < prompts.size(); ++i)
-    for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = raw(i, idx[k]);
-  return q;
 }
 
 }  // namespace catimage::cli

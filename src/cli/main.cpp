@@ -6,16 +6,17 @@
 #include <utility>
 #include <vector>
 
-#include "catimage/cli/commands.hpp"
+#include "cli/commands.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/progress.hpp"
 #include "catimage/util/threads.hpp"
+#include "catimage/util/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace catimage;
   CLI::App app{"catimage — cost-aware routing for text-to-image generation"};
-  app.set_version_flag("--version", "catimage 0.1.0");
+  app.set_version_flag("--version", kVersionString);
   app.require_subcommand(1);
   bool verbose = false, quiet = false;
   int threads = 0;
@@ -26,12 +27,17 @@ int main(int argc, char** argv) {
       {"route", cli::add_route(app)}, {"eval", cli::add_eval(app)}, {"import", cli::add_import(app)},
       {"split", cli::add_split(app)}, {"train", cli::add_train(app)}, {"predict", cli::add_predict(app)},
       {"generate", cli::add_generate(app)}, {"bench", cli::add_bench(app)},
-      {"random-weights", cli::add_random_weights(app)}};
+      {"merge", cli::add_merge(app)}, {"random-weights", cli::add_random_weights(app)}};
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int rc = app.exit(e);  // prints the help, the version or the error
+    return rc == 0 ? 0 : 2;      // every input error exits 2
+  } catch (const Error& e) {  // an option's own parser (e.g. --shard) rejected its value
+    init_logging(Verbosity::normal);
+    spdlog::error("{}", e.what());
+    return 2;
   }
   init_logging(quiet ? Verbosity::quiet : verbose ? Verbosity::verbose : Verbosity::normal);
   Progress::set_enabled(!quiet);

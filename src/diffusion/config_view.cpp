@@ -96,6 +96,30 @@ std::vector<int> ConfigView::get_int_or_list(const std::string& key, std::size_t
   return std::vector<int>(n, get_int(key));
 }
 
+void ConfigView::read(const std::string& key, int& value) const { value = get_int(key, value); }
+
+void ConfigView::read(const std::string& key, std::int64_t& value) const {
+  value = get_int(key, static_cast<int>(value));
+}
+
+void ConfigView::read(const std::string& key, double& value) const { value = get_double(key, value); }
+
+void ConfigView::read(const std::string& key, bool& value) const { value = get_bool(key, value); }
+
+void ConfigView::read(const std::string& key, std::string& value) const { value = get_string(key, value); }
+
+void ConfigView::read(const std::string& key, std::vector<int>& value) const {
+  if (has(key)) value = get_int_list(key);
+}
+
+void ConfigView::read_per_block(const std::string& key, std::vector<int>& value, std::size_t n) const {
+  value = get_int_or_list(key, n, value.empty() ? std::nullopt : std::optional<int>(value.front()));
+}
+
+void ConfigView::require_defaults(const std::vector<std::pair<std::string, json>>& supported_only) const {
+  for (const auto& [key, expected] : supported_only) require_default(key, expected);
+}
+
 void ConfigView::require_default(const std::string& key, const json& expected) const {
   if (!has(key)) return;
   if (at(key) != expected)

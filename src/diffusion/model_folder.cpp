@@ -11,15 +11,20 @@ namespace fs = std::filesystem;
 
 namespace catimage {
 
+std::string pipeline_folder_layout(bool sdxl) {
+  return std::string("a diffusers pipeline folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/, scheduler/") +
+         (sdxl ? ", text_encoder_2/, tokenizer_2/)" : ")");
+}
+
 std::string PipelineFolder::path(const std::string& component) const { return (fs::path(dir) / component).string(); }
 
 PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override) {
   PipelineFolder f;
   f.dir = dir;
   if (!fs::is_directory(dir))
-    fail("model folder {} does not exist; it should be a diffusers pipeline folder (model_index.json, text_encoder/, "
-         "tokenizer/, unet/, vae/, scheduler/), e.g. from `huggingface-cli download stabilityai/sd-turbo --local-dir {}`",
-         dir, dir);
+    fail("model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download stabilityai/sd-turbo "
+         "--local-dir {}`",
+         dir, pipeline_folder_layout(false), dir);
   auto index = fs::path(dir) / "model_index.json";
   if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
   f.model_index = read_json_file(index.string());

@@ -62,16 +62,7 @@ UNet2DConditionModel load_unet(const std::string& dir) {
 
 std::unique_ptr<Scheduler> load_scheduler(const std::string& dir, const std::string& override_name) {
   auto c = ConfigView::load((fs::path(dir) / "scheduler_config.json").string());
-  std::string cls = c.get_string("_class_name");
-  if (!override_name.empty()) {
-    cls = scheduler_class_of(override_name);
-    if (cls.empty()) {
-      std::string known;
-      for (const auto& [k, v] : kSchedulerClasses) known += (known.empty() ? "" : ", ") + k;
-      fail("scheduler \"{}\" is not implemented here (choose one of {})", override_name, known);
-    }
-  }
-  return make_scheduler(cls, c);
+  return make_scheduler(override_name.empty() ? c.get_string("_class_name") : override_name, c);
 }
 
 namespace {

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "catimage/router/budget.hpp"
+#include "catimage/router/lambda_sweep.hpp"
 
 namespace catimage {
 

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <limits>
 
-#include "catimage/router/routing_path.hpp"
+#include "catimage/router/router.hpp"
+#include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -19,12 +20,10 @@ double best_quality_within(const std::vector<CurvePoint>& curve, double cost_lim
   return best;
 }
 
-std::vector<RoutingPath> build_paths(const Matrix& q, const std::vector<double>& costs) {
-  std::vector<RoutingPath> paths;
-  paths.reserve(q.rows);
-  for (std::size_t i = 0; i < q.rows; ++i)
-    paths.push_back(RoutingPath::build(q.row(i), costs.data(), costs.size()));
-  return paths;
+std::vector<CurvePoint> curve_of(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs) {
+  Router router(costs);
+  router.set_predictions(predicted);
+  return quality_cost_curve(router.paths(), truth, predicted, costs);
 }
 
 }  // namespace
@@ -112,14 +111,11 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
   r.costs = costs;
   const std::size_t m = costs.size();
   r.singles.resize(m);
-  for (std::size_t k = 0; k < m; ++k) {
-    double s = 0;
-    for (std::size_t i = 0; i < truth.rows; ++i) s += truth(i, k);
-    r.singles[k] = {s / truth.rows, costs[k]};
-  }
+  const std::vector<double> mean = column_means(truth);
+  for (std::size_t k = 0; k < m; ++k) r.singles[k] = {mean[k], costs[k]};
+  r.best_single = best_single(mean, costs);
   for (std::size_t k = 1; k < m; ++k) {
-    const auto &a = r.singles[k], &b = r.singles[r.best_single];
-    if (a.quality > b.quality || (a.quality == b.quality && a.cost < b.cost)) r.best_single = k;
+    const auto& a = r.singles[k];
     const auto& c = r.singles[r.cheapest];
     if (a.cost < c.cost || (a.cost == c.cost && a.quality > c.quality)) r.cheapest = k;
   }
@@ -127,8 +123,8 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
     r.random.quality += s.quality / m;
     r.random.cost += s.cost / m;
   }
-  r.router_curve = quality_cost_curve(build_paths(predicted, costs), truth, predicted, costs);
-  r.oracle_curve = quality_cost_curve(build_paths(truth, costs), truth, truth, costs);
+  r.router_curve = curve_of(truth, predicted, costs);
+  r.oracle_curve = curve_of(truth, truth, costs);
   r.oracle = curve_figures(r.oracle_curve, r, &r.oracle_curve);
   r.router = curve_figures(r.router_curve, r, &r.oracle_curve);
   return r;

@@ -1,26 +1,55 @@
 #include "catimage/io/atomic_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <vector>
 
 #include "catimage/util/error.hpp"
 
 namespace catimage {
 
-AtomicFile::AtomicFile(std::string path)
-    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
-  auto dir = std::filesystem::path(path_).parent_path();
+namespace fs = std::filesystem;
+
+void sync_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("{}: cannot open to sync: {}", path, std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) fail("{}: fsync failed: {}", path, std::strerror(err));
+}
+
+void sync_directory(const std::string& dir) {
+  int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;  // nothing to make durable through (e.g. no permission to read it)
+  ::fsync(fd);         // some file systems refuse fsync on directories; the rename still stands
+  ::close(fd);
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
+  auto dir = fs::path(path_).parent_path();
   if (!dir.empty()) {
     std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
+    fs::create_directories(dir, ec);
     if (ec) fail("{}: cannot create directory {}: {}", path_, dir.string(), ec.message());
   }
+  std::string templ = path_ + ".tmp.XXXXXX";
+  std::vector<char> buf(templ.begin(), templ.end());
+  buf.push_back('\0');
+  int fd = ::mkstemp(buf.data());
+  if (fd < 0) fail("{}: cannot create a temporary file beside it: {}", path_, std::strerror(errno));
+  ::close(fd);
+  tmp_ = buf.data();
   out_.open(tmp_, std::ios::binary | std::ios::trunc);
-  if (!out_) fail("{}: cannot write: {}", tmp_, std::strerror(errno));
+  if (!out_) {
+    std::remove(tmp_.c_str());
+    fail("{}: cannot write: {}", tmp_, std::strerror(errno));
+  }
 }
 
 AtomicFile::~AtomicFile() {
@@ -34,9 +63,12 @@ void AtomicFile::commit() {
   out_.flush();
   if (!out_) fail("{}: write failed (disk full?)", tmp_);
   out_.close();
+  if (out_.fail()) fail("{}: write failed on close (disk full?)", tmp_);
+  sync_file(tmp_);
   if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
     fail("{}: cannot rename into place: {}", path_, std::strerror(errno));
   committed_ = true;
+  sync_directory(fs::path(path_).parent_path().string());
 }
 
 void write_file_atomic(const std::string& path, const std::string& contents) {

@@ -6,13 +6,11 @@
 #include <set>
 
 #include "catimage/util/error.hpp"
+#include "catimage/util/paths.hpp"
 #include "catimage/util/strings.hpp"
 
 namespace catimage {
 
-const std::vector<std::string> kFamilies = {"sd15", "sd21", "sdxl", "amused", "other"};
-const std::vector<std::string> kSchedulers = {"ddim", "euler", "euler_ancestral", "dpmpp_2m",
-                                              "lcm", "amused"};
 const std::vector<std::string> kCostUnits = {"seconds", "tflops"};
 
 namespace {
@@ -68,8 +66,8 @@ std::vector<double> CandidateSet::costs() const {
   return r;
 }
 
-CandidateSet parse_candidates(const json& j, const std::string& origin,
-                              const std::string& base_dir) {
+CandidateSet parse_candidates(const json& j, const std::string& origin, const std::string& base_dir,
+                              const CandidateRules& rules) {
   CandidateSet set;
   set.source = origin;
   if (!j.is_object()) fail("{}: expected a JSON object at top level, got {}", origin, json_type(j));
@@ -104,8 +102,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin,
                                     join(std::vector<std::string>(allowed.begin(), allowed.end()), ", ")));
     if (!seen.insert(cand.name).second) c.bad("name", "duplicate candidate name");
     cand.family = get_string(o, "family", c, true);
-    if (!one_of(cand.family, kFamilies))
-      c.bad("family", fmt::format("\"{}\" is not one of: {}", cand.family, join(kFamilies, ", ")));
+    if (!rules.families.empty() && !one_of(cand.family, rules.families))
+      c.bad("family", fmt::format("\"{}\" is not one of: {}", cand.family, join(rules.families, ", ")));
     auto resolve = [&](const char* key) -> std::optional<std::string> {
       if (!o.contains(key)) return std::nullopt;
       auto s = get_string(o, key, c, true);
@@ -119,9 +117,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin,
     cand.steps = get_int(o, "steps", c, 1, 10000);
     if (o.contains("scheduler")) {
       cand.scheduler = get_string(o, "scheduler", c, true);
-      if (!one_of(*cand.scheduler, kSchedulers))
-        c.bad("scheduler", fmt::format("\"{}\" is not one of: {}", *cand.scheduler,
-                                       join(kSchedulers, ", ")));
+      if (!rules.schedulers.empty() && !one_of(*cand.scheduler, rules.schedulers))
+        c.bad("scheduler", fmt::format("\"{}\" is not one of: {}", *cand.scheduler, join(rules.schedulers, ", ")));
     }
     if (o.contains("guidance")) {
       const auto& g = o["guidance"];
@@ -163,9 +160,9 @@ CandidateSet parse_candidates(const json& j, const std::string& origin,
   return set;
 }
 
-CandidateSet load_candidates(const std::string& path) {
+CandidateSet load_candidates(const std::string& path, const CandidateRules& rules) {
   auto base = std::filesystem::path(path).parent_path().string();
-  return parse_candidates(read_json_file(path), path, base);
+  return parse_candidates(read_json_file(path), path, base, rules);
 }
 
 json candidates_to_json(const CandidateSet& set) {
@@ -190,7 +187,7 @@ json candidates_to_json(const CandidateSet& set) {
 }
 
 std::vector<int> match_candidates(const CandidateSet& set, const std::vector<std::string>& names,
-                                  const std::string& other_origin) {
+                                  const std::string& other_origin, bool allow_extra) {
   std::vector<int> idx;
   for (const auto& c : set.candidates) {
     auto it = std::find(names.begin(), names.end(), c.name);
@@ -200,10 +197,17 @@ std::vector<int> match_candidates(const CandidateSet& set, const std::vector<std
     idx.push_back(static_cast<int>(it - names.begin()));
   }
   for (const auto& n : names)
-    if (set.index(n) < 0)
+    if (!allow_extra && set.index(n) < 0)
       fail("{} has candidate \"{}\" that config {} lacks (config has: {})", other_origin, n,
            set.source, join(set.names(), ", "));
   return idx;
+}
+
+CandidateSet load_candidates_or_default(const std::string& path, const CandidateRules& rules) {
+  if (!path.empty()) return load_candidates(path, rules);
+  auto p = find_resource("configs/default.json");
+  if (p.empty()) fail("no --config given and the shipped configs/default.json was not found (set CATIMAGE_HOME)");
+  return load_candidates(p, rules);
 }
 
 }  // namespace catimage

@@ -1,36 +1,44 @@
 #include "catimage/io/csv_reader.hpp"
 
+#include <iterator>
+
 #include "catimage/util/error.hpp"
 
 namespace catimage {
 
-CsvReader::CsvReader(std::istream& in, std::string origin) : in_(in), origin_(std::move(origin)) {}
+CsvReader::CsvReader(std::istream& in, std::string origin)
+    : data_(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()), origin_(std::move(origin)) {
+  if (in.bad()) fail("{}: read error", origin_);
+  if (data_.rfind("\xEF\xBB\xBF", 0) == 0) pos_ = 3;
+}
 
-bool CsvReader::next(std::vector<std::string>& fields) {
+CsvReader::Status CsvReader::next_record(std::vector<std::string>& fields, std::string& error) {
   fields.clear();
-  if (first_) {
-    first_ = false;
-    if (in_.peek() == 0xEF) {
-      char bom[3];
-      in_.read(bom, 3);
-      if (!(in_.gcount() == 3 && static_cast<unsigned char>(bom[1]) == 0xBB &&
-            static_cast<unsigned char>(bom[2]) == 0xBF)) {
-        in_.clear();
-        in_.seekg(0);
-      }
-    }
-  }
-  int c = in_.get();
-  if (c == EOF) return false;
+  if (pos_ >= data_.size()) return Status::end;
   record_line_ = line_;
+  const std::size_t start = pos_;
+  auto malformed = [&](std::string why) {
+    error = std::move(why);
+    // Resume on the physical line after the record's first line.
+    auto nl = data_.find('\n', start);
+    pos_ = nl == std::string::npos ? data_.size() : nl + 1;
+    line_ = record_line_ + 1;
+    fields.clear();
+    return Status::malformed;
+  };
   std::string field;
   bool quoted = false, was_quoted = false;
-  for (;; c = in_.get()) {
+  for (;;) {
+    const int c = pos_ < data_.size() ? static_cast<unsigned char>(data_[pos_++]) : EOF;
     if (quoted) {
-      if (c == EOF) fail("{}: unterminated quoted field", where(origin_, record_line_));
+      if (c == EOF) return malformed("unterminated quoted field");
       if (c == '"') {
-        if (in_.peek() == '"') { in_.get(); field += '"'; }
-        else quoted = false;
+        if (pos_ < data_.size() && data_[pos_] == '"') {
+          ++pos_;
+          field += '"';
+        } else {
+          quoted = false;
+        }
       } else {
         if (c == '\n') ++line_;
         field += static_cast<char>(c);
@@ -39,26 +47,34 @@ bool CsvReader::next(std::vector<std::string>& fields) {
     }
     if (c == '"') {
       if (!field.empty() || was_quoted)
-        fail("{}: stray quote inside an unquoted field (field {})", where(origin_, line_),
-             fields.size() + 1);
+        return malformed(fmt::format("stray quote inside an unquoted field (field {})", fields.size() + 1));
       quoted = was_quoted = true;
     } else if (c == ',') {
       fields.push_back(std::move(field));
       field.clear();
       was_quoted = false;
-    } else if (c == '\r' && in_.peek() == '\n') {
+    } else if (c == '\r' && pos_ < data_.size() && data_[pos_] == '\n') {
       continue;
     } else if (c == '\n' || c == EOF) {
       fields.push_back(std::move(field));
       if (c == '\n') ++line_;
-      return true;
+      return Status::record;
     } else {
       if (was_quoted)
-        fail("{}: characters after a closing quote (field {})", where(origin_, line_),
-             fields.size() + 1);
+        return malformed(fmt::format("characters after a closing quote (field {})", fields.size() + 1));
       field += static_cast<char>(c);
     }
   }
+}
+
+bool CsvReader::next(std::vector<std::string>& fields) {
+  std::string error;
+  switch (next_record(fields, error)) {
+    case Status::record: return true;
+    case Status::end: return false;
+    case Status::malformed: break;
+  }
+  fail("{}: {}", where(origin_, record_line_), error);
 }
 
 int CsvTable::column(const std::string& name) const {

@@ -19,18 +19,33 @@ std::string read_file(const std::string& path) {
 }
 
 json parse_json(std::string_view text, const std::string& origin, long first_line) {
-  try {
-    return json::parse(text.begin(), text.end());
-  } catch (const json::parse_error& e) {
-    std::size_t byte = e.byte > 0 ? e.byte - 1 : 0;
+  auto position = [&](std::size_t byte) {
     long line = first_line, col = 1;
     for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
       if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
     }
+    return fmt::format("{}:{}:{}", origin, line, col);
+  };
+  try {
+    return json::parse(text.begin(), text.end());
+  } catch (const json::parse_error& e) {
     std::string msg = e.what();
     auto p = msg.find("parse error");
     if (p != std::string::npos) msg = msg.substr(p);
-    fail("{}:{}:{}: invalid JSON: {}", origin, line, col, msg);
+    fail("{}: invalid JSON: {}", position(e.byte > 0 ? e.byte - 1 : 0), msg);
+  } catch (const json::exception& e) {
+    // Not a syntax error: a number too large for a double ("number overflow parsing '1e400'",
+    // out_of_range.406), which carries no position; locate the quoted token instead.
+    std::string msg = e.what();
+    auto p = msg.find("] ");
+    if (p != std::string::npos) msg = msg.substr(p + 2);
+    std::size_t byte = 0;
+    auto q = msg.find('\'');
+    if (q != std::string::npos && msg.size() > q + 2 && msg.back() == '\'') {
+      auto at = text.find(std::string_view(msg).substr(q + 1, msg.size() - q - 2));
+      if (at != std::string_view::npos) byte = at;
+    }
+    fail("{}: invalid JSON: {}", position(byte), msg);
   }
 }
 

@@ -5,6 +5,7 @@
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_STATIC
@@ -43,6 +44,10 @@ std::uint32_t get_u32(const std::string& s, std::size_t at) {
 // tEXt for ASCII values; iTXt (UTF-8) when the value has other characters.
 std::string text_chunk(const std::string& key, const std::string& value) {
   if (key.empty() || key.size() > 79) fail("PNG text key \"{}\" must be 1 to 79 characters", key);
+  // A NUL ends the key in the chunk (a reader would see another key and value); PNG keys are
+  // printable.
+  for (unsigned char ch : key)
+    if (ch < 0x20 || ch == 0x7F) fail("PNG text key \"{}\" has a NUL or control character", excerpt(key, 79));
   bool ascii = true;
   for (unsigned char ch : value) ascii &= ch < 0x80;
   const std::string z(1, '\0');
@@ -76,37 +81,60 @@ void write_png(const std::string& path, const std::uint8_t* rgb, int width, int 
   write_file_atomic(path, encode_png(rgb, width, height, text));
 }
 
-std::vector<std::pair<std::string, std::string>> read_png_text(const std::string& path) {
-  std::string s = read_file(path);
+PngInfo inspect_png(const std::string& s) {
+  PngInfo info;
   static const char sig[] = "\x89PNG\r\n\x1a\n";
-  if (s.size() < 8 || std::memcmp(s.data(), sig, 8) != 0) fail("{}: not a PNG file", path);
-  std::vector<std::pair<std::string, std::string>> out;
+  if (s.size() < 8 || std::memcmp(s.data(), sig, 8) != 0) {
+    info.problem = "not a PNG file";
+    return info;
+  }
   std::size_t at = 8;
   while (at + 12 <= s.size()) {
-    const auto n = get_u32(s, at);
-    if (at + 12 + n > s.size()) fail("{}: truncated chunk at byte {}", path, at);
+    const std::size_t n = get_u32(s, at);
+    if (n > s.size() - at - 12) {
+      info.problem = fmt::format("truncated chunk at byte {}", at);
+      return info;
+    }
     const std::string type = s.substr(at + 4, 4);
     const std::uint32_t crc = get_u32(s, at + 8 + n);
-    if ((crc32(reinterpret_cast<const unsigned char*>(s.data() + at + 4), n + 4) ^ 0xFFFFFFFFu) != crc)
-      fail("{}: bad CRC in the {} chunk at byte {}", path, type, at);
+    if ((crc32(reinterpret_cast<const unsigned char*>(s.data() + at + 4), n + 4) ^ 0xFFFFFFFFu) != crc) {
+      info.problem = fmt::format("bad CRC in the {} chunk at byte {}", type, at);
+      return info;
+    }
     if (type == "tEXt" || type == "iTXt") {
       std::string body = s.substr(at + 8, n);
       auto z = body.find('\0');
-      if (z == std::string::npos) fail("{}: {} chunk without a key separator", path, type);
+      if (z == std::string::npos) {
+        info.problem = fmt::format("{} chunk without a key separator", type);
+        return info;
+      }
       std::string value = body.substr(z + 1);
       if (type == "iTXt") {  // compression flag, method, language\0, translated key\0, text
-        if (value.size() < 2 || value[0] != 0) fail("{}: compressed iTXt chunks are not read", path);
-        auto lang = value.find('\0', 2);
+        auto lang = value.size() >= 2 && value[0] == 0 ? value.find('\0', 2) : std::string::npos;
         auto tkey = lang == std::string::npos ? lang : value.find('\0', lang + 1);
-        if (tkey == std::string::npos) fail("{}: malformed iTXt chunk", path);
+        if (tkey == std::string::npos) {
+          info.problem = "malformed or compressed iTXt chunk";
+          return info;
+        }
         value = value.substr(tkey + 1);
       }
-      out.emplace_back(body.substr(0, z), value);
+      info.text.emplace_back(body.substr(0, z), value);
     }
-    if (type == "IEND") break;
     at += 12 + n;
+    if (type == "IEND") {
+      info.complete = at == s.size();
+      if (!info.complete) info.problem = fmt::format("{} bytes after IEND", s.size() - at);
+      return info;
+    }
   }
-  return out;
+  info.problem = "no IEND chunk (truncated file)";
+  return info;
+}
+
+std::vector<std::pair<std::string, std::string>> read_png_text(const std::string& path) {
+  PngInfo info = inspect_png(read_file(path));
+  if (!info.problem.empty()) fail("{}: {}", path, info.problem);
+  return info.text;
 }
 
 }  // namespace catimage

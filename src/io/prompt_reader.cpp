@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 
 #include "catimage/io/csv_reader.hpp"
@@ -13,8 +14,23 @@ namespace catimage {
 
 namespace {
 
+enum class Format { text, jsonl, json, csv };
+
 bool ends_with(const std::string& s, const std::string& suf) {
   return s.size() >= suf.size() && to_lower(s.substr(s.size() - suf.size())) == suf;
+}
+
+Format format_of(const std::string& path) {
+  if (path == "-") return Format::text;
+  if (ends_with(path, ".jsonl")) return Format::jsonl;
+  if (ends_with(path, ".json")) return Format::json;
+  if (ends_with(path, ".csv")) return Format::csv;
+  for (const char* ext : {".txt", ".text", ".prompts"})
+    if (ends_with(path, ext)) return Format::text;
+  const auto slash = path.find_last_of('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (name.find('.', 1) == std::string::npos) return Format::text;  // no extension
+  fail("{}: unknown prompt-file extension (use .txt, .jsonl, .json or .csv; - for stdin)", path);
 }
 
 class Collector {
@@ -24,17 +40,51 @@ class Collector {
     if (o_.strict) fail("{}: {}", where(f_.source, line), reason);
     f_.skipped.push_back({line, std::move(reason)});
   }
-  void add(long line, std::string id, std::string prompt) {
+  void add(long line, std::string id, std::string prompt, std::optional<std::uint64_t> seed = std::nullopt) {
     auto why = prompt_problem(prompt, o_.max_bytes);
     if (!why.empty()) return skip(line, why);
     if (id.empty()) id = std::to_string(line);
-    f_.prompts.push_back({line, std::move(id), std::move(prompt)});
+    f_.prompts.push_back({line, std::move(id), std::move(prompt), seed});
   }
 
  private:
   PromptFile& f_;
   const PromptReadOptions& o_;
 };
+
+// A seed given as text (CSV); "" when fine, else the reason.
+std::string parse_seed(const std::string& text, std::optional<std::uint64_t>& seed) {
+  if (text.empty()) return {};
+  std::size_t used = 0;
+  try {
+    if (text[0] == '-' || text[0] == '+') throw std::invalid_argument("");
+    seed = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size()) return fmt::format("\"seed\" \"{}\" is not an integer in [0, 2^64)", text);
+  return {};
+}
+
+// One JSON prompt record (a .jsonl line or a .json array element) into the collector.
+void add_json_record(const json& j, long n, Collector& c) {
+  if (j.is_string()) return c.add(n, "", j.get<std::string>());
+  if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string())
+    return c.skip(n, "JSON record has no string \"prompt\" key");
+  std::string id;
+  if (j.contains("id")) {
+    if (j["id"].is_string()) id = j["id"].get<std::string>();
+    else if (j["id"].is_number_integer()) id = std::to_string(j["id"].get<long long>());
+    else return c.skip(n, "\"id\" is neither a string nor an integer");
+    if (id.empty()) return c.skip(n, "\"id\" is empty");
+  }
+  std::optional<std::uint64_t> seed;
+  if (j.contains("seed")) {
+    if (!j["seed"].is_number_unsigned()) return c.skip(n, "\"seed\" is not an integer in [0, 2^64)");
+    seed = j["seed"].get<std::uint64_t>();
+  }
+  c.add(n, id, j["prompt"].get<std::string>(), seed);
+}
 
 void read_text(std::istream& in, Collector& c, bool jsonl, const std::string& origin) {
   std::string line;
@@ -47,7 +97,10 @@ void read_text(std::istream& in, Collector& c, bool jsonl, const std::string& or
       c.add(n, "", line);
       continue;
     }
-    if (trim(line).empty()) { c.skip(n, "empty line"); continue; }
+    if (trim(line).empty()) {
+      c.skip(n, "empty line");
+      continue;
+    }
     json j;
     try {
       j = parse_json(line, origin, n);
@@ -55,37 +108,64 @@ void read_text(std::istream& in, Collector& c, bool jsonl, const std::string& or
       c.skip(n, e.what());
       continue;
     }
-    if (!j.is_object() || !j.contains("prompt") || !j["prompt"].is_string()) {
+    if (j.is_string()) {
       c.skip(n, "JSON line has no string \"prompt\" key");
       continue;
     }
-    std::string id;
-    if (j.contains("id")) {
-      if (j["id"].is_string()) id = j["id"].get<std::string>();
-      else if (j["id"].is_number_integer()) id = std::to_string(j["id"].get<long long>());
-      else { c.skip(n, "\"id\" is neither a string nor an integer"); continue; }
-    }
-    c.add(n, id, j["prompt"].get<std::string>());
+    add_json_record(j, n, c);
   }
   if (in.bad()) fail("{}: read error", origin);
+}
+
+// A .json file: one array of prompt objects or strings; element k (1-based) is "line" k.
+void read_json_array(std::istream& in, Collector& c, const std::string& origin) {
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail("{}: read error", origin);
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+  json j = parse_json(text, origin, 1);
+  if (!j.is_array())
+    fail("{}: expected a JSON array of prompts (strings or {{\"prompt\": ...}} objects); for one object per line "
+         "use .jsonl",
+         origin);
+  long n = 0;
+  for (const auto& e : j) add_json_record(e, ++n, c);
 }
 
 void read_csv(std::istream& in, Collector& c, const std::string& origin) {
   CsvReader r(in, origin);
   CsvTable t;
-  if (!r.next(t.header)) fail("{}: empty CSV file (expected a header with a \"prompt\" column)", origin);
+  std::string error;
+  auto st = r.next_record(t.header, error);
+  if (st == CsvReader::Status::end) fail("{}: empty CSV file (expected a header with a \"prompt\" column)", origin);
+  if (st == CsvReader::Status::malformed) fail("{}: {} (in the header)", where(origin, r.line()), error);
   int pc = t.column("prompt");
   if (pc < 0) fail("{}:1: no \"prompt\" column in the CSV header", origin);
   int ic = t.column("id");
   if (ic < 0) ic = t.column("prompt_id");
+  const int sc = t.column("seed");
   std::vector<std::string> f;
-  while (r.next(f)) {
-    if (f.size() == 1 && f[0].empty()) { c.skip(r.line(), "empty line"); continue; }
+  while ((st = r.next_record(f, error)) != CsvReader::Status::end) {
+    if (st == CsvReader::Status::malformed) {
+      c.skip(r.line(), error);
+      continue;
+    }
+    if (f.size() == 1 && f[0].empty()) {
+      c.skip(r.line(), "empty line");
+      continue;
+    }
     if (f.size() != t.header.size()) {
       c.skip(r.line(), fmt::format("{} fields where the header has {}", f.size(), t.header.size()));
       continue;
     }
-    c.add(r.line(), ic >= 0 ? f[ic] : "", f[pc]);
+    std::optional<std::uint64_t> seed;
+    if (sc >= 0) {
+      auto why = parse_seed(trim(f[sc]), seed);
+      if (!why.empty()) {
+        c.skip(r.line(), why);
+        continue;
+      }
+    }
+    c.add(r.line(), ic >= 0 ? f[ic] : "", f[pc], seed);
   }
 }
 
@@ -93,19 +173,17 @@ void read_csv(std::istream& in, Collector& c, const std::string& origin) {
 
 std::string prompt_problem(const std::string& s, std::size_t max_bytes) {
   if (trim(s).empty()) return "empty line";
-  if (auto p = s.find('\0'); p != std::string::npos)
-    return fmt::format("contains a NUL byte at byte {}", p + 1);
-  if (auto p = find_invalid_utf8(s); p != std::string::npos)
-    return fmt::format("invalid UTF-8 at byte {}", p + 1);
+  if (auto p = s.find('\0'); p != std::string::npos) return fmt::format("contains a NUL byte at byte {}", p + 1);
+  if (auto p = find_invalid_utf8(s); p != std::string::npos) return fmt::format("invalid UTF-8 at byte {}", p + 1);
   if (s.size() > max_bytes)
-    return fmt::format("prompt is {} bytes, over the limit of {} (--max-prompt-bytes)", s.size(),
-                       max_bytes);
+    return fmt::format("prompt is {} bytes, over the limit of {} (--max-prompt-bytes)", s.size(), max_bytes);
   return {};
 }
 
 PromptFile read_prompts(const std::string& path, const PromptReadOptions& opt) {
   PromptFile f;
   f.source = path == "-" ? "<stdin>" : path;
+  const Format format = format_of(path);
   Collector c(f, opt);
   std::unique_ptr<std::ifstream> file;
   std::istream* in = &std::cin;
@@ -114,8 +192,12 @@ PromptFile read_prompts(const std::string& path, const PromptReadOptions& opt) {
     if (!*file) fail("{}: cannot open prompt file", path);
     in = file.get();
   }
-  if (ends_with(path, ".csv")) read_csv(*in, c, f.source);
-  else read_text(*in, c, ends_with(path, ".jsonl"), f.source);
+  switch (format) {
+    case Format::csv: read_csv(*in, c, f.source); break;
+    case Format::json: read_json_array(*in, c, f.source); break;
+    case Format::jsonl: read_text(*in, c, true, f.source); break;
+    case Format::text: read_text(*in, c, false, f.source); break;
+  }
   return f;
 }
 

@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <set>
 
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/json_file.hpp"
@@ -39,29 +41,62 @@ const char* dtype_name(DType t) {
 
 std::int64_t TensorInfo::numel() const {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape) n *= d;  // checked against overflow when the file was read
   return n;
 }
 
+SafeTensorsFile::Mapping::~Mapping() {
+  if (addr) ::munmap(addr, size);
+}
+
+namespace {
+
+// Top-level names that occur twice (nlohmann's parser keeps the last silently).
+std::string duplicate_key(std::string_view header) {
+  std::set<std::string> seen;
+  std::string dup;
+  json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && depth == 1 && dup.empty() && !seen.insert(parsed.get<std::string>()).second)
+      dup = parsed.get<std::string>();
+    return true;
+  };
+  json::parse(header, cb, false);
+  return dup;
+}
+
+}  // namespace
+
 SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open: {}", path, std::strerror(errno));
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) { ::close(fd); fail("{}: cannot stat", path); }
-  size_ = static_cast<std::size_t>(st.st_size);
-  if (size_ < 8) { ::close(fd); fail("{}: not a safetensors file ({} bytes, too short for a header)", path, size_); }
-  map_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    fail("{}: cannot stat", path);
+  }
+  const std::size_t size = static_cast<std::size_t>(st.st_size);
+  if (size < 8) {
+    ::close(fd);
+    fail("{}: not a safetensors file ({} bytes, too short for a header)", path, size);
+  }
+  void* addr = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
   ::close(fd);
-  if (map_ == MAP_FAILED) { map_ = nullptr; fail("{}: mmap failed: {}", path, std::strerror(errno)); }
-  const auto* bytes = static_cast<const std::uint8_t*>(map_);
+  if (addr == MAP_FAILED) fail("{}: mmap failed: {}", path, std::strerror(err));
+  map_.addr = addr;
+  map_.size = size;
+  const auto* bytes = static_cast<const std::uint8_t*>(addr);
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
-  if (n > size_ - 8 || n > (100u << 20))
-    fail("{}: header length {} exceeds the file ({} bytes): not a safetensors file", path, n, size_);
-  json h = parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), n), path + " (header)");
+  if (n > size - 8) fail("{}: header length {} exceeds the file ({} bytes): not a safetensors file", path, n, size);
+  if (n > kMaxSafetensorsHeader)
+    fail("{}: header length {} is over the limit of {} bytes", path, n, kMaxSafetensorsHeader);
+  const std::string_view header(reinterpret_cast<const char*>(bytes + 8), n);
+  json h = parse_json(header, path + " (header)");
   if (!h.is_object()) fail("{}: header is not a JSON object", path);
+  if (auto dup = duplicate_key(header); !dup.empty()) fail("{}: tensor \"{}\" appears twice in the header", path, dup);
   data_ = bytes + 8 + n;
-  const std::size_t data_size = size_ - 8 - n;
+  const std::size_t data_size = size - 8 - n;
   for (auto it = h.begin(); it != h.end(); ++it) {
     const auto& key = it.key();
     const auto& v = it.value();
@@ -82,13 +117,22 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     auto dn = v["dtype"].get<std::string>();
     bool found = false;
     for (auto& [d, nm] : kNames)
-      if (dn == nm) { t.dtype = d; found = true; }
+      if (dn == nm) {
+        t.dtype = d;
+        found = true;
+      }
     if (!found) bad("unsupported dtype " + dn + " (supported: F32, F16, BF16, I64, I32, U8)");
     if (!v["shape"].is_array()) bad("shape is not an array");
+    std::uint64_t bytes_needed = dtype_size(t.dtype);
+    bool overflow = false;
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) bad("shape has a non-integer or negative dimension");
-      t.shape.push_back(d.get<std::int64_t>());
+      const auto dim = d.get<std::uint64_t>();
+      if (dim > static_cast<std::uint64_t>(INT64_MAX)) bad(fmt::format("dimension {} is too large", dim));
+      overflow |= __builtin_mul_overflow(bytes_needed, dim, &bytes_needed);
+      t.shape.push_back(static_cast<std::int64_t>(dim));
     }
+    if (overflow) bad(fmt::format("shape {} has more bytes than fit in 64 bits", v["shape"].dump()));
     const auto& off = v["data_offsets"];
     if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() || !off[1].is_number_unsigned())
       bad("data_offsets must be [begin, end]");
@@ -96,8 +140,8 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     t.end = off[1].get<std::size_t>();
     if (t.end < t.begin || t.end > data_size)
       bad(fmt::format("data_offsets [{}, {}] fall outside the data section ({} bytes)", t.begin, t.end, data_size));
-    if (static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype) != t.end - t.begin)
-      bad(fmt::format("shape needs {} bytes but data_offsets span {}", t.numel() * dtype_size(t.dtype), t.end - t.begin));
+    if (bytes_needed != t.end - t.begin)
+      bad(fmt::format("shape needs {} bytes but data_offsets span {}", bytes_needed, t.end - t.begin));
     tensors_.emplace(key, std::move(t));
   }
   std::vector<const TensorInfo*> order;
@@ -110,10 +154,6 @@ SafeTensorsFile::SafeTensorsFile(const std::string& path) : path_(path) {
     at = t->end;
   }
   if (at != data_size) fail("{}: {} trailing bytes after the last tensor", path, data_size - at);
-}
-
-SafeTensorsFile::~SafeTensorsFile() {
-  if (map_) ::munmap(map_, size_);
 }
 
 const TensorInfo& SafeTensorsFile::info(const std::string& name) const {

@@ -1,12 +1,15 @@
-#include "catimage/predictor/ensemble.hpp"
+#include "predictor/ensemble.hpp"
 
 #include <cmath>
 #include <filesystem>
 #include <map>
 
-#include "catimage/predictor/neural_predictor.hpp"
-
+#include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
+#include "predictor/confidence.hpp"
+#include "predictor/neural_predictor.hpp"
+#include "predictor/tfidf_ridge.hpp"
+#include "predictor/training_data.hpp"
 
 namespace catimage {
 
@@ -75,14 +78,64 @@ std::unique_ptr<EnsemblePredictor> EnsemblePredictor::load(const std::string& di
   } catch (const json::exception& e) {
     fail("{}/predictor.json: model.members: {}", dir, e.what());
   }
+  // Members may be ensembles, but a member folder that leads back to an ensemble above it (a
+  // symlink) would recurse until the file system gives up with ELOOP/ENAMETOOLONG: bound it.
+  constexpr int kMaxNesting = 8;
+  static thread_local int nesting = 0;
+  struct Nest {
+    Nest() { ++nesting; }
+    ~Nest() { --nesting; }
+  } nest;
+  if (nesting > kMaxNesting)
+    fail("{}/predictor.json: model.members: ensembles nested more than {} deep (does a member folder lead back "
+         "to an ensemble above it?)",
+         dir, kMaxNesting);
   std::vector<std::unique_ptr<Predictor>> members;
   for (const auto& n : names) {
+    // A member is a folder under members/: a plain name, never a path (".." would recurse).
+    const bool plain = !n.empty() && n.size() <= 64 && n != "." && n != ".." &&
+                       n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+                           std::string::npos;
+    if (!plain)
+      fail("{}/predictor.json: model.members: \"{}\" is not a plain member name (letters, digits, '.', '_', '-')", dir,
+           n);
     auto m = load_predictor((fs::path(dir) / "members" / n).string());
     if (m->meta().candidates != meta.candidates)
       fail("{}/members/{}: candidates differ from the ensemble's", dir, n);
     members.push_back(std::move(m));
   }
   return std::make_unique<EnsemblePredictor>(std::move(meta), std::move(members), std::move(names), std::move(weights));
+}
+
+std::unique_ptr<EnsemblePredictor> train_ensemble(const TrainInput& in) {
+  // The mix that validated best (see README).
+  const auto& req = in.req;
+  const int bags = req.hyper.value("bags", 5);
+  const double ridge_weight = req.hyper.value("ridge_weight", 0.5);
+  std::vector<std::unique_ptr<Predictor>> members;
+  std::vector<std::string> names;
+  json member_val = json::object();
+  members.push_back(train_tfidf_ridge(in));
+  names.push_back("tfidf-ridge");
+  PredictorMeta bag_meta = in.base;
+  bag_meta.kind = "bag";
+  for (int b = 0; b < bags; ++b) {
+    auto bag = train_neural({req, bag_meta, in.train, in.val}, kBagArch, req.seed + b);
+    if (b > 0) bag->drop_memory();  // one member's memory serves the confidence
+    members.push_back(std::move(bag));
+    names.push_back(fmt::format("bag-{}", b + 1));
+  }
+  for (std::size_t k = 0; k < members.size(); ++k)
+    member_val[names[k]] = eval_summary(validation_score(*members[k], in.val, req.costs).eval);
+  std::string tok = members.back()->meta().tokenizer_checksum;
+  std::vector<double> weights = {ridge_weight};
+  for (int b = 0; b < bags; ++b) weights.push_back((1 - ridge_weight) / bags);
+  auto e = std::make_unique<EnsemblePredictor>(in.base, std::move(members), names, weights);
+  e->mutable_meta().tokenizer_checksum = tok;
+  e->mutable_meta().model = {{"members", names}, {"weights", weights}};
+  e->mutable_meta().training["members_validation"] = member_val;
+  e->mutable_meta().confidence = calibrate_confidence(*e, in.val, req);
+  return e;
 }
 
 }  // namespace catimage

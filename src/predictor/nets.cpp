@@ -1,4 +1,4 @@
-#include "catimage/predictor/nets.hpp"
+#include "predictor/nets.hpp"
 
 #include <cmath>
 

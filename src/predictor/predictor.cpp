@@ -6,42 +6,11 @@
 
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/table_split.hpp"
+#include "catimage/predictor/registry.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
 
 namespace catimage {
-
-const std::vector<std::string> kPredictorKinds = {"tfidf-ridge", "bag", "transformer", "knn", "ensemble"};
-
-double Confidence::shrink(double sim) const {
-  if (!enabled || std::isnan(sim)) return 1.0;
-  if (hi <= lo) return sim >= hi ? 1.0 : 0.0;
-  return std::clamp((sim - lo) / (hi - lo), 0.0, 1.0);
-}
-
-double LengthRange::shrink(int words) const {
-  if (!enabled) return 1.0;
-  double w = words;
-  if (w < lo_one) return lo_one > lo_zero ? std::clamp((w - lo_zero) / (lo_one - lo_zero), 0.0, 1.0) : (w >= lo_one ? 1.0 : 0.0);
-  if (w > hi_one) return hi_zero > hi_one ? std::clamp((hi_zero - w) / (hi_zero - hi_one), 0.0, 1.0) : 0.0;
-  return 1.0;
-}
-
-LengthRange LengthRange::fit(const std::vector<std::string>& prompts) {
-  LengthRange r;
-  if (prompts.empty()) return r;
-  std::vector<int> w;
-  for (const auto& p : prompts) w.push_back(count_words(p));
-  std::sort(w.begin(), w.end());
-  auto pct = [&](double q) { return static_cast<double>(w[static_cast<std::size_t>(q * (w.size() - 1))]); };
-  // Below the 0.5th percentile nothing like the prompt was seen: full fallback.
-  r.enabled = true;
-  r.lo_zero = pct(0.005) - 0.5;
-  r.lo_one = pct(0.02);
-  r.hi_one = pct(0.98);
-  r.hi_zero = pct(0.995) + 0.5;
-  return r;
-}
 
 json meta_to_json(const PredictorMeta& m) {
   return {{"format", "catimage-predictor/1"},
@@ -65,8 +34,7 @@ PredictorMeta meta_from_json(const json& j, const std::string& origin) {
     if (j.value("format", "") != "catimage-predictor/1")
       fail("{}: \"format\" is not catimage-predictor/1", origin);
     m.kind = j.at("kind").get<std::string>();
-    if (std::find(kPredictorKinds.begin(), kPredictorKinds.end(), m.kind) == kPredictorKinds.end())
-      fail("{}: unknown predictor kind \"{}\"", origin, m.kind);
+    predictor_kind(m.kind, origin);  // fails listing the kinds
     m.candidates = j.at("candidates").get<std::vector<std::string>>();
     m.metric = j.at("metric").get<std::string>();
     m.tokenizer_checksum = j.at("tokenizer_checksum").get<std::string>();

@@ -1,7 +1,9 @@
-#include "catimage/predictor/ridge.hpp"
+#include "predictor/ridge.hpp"
 
 #include <cmath>
 #include <numeric>
+
+#include "predictor/tfidf.hpp"
 
 namespace catimage {
 

@@ -1,4 +1,4 @@
-#include "catimage/predictor/text_features.hpp"
+#include "predictor/text_features.hpp"
 
 #include <cctype>
 

@@ -1,11 +1,11 @@
-#include "catimage/predictor/tfidf.hpp"
+#include "predictor/tfidf.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 
-#include "catimage/predictor/text_features.hpp"
 #include "catimage/util/error.hpp"
+#include "predictor/text_features.hpp"
 
 namespace catimage {
 

@@ -1,4 +1,4 @@
-#include "catimage/predictor/tfidf_ridge.hpp"
+#include "predictor/tfidf_ridge.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -7,10 +7,11 @@
 
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/safetensors.hpp"
-#include "catimage/predictor/ridge.hpp"
-#include "catimage/predictor/training_data.hpp"
+#include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "predictor/ridge.hpp"
+#include "predictor/training_data.hpp"
 
 namespace catimage {
 
@@ -70,8 +71,8 @@ std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string
   return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(w), std::move(b));
 }
 
-std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const PredictorMeta& base, const TrainingSet& train,
-                                                       const TrainingSet& val, const std::vector<double>& costs) {
+std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
+  const auto& train = in.train;
   TfidfVectorizer vec;
   vec.fit(train.prompts, 2);
   std::vector<SparseRow> X;
@@ -92,12 +93,12 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const PredictorMeta& base
       w[o] = std::move(fit.w);
       b[o] = fit.intercept;
     }
-    PredictorMeta meta = base;
+    PredictorMeta meta = in.base;
     meta.kind = "tfidf-ridge";
     meta.tokenizer_checksum.clear();
     meta.model = {{"alpha", alpha}, {"features", vec.size()}, {"min_df", 2}};
     auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
-    double s = validation_score(*p, val, costs).score;
+    double s = validation_score(*p, in.val, in.req.costs).score;
     spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
     tried.push_back({{"alpha", alpha}, {"val_aiq", s}});
     if (s > best_score) { best_score = s; best_alpha = alpha; best = std::move(p); }

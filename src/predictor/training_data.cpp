@@ -1,4 +1,4 @@
-#include "catimage/predictor/training_data.hpp"
+#include "predictor/training_data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -64,23 +64,6 @@ json eval_summary(const EvalResult& r) {
           {"cost_to_match_best_single", opt(r.router.cost_to_match_best_single)},
           {"oracle_gap_captured", opt(r.router.oracle_gap_captured)},
           {"apgr", opt(r.router.apgr)}};
-}
-
-}  // namespace catimage
-
-namespace catimage {
-
-Confidence calibrate_confidence(const Predictor& p, const TrainingSet& val, double lo_pct, double hi_pct) {
-  Matrix raw;
-  std::vector<double> sim;
-  p.predict_raw(val.prompts, raw, sim);
-  std::vector<double> s;
-  for (double x : sim)
-    if (!std::isnan(x)) s.push_back(x);
-  if (s.empty()) return {};
-  std::sort(s.begin(), s.end());
-  auto pct = [&](double q) { return s[static_cast<std::size_t>(q * (s.size() - 1))]; };
-  return {true, pct(lo_pct), pct(hi_pct)};
 }
 
 }  // namespace catimage

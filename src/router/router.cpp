@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "catimage/router/budget.hpp"
+#include "catimage/router/lambda_sweep.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -13,14 +13,14 @@ Router::Router(std::vector<double> costs, std::vector<char> allowed)
     fail("router: {} allowed flags for {} candidates", allowed_.size(), costs_.size());
 }
 
-void Router::set_predictions(const Matrix& q) {
+void Router::set_predictions(Matrix q) {
   if (q.cols != costs_.size())
     fail("router: predictions have {} candidates, costs have {}", q.cols, costs_.size());
-  q_ = &q;
+  q_ = std::move(q);
   paths_.clear();
-  paths_.reserve(q.rows);
-  for (std::size_t i = 0; i < q.rows; ++i)
-    paths_.push_back(RoutingPath::build(q.row(i), costs_.data(), costs_.size(), allowed_));
+  paths_.reserve(q_.rows);
+  for (std::size_t i = 0; i < q_.rows; ++i)
+    paths_.push_back(RoutingPath::build(q_.row(i), costs_.data(), costs_.size(), allowed_));
 }
 
 Routing Router::finish(std::vector<int> choice, double lambda) const {
@@ -29,7 +29,7 @@ Routing Router::finish(std::vector<int> choice, double lambda) const {
   double c = 0, p = 0;
   for (std::size_t i = 0; i < choice.size(); ++i) {
     c += costs_[choice[i]];
-    p += (*q_)(i, choice[i]);
+    p += q_(i, choice[i]);
   }
   std::size_t n = choice.empty() ? 1 : choice.size();
   r.mean_cost = c / n;

@@ -8,6 +8,7 @@
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/util/hash.hpp"
 #include "catimage/util/paths.hpp"
 
 namespace catimage {
@@ -34,21 +35,14 @@ void bind_symbol(void* lib, const char* name, F& fn, const std::string& path) {
 
 }  // namespace
 
-std::string fnv1a64_hex(const std::string& bytes) {
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return fmt::format("{:016x}", h);
-}
-
 std::string SentencePieceTokenizer::shim_path() {
   if (const char* e = std::getenv("CATIMAGE_SPM_SHIM")) return e;
   namespace fs = std::filesystem;
   const char* name = "libcatimage_spm_shim.so";
-  for (fs::path dir : {fs::path(executable_dir()), fs::path(executable_dir()) / ".." / "lib",
-                       fs::path(CATIMAGE_BUILD_DIR)}) {
+  const fs::path exe = executable_dir();
+  // beside the binary (build tree), its install prefix's lib/catimage/, or one level up (the
+  // test binary in build/tests/)
+  for (fs::path dir : {exe, exe.parent_path() / "lib" / "catimage", exe.parent_path()}) {
     std::error_code ec;
     if (fs::exists(dir / name, ec)) return (dir / name).lexically_normal().string();
   }

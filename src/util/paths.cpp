@@ -2,30 +2,30 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <vector>
 
 namespace catimage {
 
+namespace fs = std::filesystem;
+
 std::string executable_dir() {
   std::error_code ec;
-  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto p = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : p.parent_path().string();
 }
 
+std::vector<std::string> resource_roots() {
+  std::vector<std::string> roots;
+  if (const char* h = std::getenv("CATIMAGE_HOME"); h && *h) roots.emplace_back(h);
+  const fs::path exe = executable_dir();
+  roots.push_back((exe / "share" / "catimage").string());
+  roots.push_back((exe.parent_path() / "share" / "catimage").string());
+  return roots;
+}
+
 std::string find_resource(const std::string& rel) {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> roots;
-  if (const char* h = std::getenv("CATIMAGE_HOME")) roots.emplace_back(h);
-  fs::path exe = executable_dir();
-  roots.push_back(exe);
-  roots.push_back(exe.parent_path());
-  roots.push_back(exe.parent_path() / "share" / "catimage");
-#ifdef CATIMAGE_SOURCE_DIR
-  roots.emplace_back(CATIMAGE_SOURCE_DIR);
-#endif
-  for (const auto& r : roots) {
+  for (const auto& r : resource_roots()) {
     std::error_code ec;
-    if (fs::exists(r / rel, ec)) return (r / rel).lexically_normal().string();
+    if (fs::exists(fs::path(r) / rel, ec)) return (fs::path(r) / rel).lexically_normal().string();
   }
   return {};
 }

@@ -1,8 +1,10 @@
 #pragma once
 // A diffusers/transformers config.json with typed, checked access: every wrong type or
 // unsupported value is an error naming the file and the key.
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "catimage/io/json_file.hpp"
@@ -28,8 +30,21 @@ class ConfigView {
   // An int or a list of n ints (diffusers' "int or tuple per block" options).
   std::vector<int> get_int_or_list(const std::string& key, std::size_t n, std::optional<int> def = std::nullopt) const;
 
+  // Reads `key` into `value` when it is present; otherwise `value` keeps what it holds, so a
+  // config struct's member initialisers state the defaults (once).
+  void read(const std::string& key, int& value) const;
+  void read(const std::string& key, std::int64_t& value) const;
+  void read(const std::string& key, double& value) const;
+  void read(const std::string& key, bool& value) const;
+  void read(const std::string& key, std::string& value) const;
+  void read(const std::string& key, std::vector<int>& value) const;
+  // Per-block options: `value` holds one default for every block; reads an int or n ints.
+  void read_per_block(const std::string& key, std::vector<int>& value, std::size_t n) const;
+
   // Fails unless `key` is absent, null or equal to `expected` (for options this runtime does not implement).
   void require_default(const std::string& key, const json& expected) const;
+  // require_default for each (key, the only supported value) of a table.
+  void require_defaults(const std::vector<std::pair<std::string, json>>& supported_only) const;
   [[noreturn]] void bad(const std::string& key, const std::string& why) const;
 
  private:

@@ -19,6 +19,10 @@ struct PipelineFolder {
   std::string path(const std::string& component) const;  // dir/component
 };
 
+// "a diffusers pipeline folder (model_index.json, text_encoder/, ...)": what
+// inspect_pipeline_folder requires of a StableDiffusionPipeline (sdxl: StableDiffusionXLPipeline).
+std::string pipeline_folder_layout(bool sdxl);
+
 // Reads model_index.json and checks, before any weights are read, that every component the
 // pipeline needs is there (config and safetensors weights). The error lists every missing
 // file with its expected path. `vae_override` (a folder or .safetensors file) replaces vae/.

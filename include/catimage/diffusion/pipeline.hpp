@@ -15,6 +15,7 @@
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
+#include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/diffusion/schedulers/scheduler.hpp"
 #include "catimage/text/clip_tokenizer.hpp"
 
@@ -23,7 +24,7 @@ namespace catimage {
 struct PipelineOptions {
   std::string folder;
   std::string vae;        // optional decoder override: folder or .safetensors (e.g. TAESD)
-  std::string scheduler;  // optional: ddim | euler | euler_ancestral | dpmpp_2m | lcm
+  std::string scheduler;  // optional: a scheduler_registry() name (or diffusers class) replacing the folder's
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
   bool channels_last = false;

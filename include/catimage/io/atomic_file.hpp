@@ -1,6 +1,9 @@
 #pragma once
-// Writes a file atomically: contents go to "<path>.tmp.<pid>" and are renamed over `path`
-// only on commit(), so a crash never leaves a half-written output.
+// Writes a file atomically and durably: contents go to a uniquely named temp file beside
+// `path` ("<path>.tmp.XXXXXX", created exclusively, so processes sharing a PID namespace
+// never clobber each other's), which commit() checks for write errors, fsyncs, renames over
+// `path` and makes durable by fsyncing the directory. A crash leaves either the old file or
+// the new one, never a half-written or zero-length output.
 #include <fstream>
 #include <string>
 
@@ -10,7 +13,11 @@ class AtomicFile {
  public:
   explicit AtomicFile(std::string path);
   ~AtomicFile();  // discards the temp file unless committed
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
   std::ofstream& stream() { return out_; }
+  const std::string& temp_path() const { return tmp_; }
   void commit();
 
  private:
@@ -20,5 +27,9 @@ class AtomicFile {
 };
 
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// fsync of a file's data, then of the directory holding it (so a rename is durable).
+void sync_file(const std::string& path);
+void sync_directory(const std::string& dir);
 
 }  // namespace catimage

@@ -12,7 +12,9 @@
 // }
 // name, family and cost are required; the generation settings are optional for route-only use
 // and checked by `generate`. Unknown keys, duplicate names, negative or non-finite costs, mixed
-// cost units and wrong types are errors naming the file and the key.
+// cost units and wrong types are errors naming the file and the key. Which families and
+// schedulers exist is the runtime's business (its registries): callers pass them as
+// CandidateRules.
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,7 +25,7 @@ namespace catimage {
 
 struct Candidate {
   std::string name;
-  std::string family;                  // sd15 | sd21 | sdxl | amused | other
+  std::string family;                  // a model family of the runtime (sd15, sd21, sdxl, ...)
   std::optional<std::string> weights;  // diffusers folder, resolved against the config's folder
   std::optional<std::string> vae;      // optional decoder override (e.g. a TAESD folder)
   std::optional<int> steps;
@@ -46,18 +48,24 @@ struct CandidateSet {
   std::vector<double> costs() const;
 };
 
-extern const std::vector<std::string> kFamilies;
-extern const std::vector<std::string> kSchedulers;
 extern const std::vector<std::string> kCostUnits;
 
-CandidateSet parse_candidates(const json& j, const std::string& origin,
-                              const std::string& base_dir);
-CandidateSet load_candidates(const std::string& path);
+// The valid "family" and "scheduler" values (empty: any non-empty string).
+struct CandidateRules {
+  std::vector<std::string> families, schedulers;
+};
+
+CandidateSet parse_candidates(const json& j, const std::string& origin, const std::string& base_dir,
+                              const CandidateRules& rules = {});
+CandidateSet load_candidates(const std::string& path, const CandidateRules& rules = {});
+// `path` if given, else the shipped configs/default.json (found by find_resource).
+CandidateSet load_candidates_or_default(const std::string& path, const CandidateRules& rules = {});
 json candidates_to_json(const CandidateSet& set);
 
 // Reorders/validates that `names` (e.g. from a quality table or predictor) are exactly the
-// config's candidates; returns for each config candidate its index in `names`.
+// config's candidates (allow_extra: at least them); returns for each config candidate its
+// index in `names`.
 std::vector<int> match_candidates(const CandidateSet& set, const std::vector<std::string>& names,
-                                  const std::string& other_origin);
+                                  const std::string& other_origin, bool allow_extra = false);
 
 }  // namespace catimage

@@ -16,7 +16,16 @@ std::string encode_png(const std::uint8_t* rgb, int width, int height,
 void write_png(const std::string& path, const std::uint8_t* rgb, int width, int height,
                const std::vector<std::pair<std::string, std::string>>& text = {});
 
-// The tEXt/iTXt chunks of a PNG file (for tests and tools); fails on a file that is not a PNG.
+// What a PNG file holds, checked without decoding pixels: signature, every chunk's bounds and
+// CRC, and IEND as the last chunk. Never throws.
+struct PngInfo {
+  bool complete = false;
+  std::string problem;  // why it is not complete ("" when complete)
+  std::vector<std::pair<std::string, std::string>> text;
+};
+PngInfo inspect_png(const std::string& bytes);
+
+// The tEXt/iTXt chunks of a PNG file (for tests and tools); fails on a file that is not a complete PNG.
 std::vector<std::pair<std::string, std::string>> read_png_text(const std::string& path);
 
 }  // namespace catimage

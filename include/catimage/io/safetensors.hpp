@@ -2,8 +2,10 @@
 // safetensors files: an 8-byte little-endian header length, a JSON header
 // {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}},
 // then the tensor bytes. The reader memory-maps the file and validates everything before
-// any tensor is used: header JSON, dtypes (F32/F16/BF16, plus I64/I32/U8 for integer
-// buffers), shapes against byte sizes, offsets within the file, no overlaps and no gaps.
+// any tensor is used: header size (at most 100 MiB) and JSON, no duplicate names, dtypes
+// (F32/F16/BF16, plus I64/I32/U8 for integer buffers), dimensions within int64, element
+// counts without overflow, shapes against byte sizes, offsets within the file, no overlaps
+// and no gaps. A file that fails any check is unmapped and closed before the error.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -14,6 +16,9 @@ namespace catimage {
 enum class DType { F32, F16, BF16, I64, I32, U8 };
 std::size_t dtype_size(DType t);
 const char* dtype_name(DType t);
+
+// Largest header this reader accepts.
+inline constexpr std::uint64_t kMaxSafetensorsHeader = 100u << 20;
 
 struct TensorInfo {
   std::string name;
@@ -26,7 +31,6 @@ struct TensorInfo {
 class SafeTensorsFile {
  public:
   explicit SafeTensorsFile(const std::string& path);  // throws Error naming the file/tensor
-  ~SafeTensorsFile();
   SafeTensorsFile(const SafeTensorsFile&) = delete;
   SafeTensorsFile& operator=(const SafeTensorsFile&) = delete;
 
@@ -38,9 +42,18 @@ class SafeTensorsFile {
   const void* data(const std::string& name) const;
 
  private:
+  // A read-only mapping of the whole file, unmapped when destroyed (also when the
+  // constructor throws after mapping).
+  struct Mapping {
+    void* addr = nullptr;
+    std::size_t size = 0;
+    Mapping() = default;
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
+    ~Mapping();
+  };
   std::string path_;
-  void* map_ = nullptr;
-  std::size_t size_ = 0;
+  Mapping map_;
   const std::uint8_t* data_ = nullptr;
   std::map<std::string, TensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;

@@ -5,10 +5,8 @@
 // checksum, target statistics, confidence calibration, training summary) and
 // weights.safetensors (plus tfidf.json for the TF-IDF kinds). No pickle anywhere.
 //
-// Kinds: tfidf-ridge (baseline), bag (embedding bag over sentencepiece pieces and hashed
-// piece n-grams, hashed char n-grams and prompt statistics -> MLP), transformer (small
-// encoder over pieces), knn (k nearest training prompts in the bag model's learned
-// embedding), ensemble (mean of a tfidf-ridge member and seed-bagged bag nets).
+// Each kind (its name, description, how to train and load it) is a row of one table: see
+// registry.hpp.
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +15,6 @@
 #include "catimage/util/matrix.hpp"
 
 namespace catimage {
-
-extern const std::vector<std::string> kPredictorKinds;
 
 // How raw outputs become qualities. Models predict per-prompt deviations from the prompt's
 // mean over candidates (what ranking depends on) and that mean (the level), standardised.
@@ -87,7 +83,8 @@ class Predictor {
   PredictorMeta meta_;
 };
 
-// Loads any kind from its folder; errors name the folder and the file.
+// Loads any kind from its folder (dispatching on the kind in predictor.json through the
+// registry); errors name the folder and the file.
 std::unique_ptr<Predictor> load_predictor(const std::string& dir);
 // The shipped default (models/predictor-clip).
 std::string default_predictor_dir();

@@ -1,6 +1,6 @@
 #pragma once
-// `catimage train`: fits a predictor of any kind on a quality table, selects on validation,
-// and writes it with its metadata.
+// `catimage train`: fits a predictor of any kind (registry.hpp) on a quality table, selects on
+// validation, and writes it with its metadata.
 #include <memory>
 #include <string>
 
@@ -16,7 +16,9 @@ struct TrainRequest {
   std::string tokenizer_model;  // default: the shipped models/tokenizer/prompts.model
   std::vector<double> costs;    // per candidate, table order (for validation routing)
   int max_epochs = 0;           // 0: the kind's default
-  json hyper = json::object();  // optional overrides: lr, weight_decay, dropout, dim, hidden, buckets
+  // Optional overrides. Neural kinds: lr, lr_transformer, weight_decay, dropout, dim, hidden, buckets,
+  // prompt_stats, char_ngrams, patience; ensemble: bags, ridge_weight; both: confidence_pct [lo, hi].
+  json hyper = json::object();
 };
 
 std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const QualityTable& train, const QualityTable& val);

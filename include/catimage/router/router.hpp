@@ -23,8 +23,10 @@ class Router {
   explicit Router(std::vector<double> costs, std::vector<char> allowed = {});
 
   const std::vector<double>& costs() const { return costs_; }
-  // Builds the per-prompt paths once; route/budget/sweep then reuse them.
-  void set_predictions(const Matrix& q);
+  // Takes the predictions (prompts x candidates) and builds the per-prompt paths once;
+  // route/budget/sweep then reuse them.
+  void set_predictions(Matrix q);
+  const Matrix& predictions() const { return q_; }
   Routing route_lambda(double lambda) const;
   // Smallest lambda whose routing has mean cost <= budget: since predicted quality only falls
   // as lambda grows, that is the best lambda-routing within budget. Throws Error when even
@@ -37,7 +39,7 @@ class Router {
   Routing finish(std::vector<int> choice, double lambda) const;
   std::vector<double> costs_;
   std::vector<char> allowed_;
-  const Matrix* q_ = nullptr;
+  Matrix q_;
   std::vector<RoutingPath> paths_;
 };
 

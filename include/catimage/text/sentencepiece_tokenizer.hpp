@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "catimage/util/hash.hpp"
+
 namespace catimage {
 
 class SentencePieceTokenizer {
@@ -22,8 +24,8 @@ class SentencePieceTokenizer {
   // FNV-1a 64 of the model file, hex: saved with predictors to pin their tokenizer.
   const std::string& checksum() const { return checksum_; }
 
-  // Where the shim library is looked for: $CATIMAGE_SPM_SHIM, beside the executable, the
-  // build folder.
+  // Where the shim library is looked for: $CATIMAGE_SPM_SHIM, beside the executable, its
+  // install prefix's lib/catimage/, the folder above it.
   static std::string shim_path();
   static std::string default_model();  // models/tokenizer/prompts.model
   // One loaded instance per distinct model file contents (copies of a model share it).
@@ -37,7 +39,5 @@ class SentencePieceTokenizer {
   int vocab_size_ = 0;
   std::string path_, checksum_;
 };
-
-std::string fnv1a64_hex(const std::string& bytes);
 
 }  // namespace catimage

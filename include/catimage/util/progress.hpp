@@ -1,6 +1,10 @@
 #pragma once
-// A progress bar with rate and ETA on stderr, drawn only when stderr is a terminal
-// (and never in quiet mode); otherwise silent.
+// Progress of a long loop on stderr, with done/total, rate and ETA:
+// - on a terminal, a bar redrawn in place (at most every 0.1 s);
+// - otherwise (a cluster log, a pipe), one plain line per update, at most every
+//   `line_interval` seconds (default 10; CATIMAGE_PROGRESS_SECONDS overrides), no carriage
+//   returns, plus a final line;
+// - nothing in quiet mode.
 #include <chrono>
 #include <cstddef>
 #include <string>
@@ -21,7 +25,9 @@ class Progress {
   std::string label_, unit_, postfix_;
   std::size_t total_, done_ = 0;
   std::chrono::steady_clock::time_point start_, last_draw_;
-  bool active_, finished_ = false;
+  enum class Mode { off, bar, lines } mode_;
+  double interval_ = 0.1;
+  bool finished_ = false;
 };
 
 }  // namespace catimage

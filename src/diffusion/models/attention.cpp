@@ -25,13 +25,13 @@ torch::Tensor multihead_attention(const torch::Tensor& q, const torch::Tensor& k
   return o.transpose(1, 2).reshape({B, N, C});
 }
 
-AttentionImpl::AttentionImpl(std::int64_t query_dim, std::int64_t cross_dim, std::int64_t heads_, std::int64_t dim_head,
-                             bool bias, std::int64_t groups, double eps)
-    : heads(heads_) {
-  const auto inner = heads * dim_head;
-  const auto kv_dim = cross_dim > 0 ? cross_dim : query_dim;
-  if (groups > 0)
-    group_norm = register_module("group_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(groups, query_dim).eps(eps)));
+AttentionImpl::AttentionImpl(const AttentionOptions& o) : heads(o.heads) {
+  const auto query_dim = o.query_dim, inner = o.heads * o.dim_head;
+  const auto kv_dim = o.cross_attention_dim > 0 ? o.cross_attention_dim : query_dim;
+  const bool bias = o.bias;
+  if (o.norm_num_groups > 0)
+    group_norm = register_module(
+        "group_norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, query_dim).eps(o.eps)));
   to_q = register_module("to_q", torch::nn::Linear(torch::nn::LinearOptions(query_dim, inner).bias(bias)));
   to_k = register_module("to_k", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(bias)));
   to_v = register_module("to_v", torch::nn::Linear(torch::nn::LinearOptions(kv_dim, inner).bias(bias)));
@@ -66,21 +66,26 @@ torch::Tensor GEGLUImpl::forward(const torch::Tensor& x) {
 
 FeedForwardImpl::FeedForwardImpl(std::int64_t dim, std::int64_t mult) {
   net = register_module("net", torch::nn::ModuleList());
-  geglu = GEGLU(dim, dim * mult);
-  out = torch::nn::Linear(dim * mult, dim);
-  net->push_back(geglu);
+  net->push_back(GEGLU(dim, dim * mult));
   net->push_back(torch::nn::Dropout(0.0));
-  net->push_back(out);
+  net->push_back(torch::nn::Linear(dim * mult, dim));
 }
 
-torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) { return out(geglu(x)); }
+torch::Tensor FeedForwardImpl::forward(const torch::Tensor& x) {
+  return net->at<torch::nn::LinearImpl>(2).forward(net->at<GEGLUImpl>(0).forward(x));
+}
 
-BasicTransformerBlockImpl::BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head,
-                                                     std::int64_t cross_dim) {
+BasicTransformerBlockImpl::BasicTransformerBlockImpl(const BasicTransformerBlockOptions& o) {
+  const auto dim = o.dim;
+  AttentionOptions attn;
+  attn.query_dim = dim;
+  attn.heads = o.num_attention_heads;
+  attn.dim_head = o.attention_head_dim;
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
-  attn1 = register_module("attn1", Attention(dim, 0, heads, dim_head, false));
+  attn1 = register_module("attn1", Attention(attn));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
-  attn2 = register_module("attn2", Attention(dim, cross_dim, heads, dim_head, false));
+  attn.cross_attention_dim = o.cross_attention_dim;
+  attn2 = register_module("attn2", Attention(attn));
   norm3 = register_module("norm3", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim}).eps(1e-5)));
   ff = register_module("ff", FeedForward(dim));
 }

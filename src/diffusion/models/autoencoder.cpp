@@ -9,64 +9,6 @@ namespace fs = std::filesystem;
 
 namespace catimage {
 
-namespace F = torch::nn::functional;
-
-AutoencoderKLImpl::AutoencoderKLImpl(const VaeCoderConfig& c, bool with_encoder, bool quant, bool post_quant) {
-  if (with_encoder) {
-    encoder = register_module("encoder", VaeEncoder(c));
-    if (quant)
-      quant_conv = register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * c.latent_channels,
-                                                                                           2 * c.latent_channels, 1)));
-  }
-  decoder = register_module("decoder", VaeDecoder(c));
-  if (post_quant)
-    post_quant_conv = register_module(
-        "post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c.latent_channels, c.latent_channels, 1)));
-}
-
-torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {
-  return decoder(post_quant_conv ? post_quant_conv(z) : z);
-}
-
-torch::Tensor AutoencoderKLImpl::encode_mean(const torch::Tensor& x) {
-  if (!encoder) fail("this autoencoder was loaded without its encoder");
-  auto moments = encoder(x);
-  if (quant_conv) moments = quant_conv(moments);
-  return moments.chunk(2, 1)[0];
-}
-
-AutoencoderTinyBlockImpl::AutoencoderTinyBlockImpl(std::int64_t c) {
-  conv = register_module("conv", torch::nn::Sequential(
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1))));
-}
-
-torch::Tensor AutoencoderTinyBlockImpl::forward(const torch::Tensor& x) { return torch::relu(conv->forward(x) + x); }
-
-DecoderTinyImpl::DecoderTinyImpl(std::int64_t latent_channels, std::int64_t out_channels, const std::vector<int>& ch,
-                                 const std::vector<int>& blocks, std::int64_t upsampling) {
-  layers = torch::nn::Sequential();
-  layers->push_back(torch::nn::Conv2d(torch::nn::Conv2dOptions(latent_channels, ch[0], 3).padding(1)));
-  layers->push_back(torch::nn::ReLU());
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    const bool last = i + 1 == blocks.size();
-    for (int b = 0; b < blocks[i]; ++b) layers->push_back(AutoencoderTinyBlock(ch[i]));
-    if (!last)
-      layers->push_back(torch::nn::Upsample(torch::nn::UpsampleOptions()
-                                                .scale_factor(std::vector<double>{double(upsampling), double(upsampling)})
-                                                .mode(torch::kNearest)));
-    layers->push_back(torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(ch[i], last ? out_channels : ch[i], 3).padding(1).bias(last)));
-  }
-  register_module("layers", layers);
-}
-
-torch::Tensor DecoderTinyImpl::forward(const torch::Tensor& z) {
-  auto x = torch::tanh(z / 3) * 3;
-  return layers->forward(x).mul(2).sub(1);
-}
-
 namespace {
 
 struct ComponentPaths {
@@ -94,29 +36,6 @@ WeightFiles open_weights(const ComponentPaths& p) {
                                 : WeightFiles::file(p.weights_file);
 }
 
-VaeCoderConfig kl_config(const ConfigView& c) {
-  VaeCoderConfig v;
-  v.in_channels = c.get_int("in_channels", 3);
-  v.out_channels = c.get_int("out_channels", 3);
-  v.latent_channels = c.get_int("latent_channels", 4);
-  v.layers_per_block = c.get_int("layers_per_block", 1);
-  v.groups = c.get_int("norm_num_groups", 32);
-  v.block_out_channels = c.get_int_list("block_out_channels");
-  v.mid_attention = c.get_bool("mid_block_add_attention", true);
-  if (v.block_out_channels.empty()) c.bad("block_out_channels", "empty");
-  for (const auto& t : c.has("down_block_types") ? c.get_string_list("down_block_types") : std::vector<std::string>{})
-    if (t != "DownEncoderBlock2D") c.bad("down_block_types", t + " is not supported (DownEncoderBlock2D)");
-  for (const auto& t : c.has("up_block_types") ? c.get_string_list("up_block_types") : std::vector<std::string>{})
-    if (t != "UpDecoderBlock2D") c.bad("up_block_types", t + " is not supported (UpDecoderBlock2D)");
-  for (int ch : v.block_out_channels)
-    if (ch % v.groups != 0) c.bad("norm_num_groups", "does not divide block_out_channels");
-  c.require_default("act_fn", "silu");
-  c.require_default("shift_factor", nullptr);
-  c.require_default("latents_mean", nullptr);
-  c.require_default("latents_std", nullptr);
-  return v;
-}
-
 // Names older diffusers checkpoints used for the VAE's mid-block attention.
 const std::map<std::string, std::string> kDeprecatedVaeAttention = {
     {"attentions.0.query.", "attentions.0.to_q."},
@@ -126,89 +45,75 @@ const std::map<std::string, std::string> kDeprecatedVaeAttention = {
 
 class KLDecoder : public LatentDecoder {
  public:
-  KLDecoder(AutoencoderKL m, double scaling, bool upcast, int factor, int latent)
-      : m_(std::move(m)), scaling_(scaling), upcast_(upcast), factor_(factor), latent_(latent) {}
+  KLDecoder(AutoencoderKL m, const AutoencoderKLConfig& c) : m_(std::move(m)), c_(c) {}
   torch::Tensor decode(const torch::Tensor& latents) override {
     auto p = m_->parameters().front();
-    return m_->decode((latents / scaling_).to(p.scalar_type()));
+    return m_->decode((latents / c_.scaling_factor).to(p.scalar_type()));
   }
-  int spatial_factor() const override { return factor_; }
-  int latent_channels() const override { return latent_; }
-  bool needs_fp32() const override { return upcast_; }
+  int spatial_factor() const override { return c_.spatial_factor(); }
+  int latent_channels() const override { return static_cast<int>(c_.latent_channels); }
+  bool needs_fp32() const override { return c_.force_upcast; }
   void to(torch::Device d, torch::Dtype t) override { m_->to(d, t); }
   std::string kind() const override { return "AutoencoderKL"; }
 
  private:
   AutoencoderKL m_;
-  double scaling_;
-  bool upcast_;
-  int factor_, latent_;
+  AutoencoderKLConfig c_;
 };
 
 class TinyDecoder : public LatentDecoder {
  public:
-  TinyDecoder(DecoderTiny m, double scaling, int factor, int latent)
-      : m_(std::move(m)), scaling_(scaling), factor_(factor), latent_(latent) {}
+  TinyDecoder(DecoderTiny m, const AutoencoderTinyConfig& c) : m_(std::move(m)), c_(c) {}
   torch::Tensor decode(const torch::Tensor& latents) override {
     auto p = m_->parameters().front();
-    return m_((latents / scaling_).to(p.scalar_type()));
+    return m_((latents / c_.scaling_factor).to(p.scalar_type()));
   }
-  int spatial_factor() const override { return factor_; }
-  int latent_channels() const override { return latent_; }
+  int spatial_factor() const override { return c_.spatial_factor(); }
+  int latent_channels() const override { return static_cast<int>(c_.latent_channels); }
   void to(torch::Device d, torch::Dtype t) override { m_->to(d, t); }
   std::string kind() const override { return "AutoencoderTiny"; }
 
  private:
   DecoderTiny m_;
-  double scaling_;
-  int factor_, latent_;
+  AutoencoderTinyConfig c_;
 };
 
-std::pair<AutoencoderKL, double> build_kl(const ComponentPaths& p, const ConfigView& c, bool with_encoder) {
-  auto v = kl_config(c);
-  AutoencoderKL m(v, with_encoder, c.get_bool("use_quant_conv", true), c.get_bool("use_post_quant_conv", true));
+AutoencoderKL load_kl(const ComponentPaths& p, const AutoencoderKLConfig& c, bool with_encoder) {
+  AutoencoderKL m(c, with_encoder);
   LoadOptions lo;
   lo.renames = kDeprecatedVaeAttention;
   lo.conv1x1_as_linear = true;
   if (!with_encoder) lo.ignored_prefixes = {"encoder.", "quant_conv."};
   load_weights(*m, open_weights(p), lo);
   m->eval();
-  return {m, c.get_double("scaling_factor", 0.18215)};
+  return m;
 }
 
-struct TinySpec {
-  std::vector<int> channels, blocks;
-  int up = 2, latent = 4, out = 3;
-};
+DecoderTiny load_tiny(const ComponentPaths& p, const AutoencoderTinyConfig& c) {
+  DecoderTiny d(c);
+  // The TAESD file holds encoder.* too; only the decoder is built.
+  WeightFiles w = open_weights(p);
+  LoadOptions lo;
+  lo.prefix = "decoder.";
+  load_weights(*d, w, lo);
+  for (const auto& k : w.names())
+    if (k.rfind("decoder.", 0) != 0 && k.rfind("encoder.", 0) != 0)
+      fail("{}: unexpected tensor \"{}\" for an AutoencoderTiny", w.describe(), k);
+  d->eval();
+  return d;
+}
 
-TinySpec tiny_spec(const ConfigView& c) {
-  TinySpec t;
-  t.channels = c.has("decoder_block_out_channels") ? c.get_int_list("decoder_block_out_channels")
-                                                   : std::vector<int>{64, 64, 64, 64};
-  t.blocks = c.has("num_decoder_blocks") ? c.get_int_list("num_decoder_blocks") : std::vector<int>{3, 3, 3, 1};
-  if (t.channels.size() != t.blocks.size() || t.channels.empty())
-    c.bad("num_decoder_blocks", "must have one entry per decoder_block_out_channels entry");
-  c.require_default("act_fn", "relu");
-  c.require_default("upsample_fn", "nearest");
-  t.up = c.get_int("upsampling_scaling_factor", 2);
-  t.latent = c.get_int("latent_channels", 4);
-  t.out = c.get_int("out_channels", 3);
-  return t;
+[[noreturn]] void unsupported_class(const ConfigView& c, const std::string& cls, const char* what) {
+  c.bad("_class_name", "\"" + cls + "\" is not a supported " + what + " (AutoencoderKL, AutoencoderTiny)");
 }
 
 }  // namespace
 
 std::pair<std::shared_ptr<torch::nn::Module>, std::string> make_autoencoder_module(const ConfigView& c) {
   auto cls = c.get_string("_class_name", "AutoencoderKL");
-  if (cls == "AutoencoderKL")
-    return {AutoencoderKL(kl_config(c), true, c.get_bool("use_quant_conv", true), c.get_bool("use_post_quant_conv", true))
-                .ptr(),
-            ""};
-  if (cls == "AutoencoderTiny") {
-    auto t = tiny_spec(c);
-    return {DecoderTiny(t.latent, t.out, t.channels, t.blocks, t.up).ptr(), "decoder."};
-  }
-  c.bad("_class_name", "\"" + cls + "\" is not a supported autoencoder (AutoencoderKL, AutoencoderTiny)");
+  if (cls == "AutoencoderKL") return {AutoencoderKL(AutoencoderKLConfig::from(c), true).ptr(), ""};
+  if (cls == "AutoencoderTiny") return {DecoderTiny(AutoencoderTinyConfig::from(c)).ptr(), "decoder."};
+  unsupported_class(c, cls, "autoencoder");
 }
 
 std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool with_encoder) {
@@ -216,38 +121,22 @@ std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool
   auto c = ConfigView::load(p.config);
   auto cls = c.get_string("_class_name", "AutoencoderKL");
   if (cls == "AutoencoderKL") {
-    auto [m, scaling] = build_kl(p, c, with_encoder);
-    const int factor = 1 << (c.get_int_list("block_out_channels").size() - 1);
-    return std::make_unique<KLDecoder>(m, scaling, c.get_bool("force_upcast", true), factor,
-                                       c.get_int("latent_channels", 4));
+    auto kl = AutoencoderKLConfig::from(c);
+    return std::make_unique<KLDecoder>(load_kl(p, kl, with_encoder), kl);
   }
   if (cls == "AutoencoderTiny") {
-    auto t = tiny_spec(c);
-    const auto& ch = t.channels;
-    const int up = t.up, latent = t.latent;
-    DecoderTiny d(latent, t.out, ch, t.blocks, up);
-    // The TAESD file holds encoder.* too; only the decoder is built.
-    WeightFiles w = open_weights(p);
-    LoadOptions lo;
-    lo.prefix = "decoder.";
-    load_weights(*d, w, lo);
-    for (const auto& k : w.names())
-      if (k.rfind("decoder.", 0) != 0 && k.rfind("encoder.", 0) != 0)
-        fail("{}: unexpected tensor \"{}\" for an AutoencoderTiny", w.describe(), k);
-    d->eval();
-    int factor = 1;
-    for (std::size_t i = 0; i + 1 < ch.size(); ++i) factor *= up;
-    return std::make_unique<TinyDecoder>(d, c.get_double("scaling_factor", 1.0), factor, latent);
+    auto tiny = AutoencoderTinyConfig::from(c);
+    return std::make_unique<TinyDecoder>(load_tiny(p, tiny), tiny);
   }
-  c.bad("_class_name", "\"" + cls + "\" is not a supported decoder (AutoencoderKL, AutoencoderTiny)");
+  unsupported_class(c, cls, "decoder");
 }
 
 std::unique_ptr<KLAutoencoder> load_kl_autoencoder(const std::string& path) {
   auto p = component_paths(path);
   auto c = ConfigView::load(p.config);
   if (c.get_string("_class_name", "AutoencoderKL") != "AutoencoderKL") c.bad("_class_name", "expected AutoencoderKL");
-  auto [m, scaling] = build_kl(p, c, true);
-  return std::make_unique<KLAutoencoder>(m, scaling);
+  auto kl = AutoencoderKLConfig::from(c);
+  return std::make_unique<KLAutoencoder>(load_kl(p, kl, true), kl.scaling_factor);
 }
 
 }  // namespace catimage

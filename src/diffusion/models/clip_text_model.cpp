@@ -6,20 +6,20 @@ namespace catimage {
 
 ClipTextConfig ClipTextConfig::from(const ConfigView& c) {
   ClipTextConfig t;
-  // A full CLIPConfig nests the text part under "text_config".
-  t.vocab_size = c.get_int("vocab_size", 49408);
-  t.hidden_size = c.get_int("hidden_size", 512);
-  t.intermediate_size = c.get_int("intermediate_size", 2048);
-  t.layers = c.get_int("num_hidden_layers", 12);
-  t.heads = c.get_int("num_attention_heads", 8);
-  t.max_positions = c.get_int("max_position_embeddings", 77);
-  t.projection_dim = c.get_int("projection_dim", 512);
-  t.hidden_act = c.get_string("hidden_act", "quick_gelu");
-  t.layer_norm_eps = c.get_double("layer_norm_eps", 1e-5);
-  t.eos_token_id = c.get_int("eos_token_id", 2);
+  c.read("vocab_size", t.vocab_size);
+  c.read("hidden_size", t.hidden_size);
+  c.read("intermediate_size", t.intermediate_size);
+  c.read("num_hidden_layers", t.num_hidden_layers);
+  c.read("num_attention_heads", t.num_attention_heads);
+  c.read("max_position_embeddings", t.max_position_embeddings);
+  c.read("projection_dim", t.projection_dim);
+  c.read("hidden_act", t.hidden_act);
+  c.read("layer_norm_eps", t.layer_norm_eps);
+  c.read("eos_token_id", t.eos_token_id);
   if (t.hidden_act != "quick_gelu" && t.hidden_act != "gelu")
     c.bad("hidden_act", "\"" + t.hidden_act + "\" is not supported (quick_gelu, gelu)");
-  if (t.heads <= 0 || t.hidden_size % t.heads != 0) c.bad("num_attention_heads", "must divide hidden_size");
+  if (t.num_attention_heads <= 0 || t.hidden_size % t.num_attention_heads != 0)
+    c.bad("num_attention_heads", "must divide hidden_size");
   std::string arch;
   if (c.has("architectures") && c.raw()["architectures"].is_array() && !c.raw()["architectures"].empty() &&
       c.raw()["architectures"][0].is_string())
@@ -30,7 +30,8 @@ ClipTextConfig ClipTextConfig::from(const ConfigView& c) {
   return t;
 }
 
-ClipEncoderLayerImpl::ClipEncoderLayerImpl(const ClipTextConfig& c) : heads(c.heads), quick_gelu(c.hidden_act == "quick_gelu") {
+ClipEncoderLayerImpl::ClipEncoderLayerImpl(const ClipTextConfig& c)
+    : heads(c.num_attention_heads), quick_gelu(c.hidden_act == "quick_gelu") {
   auto& attn = *register_module("self_attn", std::make_shared<torch::nn::Module>());
   q_proj = attn.register_module("q_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
   k_proj = attn.register_module("k_proj", torch::nn::Linear(c.hidden_size, c.hidden_size));
@@ -58,13 +59,11 @@ ClipTextModelImpl::ClipTextModelImpl(const ClipTextConfig& c) : cfg(c) {
   auto& tm = *register_module("text_model", std::make_shared<torch::nn::Module>());
   auto& emb = *tm.register_module("embeddings", std::make_shared<torch::nn::Module>());
   token_embedding = emb.register_module("token_embedding", torch::nn::Embedding(c.vocab_size, c.hidden_size));
-  position_embedding = emb.register_module("position_embedding", torch::nn::Embedding(c.max_positions, c.hidden_size));
+  position_embedding =
+      emb.register_module("position_embedding", torch::nn::Embedding(c.max_position_embeddings, c.hidden_size));
   auto& enc = *tm.register_module("encoder", std::make_shared<torch::nn::Module>());
-  auto list = enc.register_module("layers", torch::nn::ModuleList());
-  for (std::int64_t i = 0; i < c.layers; ++i) {
-    layers.emplace_back(c);
-    list->push_back(layers.back());
-  }
+  layers = enc.register_module("layers", torch::nn::ModuleList());
+  for (std::int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(ClipEncoderLayer(c));
   final_layer_norm = tm.register_module(
       "final_layer_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps)));
   if (c.with_projection)
@@ -73,15 +72,21 @@ ClipTextModelImpl::ClipTextModelImpl(const ClipTextConfig& c) : cfg(c) {
 }
 
 ClipTextOutput ClipTextModelImpl::forward(const torch::Tensor& ids) {
+  // 1. embeddings
   const auto L = ids.size(1);
   auto pos = torch::arange(L, torch::TensorOptions().dtype(torch::kInt64).device(ids.device()));
   auto x = token_embedding(ids) + position_embedding(pos).unsqueeze(0);
+
+  // 2. encoder (causal self-attention layers)
   ClipTextOutput out;
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    if (i + 1 == layers.size()) out.penultimate = x;
-    x = layers[i](x);
+  const auto n = layers->size();
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i + 1 == n) out.penultimate = x;
+    x = layers->at<ClipEncoderLayerImpl>(i).forward(x);
   }
-  if (layers.empty()) out.penultimate = x;
+  if (n == 0) out.penultimate = x;
+
+  // 3. post-process: final layer norm, pooling at the end token, projection
   out.last_hidden_state = final_layer_norm(x);
   // transformers: legacy configs (eos_token_id == 2) pool at the highest id, others at the
   // first eos_token_id.

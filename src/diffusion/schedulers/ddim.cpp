@@ -1,4 +1,4 @@
-#include "catimage/diffusion/schedulers/ddim.hpp"
+#include "ddim.hpp"
 
 #include <cmath>
 
@@ -7,13 +7,15 @@
 namespace catimage {
 
 DDIMScheduler::DDIMScheduler(const ConfigView& c) : Scheduler(NoiseScheduleConfig::from(c, "leading"), false) {
-  clip_sample_ = c.get_bool("clip_sample", true);
-  clip_range_ = c.get_double("clip_sample_range", 1.0);
-  final_alpha_cumprod_ = c.get_bool("set_alpha_to_one", true) ? 1.0f : alpha_cumprod(0);
+  c.read("clip_sample", clip_sample_);
+  c.read("clip_sample_range", clip_range_);
+  bool set_alpha_to_one = true;
+  c.read("set_alpha_to_one", set_alpha_to_one);
+  final_alpha_cumprod_ = set_alpha_to_one ? 1.0f : alpha_cumprod(0);
 }
 
 void DDIMScheduler::set_timesteps(int steps) {
-  auto ts = spaced_timesteps(steps, true);
+  auto ts = spaced_timesteps(steps);
   timesteps_.clear();
   for (double t : ts) timesteps_.push_back(std::nearbyint(t));  // .round().astype(int64)
   steps_ = steps;

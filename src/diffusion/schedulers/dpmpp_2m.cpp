@@ -1,4 +1,4 @@
-#include "catimage/diffusion/schedulers/dpmpp_2m.hpp"
+#include "dpmpp_2m.hpp"
 
 #include <cmath>
 
@@ -8,26 +8,26 @@ namespace catimage {
 
 DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
     : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
-  order_ = c.get_int("solver_order", 2);
+  c.read("solver_order", order_);
   if (order_ != 1 && order_ != 2) c.bad("solver_order", "only orders 1 and 2 are implemented (DPM++ 2M)");
   auto algo = c.get_string("algorithm_type", "dpmsolver++");
   if (algo != "dpmsolver++") c.bad("algorithm_type", "only \"dpmsolver++\" is implemented");
   auto solver = c.get_string("solver_type", "midpoint");
   if (solver != "midpoint" && solver != "heun") c.bad("solver_type", "expected \"midpoint\" or \"heun\"");
   heun_ = solver == "heun";
-  lower_order_final_ = c.get_bool("lower_order_final", true);
-  euler_at_final_ = c.get_bool("euler_at_final", false);
-  karras_ = c.get_bool("use_karras_sigmas", false);
-  final_sigmas_type_ = c.get_string("final_sigmas_type", "zero");
+  c.read("lower_order_final", lower_order_final_);
+  c.read("euler_at_final", euler_at_final_);
+  c.read("use_karras_sigmas", karras_);
+  c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
-  if (c.has("lambda_min_clipped")) lambda_min_clipped_ = c.get_double("lambda_min_clipped");
-  c.require_default("variance_type", nullptr);
-  c.require_default("use_exponential_sigmas", false);
-  c.require_default("use_beta_sigmas", false);
-  c.require_default("use_lu_lambdas", false);
-  c.require_default("use_flow_sigmas", false);
-  c.require_default("use_dynamic_shifting", false);
+  c.read("lambda_min_clipped", lambda_min_clipped_);
+  c.require_defaults({{"variance_type", nullptr},
+                      {"use_exponential_sigmas", false},
+                      {"use_beta_sigmas", false},
+                      {"use_lu_lambdas", false},
+                      {"use_flow_sigmas", false},
+                      {"use_dynamic_shifting", false}});
 }
 
 std::string DPMSolverMultistepScheduler::sampler_label() const {

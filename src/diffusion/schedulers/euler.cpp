@@ -1,24 +1,24 @@
-#include "catimage/diffusion/schedulers/euler.hpp"
+#include "euler.hpp"
 
 #include <cmath>
 
 namespace catimage {
 
 EulerDiscreteScheduler::EulerDiscreteScheduler(const ConfigView& c) : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
-  karras_ = c.get_bool("use_karras_sigmas", false);
-  final_sigmas_type_ = c.get_string("final_sigmas_type", "zero");
+  c.read("use_karras_sigmas", karras_);
+  c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
   if (c.has("sigma_min")) sigma_min_ = c.get_double("sigma_min");
   if (c.has("sigma_max")) sigma_max_ = c.get_double("sigma_max");
-  c.require_default("use_exponential_sigmas", false);
-  c.require_default("use_beta_sigmas", false);
-  c.require_default("interpolation_type", "linear");
-  c.require_default("timestep_type", "discrete");
+  c.require_defaults({{"use_exponential_sigmas", false},
+                      {"use_beta_sigmas", false},
+                      {"interpolation_type", "linear"},
+                      {"timestep_type", "discrete"}});
 }
 
 void EulerDiscreteScheduler::set_timesteps(int steps) {
-  auto ts = spaced_timesteps(steps, false);
+  auto ts = spaced_timesteps(steps);
   std::vector<float> t32;
   for (double t : ts) t32.push_back(static_cast<float>(t));
   const auto train = train_sigmas();

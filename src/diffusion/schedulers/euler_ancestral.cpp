@@ -1,8 +1,8 @@
-#include "catimage/diffusion/schedulers/euler_ancestral.hpp"
+#include "euler_ancestral.hpp"
 
 #include <cmath>
 
-#include "catimage/diffusion/schedulers/euler.hpp"
+#include "euler.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -13,7 +13,7 @@ EulerAncestralDiscreteScheduler::EulerAncestralDiscreteScheduler(const ConfigVie
 }
 
 void EulerAncestralDiscreteScheduler::set_timesteps(int steps) {
-  auto ts = spaced_timesteps(steps, false);
+  auto ts = spaced_timesteps(steps);
   const auto train = train_sigmas();
   timesteps_.clear();
   sigmas_.clear();

@@ -1,4 +1,4 @@
-#include "catimage/diffusion/schedulers/lcm.hpp"
+#include "lcm.hpp"
 
 #include <cmath>
 
@@ -7,11 +7,13 @@
 namespace catimage {
 
 LCMScheduler::LCMScheduler(const ConfigView& c) : Scheduler(NoiseScheduleConfig::from(c, "leading"), false) {
-  original_steps_ = c.get_int("original_inference_steps", 50);
-  clip_sample_ = c.get_bool("clip_sample", false);
-  clip_range_ = c.get_double("clip_sample_range", 1.0);
-  timestep_scaling_ = c.get_double("timestep_scaling", 10.0);
-  final_alpha_cumprod_ = c.get_bool("set_alpha_to_one", true) ? 1.0f : alpha_cumprod(0);
+  c.read("original_inference_steps", original_steps_);
+  c.read("clip_sample", clip_sample_);
+  c.read("clip_sample_range", clip_range_);
+  c.read("timestep_scaling", timestep_scaling_);
+  bool set_alpha_to_one = true;
+  c.read("set_alpha_to_one", set_alpha_to_one);
+  final_alpha_cumprod_ = set_alpha_to_one ? 1.0f : alpha_cumprod(0);
   if (original_steps_ < 1 || original_steps_ > cfg_.num_train_timesteps)
     c.bad("original_inference_steps", "must be between 1 and num_train_timesteps");
 }

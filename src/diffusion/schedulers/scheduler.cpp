@@ -3,21 +3,17 @@
 #include <algorithm>
 #include <cmath>
 
-#include "catimage/diffusion/schedulers/ddim.hpp"
-#include "catimage/diffusion/schedulers/dpmpp_2m.hpp"
-#include "catimage/diffusion/schedulers/euler.hpp"
-#include "catimage/diffusion/schedulers/euler_ancestral.hpp"
-#include "catimage/diffusion/schedulers/lcm.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
 
 NoiseScheduleConfig NoiseScheduleConfig::from(const ConfigView& c, const std::string& spacing_default) {
   NoiseScheduleConfig s;
-  s.num_train_timesteps = c.get_int("num_train_timesteps", 1000);
-  s.beta_start = c.get_double("beta_start", 0.0001);
-  s.beta_end = c.get_double("beta_end", 0.02);
-  s.beta_schedule = c.get_string("beta_schedule", "linear");
+  s.timestep_spacing = spacing_default;
+  c.read("num_train_timesteps", s.num_train_timesteps);
+  c.read("beta_start", s.beta_start);
+  c.read("beta_end", s.beta_end);
+  c.read("beta_schedule", s.beta_schedule);
   if (c.has("trained_betas")) {
     if (!c.raw()["trained_betas"].is_array()) c.bad("trained_betas", "expected a list of numbers");
     for (const auto& b : c.raw()["trained_betas"]) {
@@ -27,10 +23,10 @@ NoiseScheduleConfig NoiseScheduleConfig::from(const ConfigView& c, const std::st
     if (static_cast<int>(s.trained_betas.size()) != s.num_train_timesteps)
       c.bad("trained_betas", "expected num_train_timesteps values");
   }
-  s.prediction_type = c.get_string("prediction_type", "epsilon");
-  s.timestep_spacing = c.get_string("timestep_spacing", spacing_default);
-  s.steps_offset = c.get_int("steps_offset", 0);
-  s.rescale_betas_zero_snr = c.get_bool("rescale_betas_zero_snr", false);
+  c.read("prediction_type", s.prediction_type);
+  c.read("timestep_spacing", s.timestep_spacing);
+  c.read("steps_offset", s.steps_offset);
+  c.read("rescale_betas_zero_snr", s.rescale_betas_zero_snr);
   if (s.num_train_timesteps < 2 || s.num_train_timesteps > 100000) c.bad("num_train_timesteps", "out of range");
   if (s.beta_schedule != "linear" && s.beta_schedule != "scaled_linear" && s.beta_schedule != "squaredcos_cap_v2")
     c.bad("beta_schedule", "\"" + s.beta_schedule + "\" is not supported (linear, scaled_linear, squaredcos_cap_v2)");
@@ -95,7 +91,7 @@ std::vector<float> Scheduler::train_sigmas() const {
   return std::vector<float>(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
 }
 
-std::vector<double> Scheduler::spaced_timesteps(int n, bool /*integer_leading*/) const {
+std::vector<double> Scheduler::spaced_timesteps(int n) const {
   const int T = cfg_.num_train_timesteps;
   if (n < 1) fail("the number of steps must be at least 1, got {}", n);
   if (n > T) fail("{} steps is more than the scheduler's {} training timesteps", n, T);
@@ -149,30 +145,6 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
     out.push_back(std::pow(max_inv + ramp * (min_inv - max_inv), rho));
   }
   return out;
-}
-
-const std::vector<std::pair<std::string, std::string>> kSchedulerClasses = {
-    {"ddim", "DDIMScheduler"},
-    {"euler", "EulerDiscreteScheduler"},
-    {"euler_ancestral", "EulerAncestralDiscreteScheduler"},
-    {"dpmpp_2m", "DPMSolverMultistepScheduler"},
-    {"lcm", "LCMScheduler"}};
-
-std::string scheduler_class_of(const std::string& short_name) {
-  for (const auto& [k, v] : kSchedulerClasses)
-    if (k == short_name) return v;
-  return "";
-}
-
-std::unique_ptr<Scheduler> make_scheduler(const std::string& cls, const ConfigView& c) {
-  if (cls == "DDIMScheduler") return std::make_unique<DDIMScheduler>(c);
-  if (cls == "EulerDiscreteScheduler") return std::make_unique<EulerDiscreteScheduler>(c);
-  if (cls == "EulerAncestralDiscreteScheduler") return std::make_unique<EulerAncestralDiscreteScheduler>(c);
-  if (cls == "DPMSolverMultistepScheduler") return std::make_unique<DPMSolverMultistepScheduler>(c);
-  if (cls == "LCMScheduler") return std::make_unique<LCMScheduler>(c);
-  std::string known;
-  for (const auto& [k, v] : kSchedulerClasses) known += (known.empty() ? "" : ", ") + v + " (" + k + ")";
-  fail("{}: scheduler class \"{}\" is not implemented; choose one of {}", c.origin(), cls, known);
 }
 
 }  // namespace catimage

@@ -10,11 +10,19 @@ namespace catimage {
 torch::Tensor multihead_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                   std::int64_t heads, bool causal = false);
 
+// diffusers' Attention arguments.
+struct AttentionOptions {
+  std::int64_t query_dim = 0;
+  std::int64_t cross_attention_dim = 0;  // 0: self-attention
+  std::int64_t heads = 8, dim_head = 64;
+  bool bias = false;  // on to_q/to_k/to_v
+  // > 0: a GroupNorm ("group_norm") on (B,C,H,W) input (the VAE's mid-block attention).
+  std::int64_t norm_num_groups = 0;
+  double eps = 1e-5;
+};
+
 struct AttentionImpl : torch::nn::Module {
-  // cross_dim 0: self-attention. groups > 0: a GroupNorm ("group_norm") on (B,C,H,W) input
-  // and a residual connection (the VAE's mid-block attention).
-  AttentionImpl(std::int64_t query_dim, std::int64_t cross_dim, std::int64_t heads, std::int64_t dim_head, bool bias,
-                std::int64_t groups = 0, double eps = 1e-6);
+  explicit AttentionImpl(const AttentionOptions& o);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
   // (B,C,H,W) spatial self-attention with group norm and residual.
   torch::Tensor forward_spatial(const torch::Tensor& x);
@@ -38,13 +46,17 @@ struct FeedForwardImpl : torch::nn::Module {
   FeedForwardImpl(std::int64_t dim, std::int64_t mult = 4);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::ModuleList net;
-  GEGLU geglu{nullptr};
-  torch::nn::Linear out{nullptr};
 };
 TORCH_MODULE(FeedForward);
 
+// diffusers' BasicTransformerBlock arguments (layer norms, GEGLU feed-forward, no dropout).
+struct BasicTransformerBlockOptions {
+  std::int64_t dim = 0, num_attention_heads = 1, attention_head_dim = 0;
+  std::int64_t cross_attention_dim = 0;  // 0: attn2 attends to the input itself
+};
+
 struct BasicTransformerBlockImpl : torch::nn::Module {
-  BasicTransformerBlockImpl(std::int64_t dim, std::int64_t heads, std::int64_t dim_head, std::int64_t cross_dim);
+  explicit BasicTransformerBlockImpl(const BasicTransformerBlockOptions& o);
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& context);
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
   Attention attn1{nullptr}, attn2{nullptr};

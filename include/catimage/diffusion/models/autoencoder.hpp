@@ -1,15 +1,16 @@
 #pragma once
 // The two latent decoders a pipeline can use: diffusers' AutoencoderKL (decode and encode;
-// quant_conv/post_quant_conv; scaling_factor and force_upcast from its config) and
-// AutoencoderTiny (TAESD; decoder only). Both are built from a component folder holding
-// config.json and diffusion_pytorch_model(.fp16).safetensors, or from a single .safetensors
-// file with a config.json beside it.
+// scaling_factor and force_upcast from its config) and AutoencoderTiny (TAESD; decoder only).
+// Both are built from a component folder holding config.json and
+// diffusion_pytorch_model(.fp16).safetensors, or from a single .safetensors file with a
+// config.json beside it.
 #include <torch/torch.h>
 
 #include <memory>
 #include <string>
 
 #include "catimage/diffusion/config_view.hpp"
+#include "catimage/diffusion/models/autoencoder_tiny.hpp"
 #include "catimage/diffusion/models/vae.hpp"
 
 namespace catimage {
@@ -26,31 +27,6 @@ class LatentDecoder {
   virtual std::string kind() const = 0;
 };
 
-struct AutoencoderKLImpl : torch::nn::Module {
-  AutoencoderKLImpl(const VaeCoderConfig& c, bool with_encoder, bool quant_conv, bool post_quant_conv);
-  torch::Tensor decode(const torch::Tensor& z);       // unscaled latents -> image
-  torch::Tensor encode_mean(const torch::Tensor& x);  // image -> latent mean (unscaled)
-  VaeEncoder encoder{nullptr};
-  VaeDecoder decoder{nullptr};
-  torch::nn::Conv2d quant_conv{nullptr}, post_quant_conv{nullptr};
-};
-TORCH_MODULE(AutoencoderKL);
-
-struct AutoencoderTinyBlockImpl : torch::nn::Module {
-  AutoencoderTinyBlockImpl(std::int64_t channels);
-  torch::Tensor forward(const torch::Tensor& x);
-  torch::nn::Sequential conv{nullptr};
-};
-TORCH_MODULE(AutoencoderTinyBlock);
-
-struct DecoderTinyImpl : torch::nn::Module {
-  DecoderTinyImpl(std::int64_t latent_channels, std::int64_t out_channels, const std::vector<int>& channels,
-                  const std::vector<int>& blocks, std::int64_t upsampling);
-  torch::Tensor forward(const torch::Tensor& z);  // -> [-1, 1]
-  torch::nn::Sequential layers{nullptr};
-};
-TORCH_MODULE(DecoderTiny);
-
 // Opens `path` (a folder with config.json, or a .safetensors file with config.json beside it)
 // and builds the decoder its config's _class_name names. Weights are loaded in fp32 on the CPU.
 std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool with_encoder = false);
@@ -60,13 +36,12 @@ std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool
 std::pair<std::shared_ptr<torch::nn::Module>, std::string> make_autoencoder_module(const ConfigView& c);
 
 // The AutoencoderKL decoder with its encoder, for tests and tools: encode/decode unscaled.
-class KLAutoencoder;
-std::unique_ptr<KLAutoencoder> load_kl_autoencoder(const std::string& path);
 class KLAutoencoder {
  public:
   KLAutoencoder(AutoencoderKL m, double scaling) : model(std::move(m)), scaling_factor(scaling) {}
   AutoencoderKL model;
   double scaling_factor;
 };
+std::unique_ptr<KLAutoencoder> load_kl_autoencoder(const std::string& path);
 
 }  // namespace catimage

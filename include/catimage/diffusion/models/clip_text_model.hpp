@@ -10,13 +10,14 @@
 
 namespace catimage {
 
+// The config.json keys this runtime reads; the member initialisers are transformers' CLIPTextConfig defaults.
 struct ClipTextConfig {
-  std::int64_t vocab_size = 49408, hidden_size = 768, intermediate_size = 3072, layers = 12, heads = 12,
-               max_positions = 77, projection_dim = 0;
-  std::string hidden_act = "quick_gelu";
+  std::int64_t vocab_size = 49408, hidden_size = 512, intermediate_size = 2048, num_hidden_layers = 12,
+               num_attention_heads = 8, max_position_embeddings = 77, projection_dim = 512;
+  std::string hidden_act = "quick_gelu";  // or "gelu"
   double layer_norm_eps = 1e-5;
   std::int64_t eos_token_id = 2;
-  bool with_projection = false;
+  bool with_projection = false;  // architectures[0] == "CLIPTextModelWithProjection"
   static ClipTextConfig from(const ConfigView& c);
 };
 
@@ -43,7 +44,7 @@ struct ClipTextModelImpl : torch::nn::Module {
   ClipTextOutput forward(const torch::Tensor& ids);
   ClipTextConfig cfg;
   torch::nn::Embedding token_embedding{nullptr}, position_embedding{nullptr};
-  std::vector<ClipEncoderLayer> layers;
+  torch::nn::ModuleList layers{nullptr};  // text_model.encoder.layers: ClipEncoderLayer
   torch::nn::LayerNorm final_layer_norm{nullptr};
   torch::nn::Linear text_projection{nullptr};
 };

@@ -9,9 +9,16 @@
 
 namespace catimage {
 
+// diffusers' ResnetBlock2D arguments (time_embedding_norm "default", SiLU, no dropout).
+struct ResnetBlock2DOptions {
+  std::int64_t in_channels = 0, out_channels = 0;
+  std::int64_t temb_channels = 512;  // 0: no time embedding (the VAE's blocks)
+  std::int64_t groups = 32;
+  double eps = 1e-6;
+};
+
 struct ResnetBlock2DImpl : torch::nn::Module {
-  // temb_channels 0: no time embedding (the VAE's blocks).
-  ResnetBlock2DImpl(std::int64_t in, std::int64_t out, std::int64_t temb_channels, std::int64_t groups, double eps);
+  explicit ResnetBlock2DImpl(const ResnetBlock2DOptions& o);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& temb = {});
 
   torch::nn::GroupNorm norm1{nullptr}, norm2{nullptr};

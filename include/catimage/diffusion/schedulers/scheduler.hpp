@@ -6,7 +6,6 @@
 #include <torch/torch.h>
 
 #include <functional>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,13 +16,14 @@ namespace catimage {
 // Fresh Gaussian noise shaped like the batch (each image from its own generator).
 using NoiseSource = std::function<torch::Tensor()>;
 
+// The scheduler_config.json keys every scheduler reads; the member initialisers are diffusers' defaults.
 struct NoiseScheduleConfig {
   int num_train_timesteps = 1000;
   double beta_start = 0.0001, beta_end = 0.02;
-  std::string beta_schedule = "linear";
+  std::string beta_schedule = "linear";  // linear | scaled_linear | squaredcos_cap_v2
   std::vector<double> trained_betas;
-  std::string prediction_type = "epsilon";
-  std::string timestep_spacing;  // the class's default when absent
+  std::string prediction_type = "epsilon";  // epsilon | v_prediction | sample
+  std::string timestep_spacing;             // linspace | leading | trailing; the class's default when absent
   int steps_offset = 0;
   bool rescale_betas_zero_snr = false;
   // Reads the shared keys; `spacing_default` is the class's default timestep_spacing.
@@ -55,21 +55,13 @@ class Scheduler {
   float alpha_cumprod(long t) const;  // alphas_cumprod[t]
   std::vector<float> train_sigmas() const;  // ((1 - ᾱ) / ᾱ)^0.5 for every training step
   // diffusers' spacing of `steps` timesteps over the training range (descending, float64).
-  std::vector<double> spaced_timesteps(int steps, bool integer_leading) const;
+  std::vector<double> spaced_timesteps(int steps) const;
 
   NoiseScheduleConfig cfg_;
   torch::Tensor alphas_cumprod_;  // float32, CPU
   std::vector<double> timesteps_;
   std::vector<float> sigmas_;
 };
-
-// The schedulers catimage implements: name (config "scheduler" value) <-> diffusers class.
-extern const std::vector<std::pair<std::string, std::string>> kSchedulerClasses;
-std::string scheduler_class_of(const std::string& short_name);  // "" if unknown
-
-// Builds `class_name` from a scheduler_config.json (keys of other classes are ignored, as
-// diffusers' from_config does); unsupported values are errors naming the file and key.
-std::unique_ptr<Scheduler> make_scheduler(const std::string& class_name, const ConfigView& config);
 
 // numpy-compatible helpers, shared by the schedulers.
 double np_interp(double x, const std::vector<float>& fp);  // np.interp(x, arange(len), fp)

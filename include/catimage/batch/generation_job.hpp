@@ -1,0 +1,66 @@
+#pragma once
+// The batch generation job behind `generate` and `route --generate`:
+// - every candidate is checked (family, weights folder, scheduler, settings) before any work;
+// - prompts are grouped per candidate (one pipeline loaded at a time);
+// - resume is exact: an image is skipped only when its shard's manifest records it with the
+//   key of everything that determines it (see batch/image_key) and its PNG is complete with
+//   that key inside; anything else is generated again and replaces the stale file atomically;
+// - seeds follow each prompt's id (or its explicit "seed"), not its position in the file;
+// - each PNG is written to a temp file, fsync'ed and renamed, then its manifest line appended;
+// - CUDA out-of-memory halves the batch and retries; progress lines with rate and ETA.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catimage/batch/shard.hpp"
+#include "catimage/io/candidates_config.hpp"
+#include "catimage/io/prompt_reader.hpp"
+
+namespace catimage {
+
+struct GenerationJobOptions {
+  std::string out_dir = "images";
+  std::uint64_t seed = 0;  // base seed (see image_seed)
+  int batch = 1;
+  std::string negative_prompt;
+  std::optional<int> steps, width, height;  // override the candidate's settings
+  std::optional<double> guidance;
+  std::string device = "auto", dtype = "auto";
+  bool channels_last = false;
+  Shard shard;  // this process does prompts whose index i has i % count == index
+};
+
+struct GenerationItem {
+  std::size_t index = 0;  // position among the file's usable prompts (the shard split follows it)
+  std::string id, prompt, where;
+  std::uint64_t seed = 0;
+  int candidate = 0;  // index into the candidate set
+};
+
+// A prompt's seed: its explicit "seed" when the file gives one; else the base seed plus its
+// id when the id is a decimal integer (a text file's line number), else plus the 64-bit
+// FNV-1a hash of the id. Editing other lines of a file changes no other prompt's seed.
+std::uint64_t image_seed(const PromptItem& p, std::uint64_t base);
+
+// One item per prompt of `pf`, prompt i going to candidate[i].
+std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::vector<int>& candidate,
+                                             std::uint64_t base_seed);
+
+// Checks the job's own options (batch, sizes, steps, guidance, device, dtype) before any
+// model loads; errors name the option.
+void validate_generation_options(const GenerationJobOptions& o);
+
+// Why candidate `c` cannot be generated with here ("" when it can): a family this runtime
+// cannot run, or no "weights" folder.
+std::string why_not_generatable(const Candidate& c);
+
+// Fails before any work, naming the config and the candidate, if `c` cannot be generated
+// with (family, weights folder and its files, scheduler, size).
+void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o);
+
+// Runs the job; returns the number of images written (skipped ones not counted).
+std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
+                           const GenerationJobOptions& opt);
+
+}  // namespace catimage

@@ -1,0 +1,308 @@
+#include "catimage/batch/generation_job.hpp"
+
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "batch/image_key.hpp"
+#include "batch/job_plan.hpp"
+#include "batch/image_name.hpp"
+#include "batch/manifest.hpp"
+#include "batch/png_check.hpp"
+#include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/png_writer.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/hash.hpp"
+#include "catimage/util/progress.hpp"
+#include "catimage/util/strings.hpp"
+#include "catimage/util/version.hpp"
+
+namespace fs = std::filesystem;
+
+namespace catimage {
+
+std::uint64_t image_seed(const PromptItem& p, std::uint64_t base) {
+  if (p.seed) return *p.seed;
+  const bool numeric = !p.id.empty() && p.id.size() <= 18 &&
+                       p.id.find_first_not_of("0123456789") == std::string::npos;
+  return base + (numeric ? std::stoull(p.id) : fnv1a64(p.id));
+}
+
+std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::vector<int>& candidate,
+                                             std::uint64_t base_seed) {
+  std::vector<GenerationItem> items;
+  for (std::size_t i = 0; i < pf.prompts.size(); ++i) {
+    const auto& p = pf.prompts[i];
+    items.push_back({i, p.id, p.prompt, where(pf.source, p.line), image_seed(p, base_seed), candidate.at(i)});
+  }
+  return items;
+}
+
+namespace {
+
+struct Settings {
+  int steps, width, height;  // width/height 0: the model's default
+  double guidance;
+  std::string scheduler;
+};
+
+Settings settings_for(const Candidate& c, const GenerationJobOptions& o) {
+  Settings s;
+  s.steps = o.steps.value_or(c.steps.value_or(50));
+  s.width = o.width.value_or(c.width.value_or(0));
+  s.height = o.height.value_or(c.height.value_or(0));
+  s.guidance = o.guidance.value_or(c.guidance.value_or(7.5));
+  s.scheduler = c.scheduler.value_or("");
+  return s;
+}
+
+bool is_oom(const std::exception& e) { return std::string(e.what()).find("out of memory") != std::string::npos; }
+
+}  // namespace
+
+void validate_generation_options(const GenerationJobOptions& o) {
+  if (o.batch < 1) fail("--batch must be at least 1, got {}", o.batch);
+  if (o.steps && *o.steps < 1) fail("--steps must be at least 1, got {}", *o.steps);
+  for (auto [name, v] : {std::pair{"--width", o.width}, {"--height", o.height}})
+    if (v && (*v < 8 || *v % 8 != 0 || *v > 8192))
+      fail("{} must be a multiple of 8 between 8 and 8192, got {}", name, *v);
+  if (o.guidance && !std::isfinite(*o.guidance)) fail("--guidance must be a finite number, got {}", *o.guidance);
+  if (o.out_dir.empty()) fail("--out must not be empty");
+  resolve_dtype(o.dtype, resolve_device(o.device));  // errors name --device / --dtype
+}
+
+std::string why_not_generatable(const Candidate& c) {
+  const FamilyEntry* f = find_family(c.family);
+  if (!f) return fmt::format("family \"{}\" is unknown (families: {})", c.family, family_names());
+  if (!f->make)
+    return fmt::format("family \"{}\" is not run by this runtime (it runs {})", c.family, family_names(", ", true));
+  if (!c.weights) return "no \"weights\" folder in the config";
+  return {};
+}
+
+void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o) {
+  const FamilyEntry* f = find_family(c.family);
+  if (auto why = why_not_generatable(c); !why.empty()) {
+    if (!c.weights && f && f->make)
+      fail("{}: candidate \"{}\" has no \"weights\": add the path of its {} to the config", cs.source, c.name,
+           f->folder_layout);
+    fail("{}: candidate \"{}\": {}", cs.source, c.name, why);
+  }
+  auto folder = inspect_pipeline_folder(*c.weights, c.vae.value_or(""));
+  if (f->sdxl_layout != folder.sdxl)
+    fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights,
+         folder.pipeline_class);
+  if (c.scheduler) {
+    const SchedulerEntry* s = find_scheduler(*c.scheduler);
+    if (!s || !s->make)
+      fail("{}: candidate \"{}\": scheduler \"{}\" is not implemented by this runtime (it has {})", cs.source, c.name,
+           *c.scheduler, scheduler_names(", ", true));
+  }
+  const Settings s = settings_for(c, o);
+  for (auto [name, v] : {std::pair{"width", s.width}, {"height", s.height}})
+    if (v != 0 && (v < 8 || v % 8 != 0))
+      fail("{}: candidate \"{}\": {} {} is not a positive multiple of 8", cs.source, c.name, name, v);
+  if (!std::isfinite(s.guidance)) fail("{}: candidate \"{}\": guidance must be finite", cs.source, c.name);
+}
+
+namespace {
+
+// The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form.
+std::string png_parameters(const GenerationItem& it, const GenerationJobOptions& o, const GenerationSettings& gs,
+                           const DiffusionPipeline& pipe, const std::string& model) {
+  std::string params = it.prompt;
+  if (!o.negative_prompt.empty()) params += "\nNegative prompt: " + o.negative_prompt;
+  params += fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}, Version: {}",
+                        gs.steps, pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model,
+                        kVersionString);
+  return params;
+}
+
+struct Planned {
+  const GenerationItem* item;
+  std::string file, key;
+};
+
+class Job {
+ public:
+  Job(const CandidateSet& cs, const GenerationJobOptions& o) : cs_(cs), o_(o), manifest_(o.out_dir, o.shard) {
+    dtype_ = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device)));
+  }
+
+  // The image's file and key; whether the manifest and the PNG already hold exactly it.
+  Planned plan(const GenerationItem& it, bool& done) {
+    const Candidate& c = cs_.candidates[it.candidate];
+    const Settings s = settings_for(c, o_);
+    ImageIdentity id{it.prompt, o_.negative_prompt, c.name,   c.family, ids_.of(*c.weights), ids_.of(c.vae.value_or("")),
+                     s.scheduler, it.seed,       s.width,  s.height, s.steps,             s.guidance, dtype_};
+    Planned p{&it, image_stem(it.id) + ".png", id.key()};
+    const json* r = manifest_.record(p.file);
+    done = r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned() &&
+           png_looks_complete((fs::path(o_.out_dir) / p.file).string(), p.key, (*r)["bytes"].get<std::uintmax_t>());
+    return p;
+  }
+
+  // Generates `todo` with candidate k's pipeline, in batches (halved on out-of-memory).
+  void generate_with(int k, const std::vector<Planned>& todo, Progress& bar) {
+    const Candidate& cand = cs_.candidates[k];
+    const Settings s = settings_for(cand, o_);
+    PipelineOptions po;
+    po.folder = *cand.weights;
+    po.vae = cand.vae.value_or("");
+    po.scheduler = s.scheduler;
+    po.device = o_.device;
+    po.dtype = o_.dtype;
+    po.channels_last = o_.channels_last;
+    auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<DiffusionPipeline> pipe = find_family(cand.family)->make(po);
+    spdlog::info("{}: {} images with {} ({:.1f} s to load)", cand.name, todo.size(), pipe->describe(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    GenerationSettings gs{s.steps, s.width, s.height, s.guidance};
+    if (gs.width <= 0) gs.width = pipe->default_size();
+    if (gs.height <= 0) gs.height = pipe->default_size();
+    bar.set_postfix(cand.name);
+    int batch = o_.batch;
+    for (std::size_t at = 0; at < todo.size();) {
+      const std::size_t n = std::min<std::size_t>(batch, todo.size() - at);
+      std::vector<ImageRequest> req;
+      for (std::size_t b = 0; b < n; ++b)
+        req.push_back({todo[at + b].item->prompt, o_.negative_prompt, todo[at + b].item->seed});
+      torch::Tensor images;
+      auto t1 = std::chrono::steady_clock::now();
+      try {
+        images = pipe->generate(req, gs);
+      } catch (const std::exception& e) {
+        if (!is_oom(e)) throw;
+        if (batch == 1)
+          fail("out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "
+               "another device",
+               gs.width, gs.height, cand.name, pipe->device().str(), dtype_label(pipe->dtype()));
+        batch = std::max(1, batch / 2);
+        spdlog::warn("out of GPU memory at batch {}; retrying with batch {}", n, batch);
+        continue;
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / n;
+      for (std::size_t b = 0; b < n; ++b) write_image(todo[at + b], images[b], gs, *pipe, cand.name, secs);
+      bar.advance(n);
+      at += n;
+    }
+  }
+
+  Manifest& manifest() { return manifest_; }
+  std::size_t written() const { return written_; }
+
+ private:
+  void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs,
+                   DiffusionPipeline& pipe, const std::string& candidate, double secs) {
+    const GenerationItem& it = *p.item;
+    auto img = image.contiguous();
+    const std::string png = encode_png(img.data_ptr<std::uint8_t>(), gs.width, gs.height,
+                                       {{kImageKeyChunk, p.key},
+                                        {"parameters", png_parameters(it, o_, gs, pipe, candidate)},
+                                        {"Software", kVersionString}});
+    write_file_atomic((fs::path(o_.out_dir) / p.file).string(), png);
+    manifest_.append({{"file", p.file},
+                      {"key", p.key},
+                      {"bytes", png.size()},
+                      {"id", it.id},
+                      {"index", it.index},
+                      {"prompt", it.prompt},
+                      {"negative_prompt", o_.negative_prompt},
+                      {"candidate", candidate},
+                      {"seed", it.seed},
+                      {"steps", gs.steps},
+                      {"sampler", pipe.sampler_label()},
+                      {"scheduler", pipe.scheduler().class_name()},
+                      {"guidance", gs.guidance},
+                      {"width", gs.width},
+                      {"height", gs.height},
+                      {"device", pipe.device().str()},
+                      {"dtype", dtype_label(pipe.dtype())},
+                      {"seconds", secs}});
+    ++written_;
+  }
+
+  const CandidateSet& cs_;
+  const GenerationJobOptions& o_;
+  Manifest manifest_;
+  FolderIdentity ids_;
+  std::string dtype_;
+  std::size_t written_ = 0;
+};
+
+// Removes temp files a killed run of this shard left beside its own images and manifest
+// (other shards' in-flight temp files are not touched).
+void remove_stale_temps(const std::string& out_dir, const std::set<std::string>& own) {
+  for (const auto& e : fs::directory_iterator(out_dir)) {
+    const std::string name = e.path().filename().string();
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos || !own.count(name.substr(0, at))) continue;
+    std::error_code ec;
+    fs::remove(e.path(), ec);
+  }
+}
+
+// Fails naming both lines when two prompts' ids are the same or map to the same image file.
+void check_distinct_names(const std::vector<GenerationItem>& all) {
+  std::map<std::string, const GenerationItem*> names;
+  for (const auto& it : all) {
+    auto stem = image_stem(it.id);
+    auto [pos, fresh] = names.emplace(stem, &it);
+    if (!fresh)
+      fail("{} and {} both map to the image name {}.png (ids \"{}\" and \"{}\"); give the prompts distinct ids",
+           pos->second->where, it.where, stem, pos->second->id, it.id);
+  }
+}
+
+}  // namespace
+
+std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
+                           const GenerationJobOptions& o) {
+  validate_generation_options(o);
+  check_distinct_names(all);
+  std::vector<const GenerationItem*> items;
+  for (const auto& it : all)
+    if (o.shard.owns(it.index)) items.push_back(&it);
+  std::set<int> used;
+  for (const auto* it : items) used.insert(it->candidate);
+  for (int k : used) check_generatable(cs, cs.candidates[k], o);
+
+  fs::create_directories(o.out_dir);
+  Job job(cs, o);  // holds this shard's lock from here on
+  std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
+  for (const auto* it : items) own.insert(image_stem(it->id) + ".png");
+  remove_stale_temps(o.out_dir, own);
+  std::map<int, std::vector<Planned>> todo;
+  std::size_t skipped = 0, total = 0;
+  JobPlan plan{o.shard, {}};
+  for (const auto* it : items) {
+    bool done = false;
+    Planned p = job.plan(*it, done);
+    plan.items.push_back({p.file, p.key, it->id, cs.candidates[it->candidate].name});
+    if (done) {
+      ++skipped;
+    } else {
+      todo[it->candidate].push_back(std::move(p));
+      ++total;
+    }
+  }
+  plan.write(o.out_dir);  // what `catimage merge` will expect of this shard
+  if (skipped) spdlog::info("{} of {} images already done (same key, complete PNG): skipped", skipped, items.size());
+  Progress bar("images", total, "img");
+  for (const auto& [k, list] : todo) job.generate_with(k, list, bar);
+  bar.finish();
+  job.manifest().compact();
+  spdlog::info("wrote {} images to {} ({} already done, skipped); manifest {}", job.written(), o.out_dir, skipped,
+               job.manifest().path());
+  return job.written();
+}
+
+}  // namespace catimage

@@ -1,0 +1,115 @@
+#include "batch/manifest.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <spdlog/fmt/fmt.h>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace catimage {
+
+std::string Manifest::file_name(const Shard& shard) {
+  return shard.whole() ? std::string("manifest.jsonl") : fmt::format("manifest-{}of{}.jsonl", shard.index, shard.count);
+}
+
+Manifest::Manifest(const std::string& out_dir, const Shard& shard) {
+  path_ = (fs::path(out_dir) / file_name(shard)).string();
+  lock_path_ = path_ + ".lock";
+  lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) fail("{}: cannot create the lock file: {}", lock_path_, std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    fail("{}: another catimage process is writing this output folder's shard {}/{} (its lock {} is held); "
+         "wait for it or use another --out",
+         path_, shard.index, shard.count, lock_path_);
+
+  std::string text;
+  if (fs::is_regular_file(path_)) text = read_file(path_);
+  if (!text.empty() && text.back() != '\n') {
+    const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+    spdlog::warn("{}: dropping a partial last line ({} bytes, an interrupted write); that image is made again",
+                 path_, text.size() - keep);
+    text.resize(keep);
+    fs::resize_file(path_, keep);
+  }
+  long n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto nl = text.find('\n', at);
+    const std::string line = text.substr(at, nl - at);
+    at = nl + 1;
+    ++n;
+    if (line.empty()) continue;
+    json j;
+    try {
+      j = json::parse(line);
+    } catch (const std::exception&) {
+      spdlog::warn("{}: unreadable manifest line; ignored (that image is made again)", where(path_, n));
+      continue;
+    }
+    if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) {
+      spdlog::warn("{}: manifest line without a \"file\"; ignored", where(path_, n));
+      continue;
+    }
+    const std::string file = j["file"].get<std::string>();
+    records_[file] = std::move(j);
+    ++lines_;
+  }
+  open_for_append();
+}
+
+Manifest::~Manifest() {
+  if (fd_ >= 0) ::close(fd_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the lock
+}
+
+void Manifest::open_for_append() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) fail("{}: cannot append: {}", path_, std::strerror(errno));
+}
+
+const json* Manifest::record(const std::string& file) const {
+  auto it = records_.find(file);
+  return it == records_.end() ? nullptr : &it->second;
+}
+
+void Manifest::append(const json& record) {
+  const std::string line = record.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t w = ::write(fd_, line.data() + done, line.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = errno;
+      // Undo a partial line so the manifest stays whole lines; what was written before stays.
+      if (done > 0) fs::resize_file(path_, fs::file_size(path_) - done);
+      fail("{}: cannot append the record of {}: {} (disk full?); the images recorded so far are kept", path_,
+           record.value("file", std::string("?")), w < 0 ? std::strerror(err) : "nothing written");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd_) != 0) fail("{}: fsync failed: {}", path_, std::strerror(errno));
+  records_[record["file"].get<std::string>()] = record;
+  ++lines_;
+}
+
+void Manifest::compact() {
+  if (lines_ == records_.size()) return;  // nothing superseded
+  std::string text;
+  for (const auto& [file, r] : records_) text += r.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  write_file_atomic(path_, text);
+  lines_ = records_.size();
+  open_for_append();
+}
+
+}  // namespace catimage

@@ -1,0 +1,118 @@
+#include "catimage/batch/merge.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "batch/job_plan.hpp"
+#include "batch/manifest.hpp"
+#include "batch/png_check.hpp"
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/json_file.hpp"
+#include "catimage/io/png_writer.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace catimage {
+
+namespace {
+
+// Every record of the job's shard manifests, by file (across manifests, to find duplicates).
+std::map<std::string, std::vector<json>> read_manifests(const std::string& dir, int shards) {
+  std::map<std::string, std::vector<json>> by_file;
+  for (int k = 0; k < shards; ++k) {
+    const auto path = fs::path(dir) / Manifest::file_name(Shard{k, shards});
+    if (!fs::is_regular_file(path)) continue;
+    const std::string text = read_file(path.string());
+    std::map<std::string, json> last;  // within one manifest the last line for a file wins
+    for (std::size_t at = 0; at < text.size();) {
+      auto nl = text.find('\n', at);
+      if (nl == std::string::npos) break;  // a partial last line: not a record
+      std::string line = text.substr(at, nl - at);
+      at = nl + 1;
+      if (line.empty()) continue;
+      try {
+        json j = json::parse(line);
+        if (j.is_object() && j.contains("file") && j["file"].is_string()) last[j["file"].get<std::string>()] = j;
+      } catch (const std::exception&) {
+      }
+    }
+    for (auto& [file, j] : last) by_file[file].push_back(std::move(j));
+  }
+  return by_file;
+}
+
+}  // namespace
+
+MergeReport merge_job(const std::string& dir) {
+  if (!fs::is_directory(dir)) fail("{}: not a folder", dir);
+  MergeReport rep;
+  std::vector<JobPlan> plans = read_job_plans(dir);
+  if (plans.empty())
+    fail("{}: no job*.json: not the output folder of `catimage generate` / `route --generate` (or no shard started)",
+         dir);
+  rep.shards = plans.front().shard.count;
+  std::set<int> seen;
+  for (const auto& p : plans) {
+    if (p.shard.count != rep.shards)
+      fail("{}: shards of different jobs ({} and {} shards) share this folder; merge them apart", dir, rep.shards,
+           p.shard.count);
+    seen.insert(p.shard.index);
+  }
+  for (int k = 0; k < rep.shards; ++k)
+    if (!seen.count(k)) rep.problems.push_back(fmt::format("shard {}/{} never started (no {})", k, rep.shards,
+                                                           JobPlan::file_name(Shard{k, rep.shards})));
+  auto records = read_manifests(dir, rep.shards);
+  std::vector<json> merged;
+  for (const auto& plan : plans)
+    for (const auto& item : plan.items) {
+      ++rep.expected;
+      auto it = records.find(item.file);
+      std::vector<const json*> matching;
+      if (it != records.end())
+        for (const auto& j : it->second)
+          if (j.value("key", "") == item.key) matching.push_back(&j);
+      const std::string who = fmt::format("{} (id \"{}\", shard {}/{})", item.file, item.id, plan.shard.index,
+                                          plan.shard.count);
+      if (matching.empty()) {
+        rep.problems.push_back(who + ": no manifest record with its key (not generated yet)");
+        continue;
+      }
+      if (matching.size() > 1) {
+        rep.problems.push_back(fmt::format("{}: {} manifest records", who, matching.size()));
+        continue;
+      }
+      const std::string path = (fs::path(dir) / item.file).string();
+      if (!fs::is_regular_file(path)) {
+        rep.problems.push_back(who + ": the PNG is missing");
+        continue;
+      }
+      PngInfo png = inspect_png(read_file(path));
+      std::string key;
+      for (const auto& [k, v] : png.text)
+        if (k == kImageKeyChunk) key = v;
+      if (!png.complete) {
+        rep.problems.push_back(who + ": damaged PNG: " + png.problem);
+      } else if (key != item.key) {
+        rep.problems.push_back(who + ": the PNG holds another image (key " + key + ")");
+      } else {
+        ++rep.complete;
+        merged.push_back(*matching.front());
+      }
+    }
+  if (rep.shards > 1 && rep.ok()) {
+    std::sort(merged.begin(), merged.end(),
+              [](const json& a, const json& b) { return a.value("index", 0) < b.value("index", 0); });
+    std::string text;
+    for (const auto& j : merged) text += j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    rep.merged_manifest = (fs::path(dir) / "manifest.jsonl").string();
+    write_file_atomic(rep.merged_manifest, text);
+  }
+  return rep;
+}
+
+}  // namespace catimage

@@ -1,0 +1,31 @@
+#pragma once
+// Pieces shared by the subcommands: loading the config, reporting skipped lines.
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+#include "catimage/io/candidates_config.hpp"
+#include "catimage/io/prompt_reader.hpp"
+
+namespace catimage::cli {
+
+// --config if given, else the shipped configs/default.json; families and schedulers checked
+// against the runtime's registries.
+CandidateSet load_config(const std::string& path);
+
+// Refuses NaN and infinities for a number option (CLI11's range checks let NaN through).
+extern const CLI::Validator kFinite;
+
+// The prompt file argument and its reading options (route, generate).
+struct PromptInput {
+  std::string path;
+  PromptReadOptions read;
+};
+void add_prompt_input(CLI::App* c, PromptInput& in);
+// Reads it and warns about each skipped line.
+PromptFile read_prompt_input(const PromptInput& in);
+
+// Warns about each skipped prompt line (the first 20, then a count).
+void report_skipped(const PromptFile& pf);
+
+}  // namespace catimage::cli
