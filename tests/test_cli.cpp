@@ -26,9 +26,10 @@ struct Fixture {
     config = write(d / "c.json", R"({"candidates": [
       {"name": "small", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}},
       {"name": "big", "family": "sdxl", "cost": {"value": 4, "unit": "seconds"}}]})");
-    preds = write(d / "pred.jsonl",
-                  "{\"id\": \"p1\", \"prompt\": \"a white wall\", \"quality\": {\"small\": 30, \"big\": 30.5}}\n"
-                  "{\"id\": \"p2\", \"prompt\": \"three dogs in a neon park\", \"quality\": {\"small\": 25, \"big\": 33}}\n");
+    preds = write(
+        d / "pred.jsonl",
+        "{\"id\": \"p1\", \"prompt\": \"a white wall\", \"quality\": {\"small\": 30, \"big\": 30.5}}\n"
+        "{\"id\": \"p2\", \"prompt\": \"three dogs in a neon park\", \"quality\": {\"small\": 25, \"big\": 33}}\n");
     prompts = write(d / "p.txt", "a white wall\n\nthree dogs in a neon park\n");
   }
 };
@@ -44,7 +45,7 @@ TEST(Cli, RouteWithLambdaBudgetAndForcedCandidate) {
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0]["candidate"], "small");  // 30 - 1 > 30.5 - 4
   EXPECT_EQ(out[0]["line"], 1);
-  EXPECT_EQ(out[1]["candidate"], "big");    // 33 - 4 > 25 - 1
+  EXPECT_EQ(out[1]["candidate"], "big");  // 33 - 4 > 25 - 1
   EXPECT_EQ(out[1]["line"], 3);
   EXPECT_DOUBLE_EQ(out[1]["predicted"]["small"].get<double>(), 25);
   EXPECT_TRUE(contains(r.err, "skipped 1: empty line")) << r.err;
@@ -154,13 +155,13 @@ TEST(Cli, ShippedPredictorRoutesAnySubsetOfItsCandidates) {
 TEST(Cli, EveryInputErrorExitsTwo) {
   Fixture f;
   auto base = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
-  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
-           {" --lambda nan", "--lambda: must be a finite number"},
-           {" --max-cost inf", "--max-cost"},
-           {" --budget -1", "--budget"},
-           {" --no-such-option", "no-such-option"},
-           {" --lambda 1 --budget 2", "excludes"},
-           {" --shard 0/2", "--shard splits the generation work"}}) {
+  for (auto [args, expect] :
+       std::vector<std::pair<std::string, std::string>>{{" --lambda nan", "--lambda: must be a finite number"},
+                                                        {" --max-cost inf", "--max-cost"},
+                                                        {" --budget -1", "--budget"},
+                                                        {" --no-such-option", "no-such-option"},
+                                                        {" --lambda 1 --budget 2", "excludes"},
+                                                        {" --shard 0/2", "--shard splits the generation work"}}) {
     auto r = run_catimage(base + args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
     EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;

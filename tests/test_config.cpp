@@ -50,7 +50,9 @@ TEST(Config, ShippedDefaultIsValid) {
 }
 
 TEST(Config, ErrorsNameFileAndKey) {
-  struct Case { std::string text, expect; };
+  struct Case {
+    std::string text, expect;
+  };
   std::vector<Case> cases = {
       {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": 1, "unit": "seconds"}, "stepz": 3}]})",
        "candidates[0] (\"a\").stepz: unknown key"},

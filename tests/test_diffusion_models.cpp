@@ -7,8 +7,8 @@
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/pipeline.hpp"
-#include "catimage/io/weights.hpp"
 #include "catimage/io/safetensors.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 #include "tiny_models.hpp"
 
@@ -67,9 +67,9 @@ TEST(DiffusionModels, ParameterNamesAreDiffusersCheckpointKeys) {
   auto te = load_clip_text_model(tiny_model("tiny-sdxl") + "/text_encoder_2");
   std::set<std::string> tk;
   for (const auto& p : te->named_parameters()) tk.insert(p.key());
-  for (const char* k : {"text_model.embeddings.token_embedding.weight", "text_model.encoder.layers.1.self_attn.q_proj.bias",
-                        "text_model.encoder.layers.0.mlp.fc2.weight", "text_model.final_layer_norm.weight",
-                        "text_projection.weight"})
+  for (const char* k :
+       {"text_model.embeddings.token_embedding.weight", "text_model.encoder.layers.1.self_attn.q_proj.bias",
+        "text_model.encoder.layers.0.mlp.fc2.weight", "text_model.final_layer_norm.weight", "text_projection.weight"})
     EXPECT_TRUE(tk.count(k)) << k;
 }
 
@@ -116,7 +116,9 @@ TEST(DiffusionModels, ClipTextEncoderIsCausalAndPoolsAtTheEndToken) {
   auto o1 = te(ids), o2 = te(ids2);
   // "a red cube" is the same prefix: the causal mask keeps its states equal
   const int prefix = 1 + static_cast<int>(tok.encode("a red cube").size());
-  EXPECT_LT((o1.last_hidden_state.narrow(1, 0, prefix) - o2.last_hidden_state.narrow(1, 0, prefix)).abs().max().item<float>(), 1e-5);
+  EXPECT_LT(
+      (o1.last_hidden_state.narrow(1, 0, prefix) - o2.last_hidden_state.narrow(1, 0, prefix)).abs().max().item<float>(),
+      1e-5);
   EXPECT_GT((o1.pooled - o2.pooled).abs().max().item<float>(), 1e-4);
   const auto eos_at = 1 + static_cast<long>(tok.encode("a red cube on a table").size());
   EXPECT_LT((o1.pooled[0] - o1.last_hidden_state[0][eos_at]).abs().max().item<float>(), 1e-6);

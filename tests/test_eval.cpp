@@ -12,11 +12,17 @@ using namespace catimage;
 //   routings {dear, cheap} (2.5 @ 2) and {cheap, cheap} (1.5 @ 1).
 TEST(Eval, HandComputedFigures) {
   Matrix truth(2, 2);
-  truth(0, 0) = 1; truth(0, 1) = 3; truth(1, 0) = 2; truth(1, 1) = 2;
+  truth(0, 0) = 1;
+  truth(0, 1) = 3;
+  truth(1, 0) = 2;
+  truth(1, 1) = 2;
   std::vector<double> costs = {1, 3};
   // A router that predicts the opposite of the truth on prompt 0 and prefers dear on prompt 1.
   Matrix pred(2, 2);
-  pred(0, 0) = 3; pred(0, 1) = 1; pred(1, 0) = 1; pred(1, 1) = 2;
+  pred(0, 0) = 3;
+  pred(0, 1) = 1;
+  pred(1, 0) = 1;
+  pred(1, 1) = 2;
   auto r = evaluate(truth, pred, costs, {"cheap", "dear"});
   EXPECT_EQ(r.best_single, 1);
   EXPECT_EQ(r.cheapest, 0);
@@ -58,11 +64,13 @@ TEST(Eval, GapCapturedIsTheShareOfTheOraclesGain) {
   // 4 prompts; cost 1 vs 2. Truth: prompts 0,1 better on cheap (2 vs 1), prompts 2,3 better on dear (3 vs 1).
   Matrix truth(4, 2);
   double t[4][2] = {{2, 1}, {2, 1}, {1, 3}, {1, 3}};
-  for (int i = 0; i < 4; ++i) for (int k = 0; k < 2; ++k) truth(i, k) = t[i][k];
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 2; ++k) truth(i, k) = t[i][k];
   // router knows prompts 0 and 2 only; predicts dear otherwise
   Matrix pred(4, 2);
   double p[4][2] = {{2, 1}, {1, 2}, {1, 3}, {1, 2}};
-  for (int i = 0; i < 4; ++i) for (int k = 0; k < 2; ++k) pred(i, k) = p[i][k];
+  for (int i = 0; i < 4; ++i)
+    for (int k = 0; k < 2; ++k) pred(i, k) = p[i][k];
   auto r = evaluate(truth, pred, {1, 2}, {"cheap", "dear"});
   // best single: dear, (1+1+3+3)/4 = 2 at cost 2. Oracle at cost <= 2: 2.5. Router at lambda 0:
   // {cheap, dear, dear, dear} = (2+1+3+3)/4 = 2.25 at cost 1.75.

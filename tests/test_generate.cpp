@@ -44,9 +44,11 @@ float max_diff(const torch::Tensor& a, const torch::Tensor& b) {
 }  // namespace
 
 TEST(Pipeline, SameSeedSameImageWhateverTheBatch) {
-  for (auto [model, sched] : std::vector<std::pair<std::string, std::string>>{
-           {"tiny-sd1", ""}, {"tiny-sd1", "dpmpp_2m"}, {"tiny-sd1", "lcm"}, {"tiny-sd2", "euler_ancestral"},
-           {"tiny-sdxl", ""}}) {
+  for (auto [model, sched] : std::vector<std::pair<std::string, std::string>>{{"tiny-sd1", ""},
+                                                                              {"tiny-sd1", "dpmpp_2m"},
+                                                                              {"tiny-sd1", "lcm"},
+                                                                              {"tiny-sd2", "euler_ancestral"},
+                                                                              {"tiny-sdxl", ""}}) {
     auto p = pipeline(model, sched);
     GenerationSettings s{3, 16, 16, 4.0};
     auto both = p.generate_latents({{"a red cube", "", 11}, {"two dogs at dusk", "blurry", 12}}, s);
@@ -146,11 +148,23 @@ namespace {
 // A candidates config whose generators are the tiny models.
 std::string tiny_config(const fs::path& dir) {
   json cfg = {{"candidates",
-               {{{"name", "small"}, {"family", "sd15"}, {"weights", tiny_model("tiny-sd1")}, {"steps", 2},
-                 {"scheduler", "euler"}, {"guidance", 3.0}, {"width", 16}, {"height", 16},
+               {{{"name", "small"},
+                 {"family", "sd15"},
+                 {"weights", tiny_model("tiny-sd1")},
+                 {"steps", 2},
+                 {"scheduler", "euler"},
+                 {"guidance", 3.0},
+                 {"width", 16},
+                 {"height", 16},
                  {"cost", {{"value", 1.0}, {"unit", "seconds"}}}},
-                {{"name", "xl"}, {"family", "sdxl"}, {"weights", tiny_model("tiny-sdxl")}, {"steps", 2},
-                 {"guidance", 0.0}, {"width", 16}, {"height", 16}, {"cost", {{"value", 3.0}, {"unit", "seconds"}}}},
+                {{"name", "xl"},
+                 {"family", "sdxl"},
+                 {"weights", tiny_model("tiny-sdxl")},
+                 {"steps", 2},
+                 {"guidance", 0.0},
+                 {"width", 16},
+                 {"height", 16},
+                 {"cost", {{"value", 3.0}, {"unit", "seconds"}}}},
                 {{"name", "masked"}, {"family", "amused"}, {"cost", {{"value", 2.0}, {"unit", "seconds"}}}}}}};
   return write(dir / "config.json", cfg.dump());
 }
@@ -198,7 +212,9 @@ TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
   auto sh = d / "sharded";
   for (int k = 0; k < 2; ++k)
     ASSERT_EQ(run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + sh.string() +
-                           " --seed 100 --shard " + std::to_string(k) + "/2").code, 0);
+                           " --seed 100 --shard " + std::to_string(k) + "/2")
+                  .code,
+              0);
   EXPECT_EQ(manifest(sh / "manifest-0of2.jsonl").size(), 2u);
   EXPECT_EQ(manifest(sh / "manifest-1of2.jsonl").size(), 1u);
   EXPECT_EQ(slurp(sh / "2.png"), png2);
@@ -247,12 +263,13 @@ TEST(GenerateCli, RouteGenerateRunsEachPromptsChoice) {
   auto cfg = tiny_config(d);
   auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\n");
   // predictions: the first prompt gains from the big model, the second does not
-  auto preds = write(d / "pred.jsonl",
-                     "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1.0,\"xl\":5.0,\"masked\":0.0}}\n"
-                     "{\"id\":\"2\",\"prompt\":\"two dogs at dusk\",\"quality\":{\"small\":1.0,\"xl\":1.1,\"masked\":0.0}}\n");
+  auto preds =
+      write(d / "pred.jsonl",
+            "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1.0,\"xl\":5.0,\"masked\":0.0}}\n"
+            "{\"id\":\"2\",\"prompt\":\"two dogs at dusk\",\"quality\":{\"small\":1.0,\"xl\":1.1,\"masked\":0.0}}\n");
   auto out = d / "images";
-  auto r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --lambda 0.5 --generate --out " +
-                        out.string());
+  auto r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds +
+                        " --lambda 0.5 --generate --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.err;
   auto m = manifest(out / "manifest.jsonl");
   ASSERT_EQ(m.size(), 2u);
@@ -267,10 +284,11 @@ TEST(GenerateCli, RouteGenerateExcludesWhatCannotGenerate) {
   auto cfg = tiny_config(d);
   auto prompts = write(d / "p.txt", "a red cube\n");
   // "masked" (aMUSEd) predicted best by far: it cannot generate here, so routing skips it
-  auto preds = write(d / "pred.jsonl",
-                     "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1.0,\"xl\":2.0,\"masked\":9.0}}\n");
-  auto r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --lambda 0 --generate --out " +
-                        (d / "o").string());
+  auto preds =
+      write(d / "pred.jsonl",
+            "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1.0,\"xl\":2.0,\"masked\":9.0}}\n");
+  auto r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds +
+                        " --lambda 0 --generate --out " + (d / "o").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(contains(r.err, "routing without 1 candidate(s) that cannot generate here: masked")) << r.err;
   EXPECT_EQ(manifest(d / "o" / "manifest.jsonl").at(0)["candidate"], "xl");
@@ -367,12 +385,12 @@ TEST(GenerateCli, OneProcessPerShardAndOptionsCheckedFirst) {
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "another catimage process is writing")) << r.err;
   ::close(fd);
-  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
-           {"--width 20", "--width must be a multiple of 8"},
-           {"--guidance nan", "--guidance: must be a finite number"},
-           {"--steps 0", "--steps"},
-           {"--dtype fp8", "--dtype \"fp8\""},
-           {"--frobnicate", "frobnicate"}}) {
+  for (auto [args, expect] :
+       std::vector<std::pair<std::string, std::string>>{{"--width 20", "--width must be a multiple of 8"},
+                                                        {"--guidance nan", "--guidance: must be a finite number"},
+                                                        {"--steps 0", "--steps"},
+                                                        {"--dtype fp8", "--dtype \"fp8\""},
+                                                        {"--frobnicate", "frobnicate"}}) {
     r = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + (d / "o2").string() + " " +
                      args);
     EXPECT_EQ(r.code, 2) << args << ": " << r.err;
@@ -390,8 +408,8 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   for (int i = 0; i < n; ++i) text += "prompt number " + std::to_string(i) + " of a kill test\n";
   auto prompts = write(d / "p.txt", text);
   auto args = [&](const fs::path& out) {
-    return std::vector<std::string>{CATIMAGE_BINARY, "-q", "generate", "-c", cfg, "--candidate", "small", prompts,
-                                    "--out", out.string(), "--seed", "5"};
+    return std::vector<std::string>{CATIMAGE_BINARY, "-q",    "generate", "-c",         cfg,      "--candidate",
+                                    "small",         prompts, "--out",    out.string(), "--seed", "5"};
   };
   auto run_to_end = [&](const fs::path& out) {
     std::string cmd;

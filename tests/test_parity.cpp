@@ -145,12 +145,15 @@ TEST(Parity, SchedulerTimestepsSigmasAndStepsMatch) {
         ASSERT_EQ(s->sigmas().size(), sg.size()) << what;
         for (std::size_t i = 0; i < sg.size(); ++i) EXPECT_NEAR(s->sigmas()[i], sg[i], 1e-5 * (1 + sg[i])) << what;
       }
-      EXPECT_NEAR(s->init_noise_sigma(), run["init_noise_sigma"].get<double>(), 1e-5 * (1 + run["init_noise_sigma"].get<double>()))
+      EXPECT_NEAR(s->init_noise_sigma(), run["init_noise_sigma"].get<double>(),
+                  1e-5 * (1 + run["init_noise_sigma"].get<double>()))
           << what;
       const std::string key = "sched." + name + "." + steps_s;
       if (!ref().has(key)) continue;
       auto gen = at::detail::createCPUGenerator(7);
-      NoiseSource noise = [&] { return torch::randn({1, 4, 4, 4}, gen, torch::TensorOptions().dtype(torch::kFloat32)); };
+      NoiseSource noise = [&] {
+        return torch::randn({1, 4, 4, 4}, gen, torch::TensorOptions().dtype(torch::kFloat32));
+      };
       auto x = R("sched.x0") * s->init_noise_sigma();
       auto bias = R("sched.bias");
       for (std::size_t i = 0; i < s->timesteps().size(); ++i) {

@@ -46,8 +46,7 @@ TEST(TextFeatures, AnalyzersFollowScikitLearn) {
   EXPECT_EQ(word_ngrams("a red book, 8k", 1, 2),
             (std::vector<std::string>{"red", "book", "8k", "red book", "book 8k"}));
   // char_wb of "ab": padded " ab " -> 2-grams " a","ab","b "; 3-grams " ab","ab "; 4: " ab "; 5: whole word
-  EXPECT_EQ(char_wb_ngrams("ab", 2, 5),
-            (std::vector<std::string>{" a", "ab", "b ", " ab", "ab ", " ab ", " ab "}));
+  EXPECT_EQ(char_wb_ngrams("ab", 2, 5), (std::vector<std::string>{" a", "ab", "b ", " ab", "ab ", " ab ", " ab "}));
   // code points, not bytes
   auto g = char_wb_ngrams("é", 2, 2);
   EXPECT_EQ(g, (std::vector<std::string>{" \xC3\xA9", "\xC3\xA9 "}));
@@ -85,9 +84,9 @@ TEST(Predictor, ConfidenceShrinksTowardsThePrior) {
   st.level_std = 2;
   st.dev_std = 1;
   Matrix raw(1, 3);
-  raw(0, 0) = 3;   // deviation of candidate 0: +3
+  raw(0, 0) = 3;  // deviation of candidate 0: +3
   raw(0, 1) = -3;
-  raw(0, 2) = 0.5; // level 32
+  raw(0, 2) = 0.5;  // level 32
   Confidence c{true, 0.5, 0.9};
   EXPECT_DOUBLE_EQ(c.shrink(0.4), 0.0);
   EXPECT_DOUBLE_EQ(c.shrink(0.7), 0.5);
@@ -168,8 +167,9 @@ TEST(Predictor, BadFoldersAreClearErrors) {
     load_predictor((d / "p").string());
     FAIL();
   } catch (const Error& e) {
-    EXPECT_TRUE(contains(e.what(), "predictor.json: unknown predictor kind \"magic\" (kinds: tfidf-ridge, bag, "
-                                   "transformer, knn, ensemble)"))
+    EXPECT_TRUE(contains(e.what(),
+                         "predictor.json: unknown predictor kind \"magic\" (kinds: tfidf-ridge, bag, "
+                         "transformer, knn, ensemble)"))
         << e.what();
   }
 }

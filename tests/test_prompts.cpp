@@ -11,13 +11,16 @@ using namespace catimage::test;
 
 TEST(Prompts, BadLinesAreReportedWithLineNumbersNotDropped) {
   auto d = temp_dir();
-  std::string text = "\xEF\xBB\xBF" "a red book\r\n"      // 1: BOM + CRLF
-                     "\r\n"                               // 2: empty
-                     "   \n"                              // 3: whitespace only
-                     "bad \xC3\x28 utf8\n"                // 4: invalid UTF-8
-                     + std::string("nul\0byte\n", 9) +    // 5: NUL
-                     std::string(300, 'x') + "\n"         // 6: too long for max_bytes=200
-                     "a yellow vase";                     // 7: no final newline
+  std::string text =
+      "\xEF\xBB\xBF"
+      "a red book\r\n"                   // 1: BOM + CRLF
+      "\r\n"                             // 2: empty
+      "   \n"                            // 3: whitespace only
+      "bad \xC3\x28 utf8\n"              // 4: invalid UTF-8
+      + std::string("nul\0byte\n", 9) +  // 5: NUL
+      std::string(300, 'x') +
+      "\n"              // 6: too long for max_bytes=200
+      "a yellow vase";  // 7: no final newline
   auto p = write(d / "p.txt", text);
   PromptReadOptions o;
   o.max_bytes = 200;
@@ -48,7 +51,8 @@ TEST(Prompts, BadLinesAreReportedWithLineNumbersNotDropped) {
 
 TEST(Prompts, JsonlAndCsvInputs) {
   auto d = temp_dir();
-  auto j = write(d / "p.jsonl", "{\"id\": \"x1\", \"prompt\": \"a cat\"}\n{\"prompt\": \"a dog\"}\nnot json\n{\"text\": 1}\n");
+  auto j = write(d / "p.jsonl",
+                 "{\"id\": \"x1\", \"prompt\": \"a cat\"}\n{\"prompt\": \"a dog\"}\nnot json\n{\"text\": 1}\n");
   auto f = read_prompts(j);
   ASSERT_EQ(f.prompts.size(), 2u);
   EXPECT_EQ(f.prompts[0].id, "x1");
@@ -58,7 +62,8 @@ TEST(Prompts, JsonlAndCsvInputs) {
   EXPECT_TRUE(contains(f.skipped[0].reason, "invalid JSON"));
   EXPECT_TRUE(contains(f.skipped[1].reason, "no string \"prompt\""));
 
-  auto c = write(d / "p.csv", "prompt_id,prompt,other\r\nA1,\"a \"\"quoted\"\", comma, prompt\",z\nA2,\"two\nlines\",z\nA3,,z\n");
+  auto c = write(d / "p.csv",
+                 "prompt_id,prompt,other\r\nA1,\"a \"\"quoted\"\", comma, prompt\",z\nA2,\"two\nlines\",z\nA3,,z\n");
   auto g = read_prompts(c);
   ASSERT_EQ(g.prompts.size(), 2u);
   EXPECT_EQ(g.prompts[0].id, "A1");
@@ -104,7 +109,9 @@ TEST(Prompts, BadCsvRowsAreSkippedLikeBadLines) {
 
 TEST(Prompts, JsonArraysSeedsAndExtensions) {
   auto d = temp_dir();
-  auto j = write(d / "p.json", R"(["a cat", {"id": "k", "prompt": "a dog", "seed": 42}, {"prompt": 3}, {"prompt": "x", "seed": -1}])");
+  auto j =
+      write(d / "p.json",
+            R"(["a cat", {"id": "k", "prompt": "a dog", "seed": 42}, {"prompt": 3}, {"prompt": "x", "seed": -1}])");
   auto f = read_prompts(j);
   ASSERT_EQ(f.prompts.size(), 2u);
   EXPECT_EQ(f.prompts[0].id, "1");
@@ -146,10 +153,12 @@ TEST(Csv, MalformedQuotingIsAnError) {
 
 TEST(Strings, Utf8Validation) {
   EXPECT_EQ(find_invalid_utf8("plain ascii"), std::string::npos);
-  EXPECT_EQ(find_invalid_utf8("caf\xC3\xA9 \xE2\x80\x9C" "q\xE2\x80\x9D \xF0\x9F\x90\xB1"), std::string::npos);
-  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);           // overlong
-  EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80"), 2u);     // surrogate
-  EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3u);        // truncated
+  EXPECT_EQ(find_invalid_utf8("caf\xC3\xA9 \xE2\x80\x9C"
+                              "q\xE2\x80\x9D \xF0\x9F\x90\xB1"),
+            std::string::npos);
+  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);        // overlong
+  EXPECT_EQ(find_invalid_utf8("ab\xED\xA0\x80"), 2u);  // surrogate
+  EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3u);     // truncated
 }
 
 TEST(Prompts, JsonNumbersTooLargeForADoubleAreBadRecordsNotCrashes) {

@@ -13,12 +13,14 @@ using namespace catimage;
 namespace {
 
 // Brute force: argmax q - lambda*c, ties to the cheaper candidate, then the lower index.
-int brute_choice(const double* q, const std::vector<double>& c, double lambda,
-                 const std::vector<char>& allowed = {}) {
+int brute_choice(const double* q, const std::vector<double>& c, double lambda, const std::vector<char>& allowed = {}) {
   int best = -1;
   for (std::size_t k = 0; k < c.size(); ++k) {
     if (!allowed.empty() && !allowed[k]) continue;
-    if (best < 0) { best = static_cast<int>(k); continue; }
+    if (best < 0) {
+      best = static_cast<int>(k);
+      continue;
+    }
     double a = q[k] - lambda * c[k], b = q[best] - lambda * c[best];
     if (a > b + 1e-9 || (std::abs(a - b) <= 1e-9 && c[k] < c[best])) best = static_cast<int>(k);
   }
@@ -122,7 +124,9 @@ TEST(Budget, NeverExceedsAndIsOptimalAmongLambdaRoutings) {
     double lo = *std::min_element(p.c.begin(), p.c.end());
     double hi = *std::max_element(p.c.begin(), p.c.end());
     // all lambda-routings by brute force
-    struct Cand { double cost, quality; };
+    struct Cand {
+      double cost, quality;
+    };
     std::vector<Cand> all;
     for (double l : critical_lambdas(p)) {
       double c = 0, q = 0;
@@ -152,7 +156,10 @@ TEST(Budget, NeverExceedsAndIsOptimalAmongLambdaRoutings) {
 
 TEST(Budget, InfeasibleBudgetIsAClearError) {
   Matrix q(2, 2);
-  q(0, 0) = 1; q(0, 1) = 2; q(1, 0) = 3; q(1, 1) = 1;
+  q(0, 0) = 1;
+  q(0, 1) = 2;
+  q(1, 0) = 3;
+  q(1, 1) = 1;
   Router r({1.0, 2.0});
   r.set_predictions(q);
   try {

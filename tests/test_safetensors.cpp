@@ -53,12 +53,17 @@ TEST(SafeTensors, RoundTrip) {
 
 TEST(SafeTensors, RejectsMalformedFilesNamingTheTensor) {
   auto d = temp_dir();
-  struct Case { std::string header; std::size_t data; std::string expect; };
+  struct Case {
+    std::string header;
+    std::size_t data;
+    std::string expect;
+  };
   std::vector<Case> cases = {
       {R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4, "outside the data section"},
       {R"({"t": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8, "tensor \"t\": shape needs 12 bytes"},
       {R"({"t": {"dtype": "F64", "shape": [1], "data_offsets": [0, 8]}})", 8, "tensor \"t\": unsupported dtype F64"},
-      {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", 8, "overlaps"},
+      {R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
+       8, "overlaps"},
       {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", 8, "unused bytes before tensor \"a\""},
       {R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 8, "trailing bytes"},
       {R"({"a": {"dtype": "F32", "shape": [1]}})", 4, "tensor \"a\": needs dtype, shape and data_offsets"},
@@ -94,7 +99,8 @@ TEST(SafeTensors, RejectsMalformedFilesNamingTheTensor) {
 
 TEST(SafeTensors, ZeroSizedTensorsAreFine) {
   auto d = temp_dir();
-  auto p = raw_file(d / "z", R"({"e": {"dtype": "F32", "shape": [0, 9223372036854775807], "data_offsets": [0, 0]}})", 0);
+  auto p =
+      raw_file(d / "z", R"({"e": {"dtype": "F32", "shape": [0, 9223372036854775807], "data_offsets": [0, 0]}})", 0);
   SafeTensorsFile f(p);
   EXPECT_EQ(f.info("e").numel(), 0);
 }

@@ -15,9 +15,10 @@ namespace {
 
 // Stable Diffusion's training schedule, as its scheduler_config.json files give it.
 json sd_config(json extra = json::object()) {
-  json j = {{"num_train_timesteps", 1000}, {"beta_start", 0.00085}, {"beta_end", 0.012},
-            {"beta_schedule", "scaled_linear"}, {"clip_sample", false}, {"set_alpha_to_one", false},
-            {"steps_offset", 1}, {"timestep_spacing", "leading"}};
+  json j = {{"num_train_timesteps", 1000}, {"beta_start", 0.00085},
+            {"beta_end", 0.012},           {"beta_schedule", "scaled_linear"},
+            {"clip_sample", false},        {"set_alpha_to_one", false},
+            {"steps_offset", 1},           {"timestep_spacing", "leading"}};
   j.update(extra);
   return j;
 }
@@ -202,7 +203,8 @@ TEST(Schedulers, ZeroSnrAndCosineSchedules) {
   auto z = make("DDIMScheduler", sd_config({{"rescale_betas_zero_snr", true}, {"timestep_spacing", "trailing"}}), 4);
   EXPECT_EQ(z->timesteps(), ints({999, 749, 499, 249}));
   EXPECT_LT(z->alphas_cumprod()[999].item<float>(), 1e-9);  // DDIM keeps the zero
-  auto ze = make("EulerDiscreteScheduler", sd_config({{"rescale_betas_zero_snr", true}, {"timestep_spacing", "trailing"}}), 4);
+  auto ze = make("EulerDiscreteScheduler",
+                 sd_config({{"rescale_betas_zero_snr", true}, {"timestep_spacing", "trailing"}}), 4);
   EXPECT_NEAR(ze->alphas_cumprod()[999].item<float>(), std::pow(2.0, -24), 1e-12);  // sigma-based: finite sigma
   auto cos = make("DDIMScheduler", {{"beta_schedule", "squaredcos_cap_v2"}, {"timestep_spacing", "linspace"}}, 5);
   EXPECT_EQ(cos->timesteps(), ints({999, 749, 500, 250, 0}));

@@ -41,7 +41,8 @@ void slice_cems(const std::filesystem::path& dir, const std::string& metric, int
 TEST(QualityTable, ReadsWritesAndReorders) {
   auto d = temp_dir();
   auto p = write(d / "t.jsonl",
-                 "\xEF\xBB\xBF{\"id\": \"a\", \"prompt\": \"x\", \"quality\": {\"m1\": 1, \"m2\": 2}, \"cost\": {\"m1\": 0.5, \"m2\": 1}}\r\n"
+                 "\xEF\xBB\xBF{\"id\": \"a\", \"prompt\": \"x\", \"quality\": {\"m1\": 1, \"m2\": 2}, \"cost\": "
+                 "{\"m1\": 0.5, \"m2\": 1}}\r\n"
                  "{\"id\": 7, \"prompt\": \"y\", \"quality\": {\"m2\": 4, \"m1\": 3}}\n\n");
   auto t = load_quality_table(p);
   ASSERT_EQ(t.rows.size(), 2u);
@@ -61,14 +62,21 @@ TEST(QualityTable, ReadsWritesAndReorders) {
 
 TEST(QualityTable, ErrorsNameLineAndKey) {
   const std::string ok = R"({"id": "a", "prompt": "x", "quality": {"m1": 1, "m2": 2}})";
-  struct Case { std::string text, expect; };
+  struct Case {
+    std::string text, expect;
+  };
   std::vector<Case> cases = {
-      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1}})", "t.jsonl:2: \"quality\" lacks candidate \"m2\""},
-      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2, "m3": 3}})", "t.jsonl:2: quality.\"m3\": unknown candidate"},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1}})",
+       "t.jsonl:2: \"quality\" lacks candidate \"m2\""},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2, "m3": 3}})",
+       "t.jsonl:2: quality.\"m3\": unknown candidate"},
       {ok + "\n" + R"({"id": "a", "prompt": "y", "quality": {"m1": 1, "m2": 2}})", "t.jsonl:2: duplicate id \"a\""},
-      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": "1", "m2": 2}})", "t.jsonl:2: quality.\"m1\": expected a number"},
-      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2}, "cost": {"m1": -1, "m2": 1}})", "t.jsonl:2: cost.\"m1\": negative cost"},
-      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2}, "extra": 1})", "t.jsonl:2: unknown key \"extra\""},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": "1", "m2": 2}})",
+       "t.jsonl:2: quality.\"m1\": expected a number"},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2}, "cost": {"m1": -1, "m2": 1}})",
+       "t.jsonl:2: cost.\"m1\": negative cost"},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2}, "extra": 1})",
+       "t.jsonl:2: unknown key \"extra\""},
       {ok + "\n{\"id\": \"b\", \"prompt\": ", "t.jsonl:2:"},
       {R"({"prompt": "y", "quality": {"m1": 1}})", "t.jsonl:1: missing key \"id\""},
       {"", "has no rows"},

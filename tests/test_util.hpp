@@ -12,8 +12,7 @@ namespace catimage::test {
 
 inline std::filesystem::path temp_dir() {
   static std::mt19937_64 rng(std::random_device{}());
-  auto p = std::filesystem::temp_directory_path() /
-           ("catimage_test_" + std::to_string(rng()));
+  auto p = std::filesystem::temp_directory_path() / ("catimage_test_" + std::to_string(rng()));
   std::filesystem::create_directories(p);
   return p;
 }
@@ -36,8 +35,8 @@ struct RunResult {
 // Runs the catimage binary with `args` (shell-quoted by the caller).
 inline RunResult run_catimage(const std::string& args) {
   auto d = temp_dir();
-  std::string cmd = std::string(CATIMAGE_BINARY) + " " + args + " >" + (d / "out").string() +
-                    " 2>" + (d / "err").string();
+  std::string cmd =
+      std::string(CATIMAGE_BINARY) + " " + args + " >" + (d / "out").string() + " 2>" + (d / "err").string();
   int st = std::system(cmd.c_str());
   RunResult r{WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(d / "out"), slurp(d / "err")};
   std::filesystem::remove_all(d);

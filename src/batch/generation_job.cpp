@@ -10,8 +10,8 @@
 #include <set>
 
 #include "batch/image_key.hpp"
-#include "batch/job_plan.hpp"
 #include "batch/image_name.hpp"
+#include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
 #include "catimage/diffusion/families.hpp"
@@ -31,8 +31,7 @@ namespace catimage {
 
 std::uint64_t image_seed(const PromptItem& p, std::uint64_t base) {
   if (p.seed) return *p.seed;
-  const bool numeric = !p.id.empty() && p.id.size() <= 18 &&
-                       p.id.find_first_not_of("0123456789") == std::string::npos;
+  const bool numeric = !p.id.empty() && p.id.size() <= 18 && p.id.find_first_not_of("0123456789") == std::string::npos;
   return base + (numeric ? std::stoull(p.id) : fnv1a64(p.id));
 }
 
@@ -120,9 +119,9 @@ std::string png_parameters(const GenerationItem& it, const GenerationJobOptions&
                            const DiffusionPipeline& pipe, const std::string& model) {
   std::string params = it.prompt;
   if (!o.negative_prompt.empty()) params += "\nNegative prompt: " + o.negative_prompt;
-  params += fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}, Version: {}",
-                        gs.steps, pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model,
-                        kVersionString);
+  params +=
+      fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}, Version: {}", gs.steps,
+                  pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model, kVersionString);
   return params;
 }
 
@@ -141,8 +140,19 @@ class Job {
   Planned plan(const GenerationItem& it, bool& done) {
     const Candidate& c = cs_.candidates[it.candidate];
     const Settings s = settings_for(c, o_);
-    ImageIdentity id{it.prompt, o_.negative_prompt, c.name,   c.family, ids_.of(*c.weights), ids_.of(c.vae.value_or("")),
-                     s.scheduler, it.seed,       s.width,  s.height, s.steps,             s.guidance, dtype_};
+    ImageIdentity id{it.prompt,
+                     o_.negative_prompt,
+                     c.name,
+                     c.family,
+                     ids_.of(*c.weights),
+                     ids_.of(c.vae.value_or("")),
+                     s.scheduler,
+                     it.seed,
+                     s.width,
+                     s.height,
+                     s.steps,
+                     s.guidance,
+                     dtype_};
     Planned p{&it, image_stem(it.id) + ".png", id.key()};
     const json* r = manifest_.record(p.file);
     done = r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned() &&
@@ -182,9 +192,10 @@ class Job {
       } catch (const std::exception& e) {
         if (!is_oom(e)) throw;
         if (batch == 1)
-          fail("out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "
-               "another device",
-               gs.width, gs.height, cand.name, pipe->device().str(), dtype_label(pipe->dtype()));
+          fail(
+              "out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "
+              "another device",
+              gs.width, gs.height, cand.name, pipe->device().str(), dtype_label(pipe->dtype()));
         batch = std::max(1, batch / 2);
         spdlog::warn("out of GPU memory at batch {}; retrying with batch {}", n, batch);
         continue;
@@ -200,8 +211,8 @@ class Job {
   std::size_t written() const { return written_; }
 
  private:
-  void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs,
-                   DiffusionPipeline& pipe, const std::string& candidate, double secs) {
+  void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs, DiffusionPipeline& pipe,
+                   const std::string& candidate, double secs) {
     const GenerationItem& it = *p.item;
     auto img = image.contiguous();
     const std::string png = encode_png(img.data_ptr<std::uint8_t>(), gs.width, gs.height,

@@ -58,12 +58,12 @@ std::string FolderIdentity::of(const std::string& path) {
 }
 
 json ImageIdentity::to_json() const {
-  return {{"prompt", prompt},   {"negative_prompt", negative_prompt},
+  return {{"prompt", prompt},       {"negative_prompt", negative_prompt},
           {"candidate", candidate}, {"family", family},
-          {"weights", weights}, {"vae", vae},
+          {"weights", weights},     {"vae", vae},
           {"scheduler", scheduler}, {"seed", seed},
-          {"width", width},     {"height", height},
-          {"steps", steps},     {"guidance", guidance},
+          {"width", width},         {"height", height},
+          {"steps", steps},         {"guidance", guidance},
           {"dtype", dtype}};
 }
 

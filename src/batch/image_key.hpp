@@ -28,9 +28,9 @@ struct ImageIdentity {
   std::string candidate, family, weights, vae;  // weights/vae: FolderIdentity values
   std::string scheduler;                        // "" : the folder's own
   std::uint64_t seed = 0;
-  int width = 0, height = 0, steps = 0;         // width/height 0: the model's default size
+  int width = 0, height = 0, steps = 0;  // width/height 0: the model's default size
   double guidance = 0;
-  std::string dtype;                            // resolved: fp32 | fp16 | bf16
+  std::string dtype;  // resolved: fp32 | fp16 | bf16
 
   json to_json() const;
   std::string key() const;  // 32 hex digits

@@ -41,14 +41,15 @@ std::vector<JobPlan> read_job_plans(const std::string& out_dir) {
     if (!sh.is_array() || sh.size() != 2 || !sh[0].is_number_integer() || !sh[1].is_number_integer())
       bad("shard: expected [K, N]");
     p.shard = Shard{sh[0].get<int>(), sh[1].get<int>()};
-    if (p.shard.count < 1 || p.shard.index < 0 || p.shard.index >= p.shard.count || JobPlan::file_name(p.shard) != fname)
+    if (p.shard.count < 1 || p.shard.index < 0 || p.shard.index >= p.shard.count ||
+        JobPlan::file_name(p.shard) != fname)
       bad("shard: does not match the file name");
     if (!j.contains("items") || !j["items"].is_array()) bad("items: expected an array");
     for (const auto& it : j["items"]) {
       if (!it.is_object()) bad("items: expected objects");
       JobPlanItem item;
-      for (auto [key, field] : {std::pair{"file", &item.file}, {"key", &item.key}, {"id", &item.id},
-                                {"candidate", &item.candidate}}) {
+      for (auto [key, field] :
+           {std::pair{"file", &item.file}, {"key", &item.key}, {"id", &item.id}, {"candidate", &item.candidate}}) {
         if (!it.contains(key) || !it[key].is_string()) bad(fmt::format("items: \"{}\" missing or not a string", key));
         *field = it[key].get<std::string>();
       }

@@ -29,16 +29,17 @@ Manifest::Manifest(const std::string& out_dir, const Shard& shard) {
   lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) fail("{}: cannot create the lock file: {}", lock_path_, std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    fail("{}: another catimage process is writing this output folder's shard {}/{} (its lock {} is held); "
-         "wait for it or use another --out",
-         path_, shard.index, shard.count, lock_path_);
+    fail(
+        "{}: another catimage process is writing this output folder's shard {}/{} (its lock {} is held); "
+        "wait for it or use another --out",
+        path_, shard.index, shard.count, lock_path_);
 
   std::string text;
   if (fs::is_regular_file(path_)) text = read_file(path_);
   if (!text.empty() && text.back() != '\n') {
     const auto keep = text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
-    spdlog::warn("{}: dropping a partial last line ({} bytes, an interrupted write); that image is made again",
-                 path_, text.size() - keep);
+    spdlog::warn("{}: dropping a partial last line ({} bytes, an interrupted write); that image is made again", path_,
+                 text.size() - keep);
     text.resize(keep);
     fs::resize_file(path_, keep);
   }

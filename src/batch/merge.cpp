@@ -64,8 +64,9 @@ MergeReport merge_job(const std::string& dir) {
     seen.insert(p.shard.index);
   }
   for (int k = 0; k < rep.shards; ++k)
-    if (!seen.count(k)) rep.problems.push_back(fmt::format("shard {}/{} never started (no {})", k, rep.shards,
-                                                           JobPlan::file_name(Shard{k, rep.shards})));
+    if (!seen.count(k))
+      rep.problems.push_back(
+          fmt::format("shard {}/{} never started (no {})", k, rep.shards, JobPlan::file_name(Shard{k, rep.shards})));
   auto records = read_manifests(dir, rep.shards);
   std::vector<json> merged;
   for (const auto& plan : plans)
@@ -76,8 +77,8 @@ MergeReport merge_job(const std::string& dir) {
       if (it != records.end())
         for (const auto& j : it->second)
           if (j.value("key", "") == item.key) matching.push_back(&j);
-      const std::string who = fmt::format("{} (id \"{}\", shard {}/{})", item.file, item.id, plan.shard.index,
-                                          plan.shard.count);
+      const std::string who =
+          fmt::format("{} (id \"{}\", shard {}/{})", item.file, item.id, plan.shard.index, plan.shard.count);
       if (matching.empty()) {
         rep.problems.push_back(who + ": no manifest record with its key (not generated yet)");
         continue;

@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "cli/commands.hpp"
 #include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/pipeline.hpp"
@@ -14,7 +13,7 @@
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
-
+#include "cli/commands.hpp"
 
 namespace fs = std::filesystem;
 
@@ -75,12 +74,14 @@ int run(const BenchOptions& o) {
   torch::Tensor pooled, time_ids;
   if (ucfg.text_time) {
     pooled = torch::randn({B, ucfg.projection_class_embeddings_input_dim - 6 * ucfg.addition_time_embed_dim}, opts);
-    time_ids = torch::tensor({float(o.size), float(o.size), 0.f, 0.f, float(o.size), float(o.size)}).repeat({B, 1}).to(device, dtype);
+    time_ids = torch::tensor({float(o.size), float(o.size), 0.f, 0.f, float(o.size), float(o.size)})
+                   .repeat({B, 1})
+                   .to(device, dtype);
   }
   auto t = torch::full({1}, 500.0, torch::TensorOptions().dtype(torch::kFloat32).device(device));
   spdlog::info("UNet {} ({:.0f} M parameters) on {} {}, batch {}{}, {}x{} ({}x{} latents); built in {:.1f} s", cfg_path,
-               params / 1e6, device.str(), dtype_label(dtype), o.batch, o.cfg ? " x2 (CFG)" : "", o.size, o.size, lat, lat,
-               build_s);
+               params / 1e6, device.str(), dtype_label(dtype), o.batch, o.cfg ? " x2 (CFG)" : "", o.size, o.size, lat,
+               lat, build_s);
   std::vector<double> times;
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     sync(device);
@@ -95,16 +96,27 @@ int run(const BenchOptions& o) {
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   double peak_gpu = -1;  // (GPU allocator statistics are not read yet)
-  json j = {{"arch", cfg_path}, {"parameters", params}, {"device", device.str()}, {"dtype", dtype_label(dtype)},
-            {"batch", o.batch}, {"cfg", o.cfg}, {"size", o.size}, {"channels_last", o.channels_last && device.is_cuda()},
-            {"steps_timed", o.steps}, {"step_seconds_median", median}, {"step_seconds_min", times.front()},
-            {"step_seconds_max", times.back()}, {"images_per_second_per_step", o.batch / median},
-            {"peak_rss_mib", peak_rss_mib()}, {"torch_version", TORCH_VERSION}};
+  json j = {{"arch", cfg_path},
+            {"parameters", params},
+            {"device", device.str()},
+            {"dtype", dtype_label(dtype)},
+            {"batch", o.batch},
+            {"cfg", o.cfg},
+            {"size", o.size},
+            {"channels_last", o.channels_last && device.is_cuda()},
+            {"steps_timed", o.steps},
+            {"step_seconds_median", median},
+            {"step_seconds_min", times.front()},
+            {"step_seconds_max", times.back()},
+            {"images_per_second_per_step", o.batch / median},
+            {"peak_rss_mib", peak_rss_mib()},
+            {"torch_version", TORCH_VERSION}};
   if (peak_gpu >= 0) j["peak_gpu_mib"] = peak_gpu;
-  std::cout << fmt::format("per-step latency {:.4f} s (median of {}, min {:.4f}, max {:.4f}); {:.3f} image-steps/s; "
-                           "peak RSS {:.0f} MiB{}\n",
-                           median, times.size(), times.front(), times.back(), o.batch / median, peak_rss_mib(),
-                           peak_gpu >= 0 ? fmt::format(", peak GPU {:.0f} MiB", peak_gpu) : std::string());
+  std::cout << fmt::format(
+      "per-step latency {:.4f} s (median of {}, min {:.4f}, max {:.4f}); {:.3f} image-steps/s; "
+      "peak RSS {:.0f} MiB{}\n",
+      median, times.size(), times.front(), times.back(), o.batch / median, peak_rss_mib(),
+      peak_gpu >= 0 ? fmt::format(", peak GPU {:.0f} MiB", peak_gpu) : std::string());
   if (!o.json_out.empty()) write_file_atomic(o.json_out, j.dump(2) + "\n");
   return 0;
 }
@@ -117,7 +129,8 @@ Runner add_bench(CLI::App& app) {
   c->add_option("--arch", o->arch, "sd15, sdxl (shipped configs/archs/*-unet.json), a UNet config.json or its folder");
   c->add_option("--batch", o->batch, "Images per step (default 1)")->check(CLI::PositiveNumber);
   c->add_flag("--cfg", o->cfg, "Double the UNet batch as classifier-free guidance does");
-  c->add_option("--size", o->size, "Image size in pixels (latents are size/8; default 512)")->check(CLI::PositiveNumber);
+  c->add_option("--size", o->size, "Image size in pixels (latents are size/8; default 512)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--steps", o->steps, "Timed steps (default 5)")->check(CLI::PositiveNumber);
   c->add_option("--warmup", o->warmup, "Untimed steps first (default 1)")->check(CLI::NonNegativeNumber);
   c->add_option("--device", o->device, "auto, cpu, cuda or cuda:N");

@@ -3,17 +3,17 @@
 #include <iostream>
 #include <memory>
 
-#include "cli/commands.hpp"
-#include "catimage/predictor/quality_source.hpp"
-#include "cli/common.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/eval/plot.hpp"
 #include "catimage/eval/report.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/quality_table.hpp"
+#include "catimage/predictor/quality_source.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace catimage::cli {
 
@@ -60,12 +60,16 @@ int run(const EvalOptions& o) {
     write_file_atomic((fs::path(o.outdir) / "eval.md").string(), eval_markdown(r, title, unit));
     write_file_atomic((fs::path(o.outdir) / "curves.csv").string(), eval_curves_csv(r));
     write_file_atomic((fs::path(o.outdir) / "eval.json").string(), eval_json(r).dump(2) + "\n");
-    if (plot_available()) plot_quality_cost(r, title, unit, (fs::path(o.outdir) / "quality_cost.png").string());
-    else spdlog::warn("built without cairo: no quality_cost.png");
+    if (plot_available())
+      plot_quality_cost(r, title, unit, (fs::path(o.outdir) / "quality_cost.png").string());
+    else
+      spdlog::warn("built without cairo: no quality_cost.png");
     spdlog::info("wrote {}/eval.md, curves.csv, eval.json{}", o.outdir, plot_available() ? ", quality_cost.png" : "");
   }
-  if (o.json_out) std::cout << eval_json(r).dump(2) << "\n";
-  else std::cout << eval_markdown(r, title, unit);
+  if (o.json_out)
+    std::cout << eval_json(r).dump(2) << "\n";
+  else
+    std::cout << eval_markdown(r, title, unit);
   return 0;
 }
 

@@ -1,14 +1,14 @@
 // catimage generate: run one candidate (or a model folder) on every prompt and write PNGs.
 #include <filesystem>
 
-#include "cli/commands.hpp"
-#include "cli/common.hpp"
 #include "catimage/batch/generation_job.hpp"
-#include "cli/generation_options.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/generation_options.hpp"
 
 namespace fs = std::filesystem;
 
@@ -39,10 +39,12 @@ int run(GenerateOptions& o) {
     cs.candidates.push_back(c);
   } else {
     if (o.candidate.empty()) fail("give --candidate NAME (from the config) or --model FOLDER");
-    if (!o.vae.empty() || !o.scheduler.empty()) fail("--vae and --scheduler go with --model; set them in the config for a candidate");
+    if (!o.vae.empty() || !o.scheduler.empty())
+      fail("--vae and --scheduler go with --model; set them in the config for a candidate");
     cs = load_config(o.config);
     k = cs.index(o.candidate);
-    if (k < 0) fail("--candidate \"{}\" is not in {} (candidates: {})", o.candidate, cs.source, fmt::join(cs.names(), ", "));
+    if (k < 0)
+      fail("--candidate \"{}\" is not in {} (candidates: {})", o.candidate, cs.source, fmt::join(cs.names(), ", "));
   }
   PromptFile pf = read_prompt_input(o.input);
   run_generation(cs, generation_items(pf, std::vector<int>(pf.prompts.size(), k), o.job.seed), o.job);

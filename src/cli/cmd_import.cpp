@@ -2,11 +2,11 @@
 #include <filesystem>
 #include <memory>
 
-#include "cli/commands.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/cems_import.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
 
 namespace catimage::cli {
 
@@ -27,8 +27,7 @@ int run(const ImportOptions& o) {
   write_file_atomic(cfg, candidates_to_json(imp.config).dump(2) + "\n");
   spdlog::info("{}: {} prompts x {} candidates ({}), metric {}", o.output, imp.table.rows.size(),
                imp.table.candidates.size(), fmt::join(imp.table.candidates, ", "), o.metric);
-  for (const auto& c : imp.config.candidates)
-    spdlog::info("  {:<12} mean cost {:.4f} s/image", c.name, c.cost);
+  for (const auto& c : imp.config.candidates) spdlog::info("  {:<12} mean cost {:.4f} s/image", c.name, c.cost);
   spdlog::info("{}: candidates config", cfg);
   return 0;
 }

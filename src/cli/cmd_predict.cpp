@@ -2,14 +2,14 @@
 // (quality-table JSONL), for --predictions, inspection or combining predictors.
 #include <memory>
 
-#include "cli/commands.hpp"
-#include "cli/common.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/predictor/predictor.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace catimage::cli {
 

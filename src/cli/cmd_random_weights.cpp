@@ -1,7 +1,7 @@
 // catimage random-weights: seeded random safetensors for a diffusers folder of configs.
-#include "cli/commands.hpp"
 #include "catimage/diffusion/random_weights.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
 
 namespace catimage::cli {
 
@@ -18,7 +18,8 @@ Runner add_random_weights(CLI::App& app) {
   auto* c = app.add_subcommand("random-weights",
                                "Write seeded random weights for a diffusers folder that has configs only "
                                "(tiny test models, architecture benchmarks)");
-  c->add_option("folder", o->folder, "Pipeline folder (model_index.json) or component folder (config.json)")->required();
+  c->add_option("folder", o->folder, "Pipeline folder (model_index.json) or component folder (config.json)")
+      ->required();
   c->add_option("--seed", o->seed, "Seed (default 0)");
   c->add_flag("--force", o->force, "Overwrite existing weights");
   return [o] {

@@ -4,17 +4,17 @@
 #include <map>
 #include <memory>
 
-#include "cli/commands.hpp"
-#include "catimage/predictor/quality_source.hpp"
-#include "cli/common.hpp"
 #include "catimage/batch/generation_job.hpp"
-#include "cli/generation_options.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
+#include "catimage/predictor/quality_source.hpp"
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/strings.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/generation_options.hpp"
 
 namespace catimage::cli {
 
@@ -76,8 +76,7 @@ int run(RouteOptions& o) {
           cannot.push_back(fmt::format("{} ({})", c.name, why));
           request.exclude.push_back(c.name);
         }
-      if (cannot.size() == cs.size())
-        fail("{}: no candidate can generate here: {}", cs.source, join(cannot, "; "));
+      if (cannot.size() == cs.size()) fail("{}: no candidate can generate here: {}", cs.source, join(cannot, "; "));
       if (!cannot.empty())
         spdlog::warn("routing without {} candidate(s) that cannot generate here: {}", cannot.size(),
                      join(cannot, "; "));
@@ -104,8 +103,8 @@ int run(RouteOptions& o) {
     json pred = json::object();
     for (std::size_t k = 0; k < cs.size(); ++k) pred[cs.candidates[k].name] = q(i, k);
     const auto& c = cs.candidates[r.choice[i]];
-    json j = {{"line", p.line}, {"id", p.id}, {"prompt", p.prompt}, {"candidate", c.name},
-              {"cost", c.cost}, {"predicted", std::move(pred)}};
+    json j = {{"line", p.line},      {"id", p.id},     {"prompt", p.prompt},
+              {"candidate", c.name}, {"cost", c.cost}, {"predicted", std::move(pred)}};
     *out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   }
   out->flush();
@@ -127,21 +126,29 @@ Runner add_route(CLI::App& app) {
   add_prompt_input(c, o->input);
   c->add_option("-c,--config", o->config, "Candidates config (default: the shipped configs/default.json)");
   auto* pr = c->add_option("--predictor", o->source.predictor, "Trained predictor folder");
-  auto* pd = c->add_option("--predictions", o->source.predictions, "JSONL of predicted qualities per prompt (by id or prompt text)");
+  auto* pd = c->add_option("--predictions", o->source.predictions,
+                           "JSONL of predicted qualities per prompt (by id or prompt text)");
   pr->excludes(pd);
-  auto* l = c->add_option("--lambda", o->request.lambda, "Cost weight λ >= 0 (0: best predicted quality regardless of cost)")
-                ->check(CLI::NonNegativeNumber)->check(kFinite);
-  auto* b = c->add_option("--budget", o->request.budget, "Average cost per prompt the batch must not exceed (finds the best λ exactly); "
-                                                  "default: the cost of the best single candidate")
-                ->check(CLI::NonNegativeNumber)->check(kFinite);
+  auto* l =
+      c->add_option("--lambda", o->request.lambda, "Cost weight λ >= 0 (0: best predicted quality regardless of cost)")
+          ->check(CLI::NonNegativeNumber)
+          ->check(kFinite);
+  auto* b = c->add_option("--budget", o->request.budget,
+                          "Average cost per prompt the batch must not exceed (finds the best λ exactly); "
+                          "default: the cost of the best single candidate")
+                ->check(CLI::NonNegativeNumber)
+                ->check(kFinite);
   auto* f = c->add_option("--candidate", o->request.candidate, "Send every prompt to this candidate");
   l->excludes(b)->excludes(f);
   b->excludes(f);
   c->add_option("--max-cost", o->request.max_cost, "Never choose a candidate costing more than this per prompt")
-      ->check(CLI::NonNegativeNumber)->check(kFinite);
+      ->check(CLI::NonNegativeNumber)
+      ->check(kFinite);
   c->add_option("--exclude", o->request.exclude, "Never choose these candidates (NAME[,NAME...])")->delimiter(',');
-  c->add_option("-o,--output", o->output, "Output JSONL (default: stdout); written atomically (with --shard: by shard 0)");
-  c->add_flag("--generate", o->generate, "Also generate every prompt's image with its chosen candidate (see generate's options)");
+  c->add_option("-o,--output", o->output,
+                "Output JSONL (default: stdout); written atomically (with --shard: by shard 0)");
+  c->add_flag("--generate", o->generate,
+              "Also generate every prompt's image with its chosen candidate (see generate's options)");
   add_generation_options(c, o->job);
   return [o] { return run(*o); };
 }

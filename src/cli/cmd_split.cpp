@@ -2,11 +2,11 @@
 #include <filesystem>
 #include <memory>
 
-#include "cli/commands.hpp"
-#include "cli/common.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace catimage::cli {
 

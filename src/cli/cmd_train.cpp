@@ -2,13 +2,13 @@
 #include <filesystem>
 #include <memory>
 
-#include "cli/commands.hpp"
-#include "cli/common.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/predictor/registry.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace catimage::cli {
 
@@ -72,8 +72,9 @@ Runner add_train(CLI::App& app) {
   c->add_option("--metric", o->metric, "Name of the quality metric, recorded in the metadata");
   c->add_option("--tokenizer", o->tokenizer, "Sentencepiece model (default: models/tokenizer/prompts.model)");
   c->add_option("--epochs", o->epochs, "Maximum epochs (default: the kind's own)");
-  c->add_option("--hyper", o->hyper,
-                "JSON object of neural hyper-parameters: lr, lr_transformer, weight_decay, dropout, dim, hidden, buckets");
+  c->add_option(
+      "--hyper", o->hyper,
+      "JSON object of neural hyper-parameters: lr, lr_transformer, weight_decay, dropout, dim, hidden, buckets");
   return [o] { return run(*o); };
 }
 

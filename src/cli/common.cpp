@@ -20,7 +20,9 @@ const CLI::Validator kFinite(
     },
     "FINITE");
 
-CandidateSet load_config(const std::string& path) { return load_candidates_or_default(path, runtime_candidate_rules()); }
+CandidateSet load_config(const std::string& path) {
+  return load_candidates_or_default(path, runtime_candidate_rules());
+}
 
 void add_prompt_input(CLI::App* c, PromptInput& in) {
   c->add_option("prompts", in.path,

@@ -6,12 +6,12 @@
 #include <utility>
 #include <vector>
 
-#include "cli/commands.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/progress.hpp"
 #include "catimage/util/threads.hpp"
 #include "catimage/util/version.hpp"
+#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace catimage;
@@ -24,17 +24,18 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors; no progress bars");
   app.add_option("--threads", threads, "CPU threads for libtorch (default: all cores)")->check(CLI::NonNegativeNumber);
   const std::vector<std::pair<std::string, cli::Runner>> runners = {
-      {"route", cli::add_route(app)}, {"eval", cli::add_eval(app)}, {"import", cli::add_import(app)},
-      {"split", cli::add_split(app)}, {"train", cli::add_train(app)}, {"predict", cli::add_predict(app)},
+      {"route", cli::add_route(app)},       {"eval", cli::add_eval(app)},
+      {"import", cli::add_import(app)},     {"split", cli::add_split(app)},
+      {"train", cli::add_train(app)},       {"predict", cli::add_predict(app)},
       {"generate", cli::add_generate(app)}, {"bench", cli::add_bench(app)},
-      {"merge", cli::add_merge(app)}, {"random-weights", cli::add_random_weights(app)}};
+      {"merge", cli::add_merge(app)},       {"random-weights", cli::add_random_weights(app)}};
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);  // prints the help, the version or the error
     return rc == 0 ? 0 : 2;      // every input error exits 2
-  } catch (const Error& e) {  // an option's own parser (e.g. --shard) rejected its value
+  } catch (const Error& e) {     // an option's own parser (e.g. --shard) rejected its value
     init_logging(Verbosity::normal);
     spdlog::error("{}", e.what());
     return 2;

@@ -25,7 +25,8 @@ int ConfigView::get_int(const std::string& key, std::optional<int> def) const {
   }
   const auto& v = at(key);
   if (v.is_number_integer()) return v.get<int>();
-  if (v.is_number_float() && v.get<double>() == static_cast<int>(v.get<double>())) return static_cast<int>(v.get<double>());
+  if (v.is_number_float() && v.get<double>() == static_cast<int>(v.get<double>()))
+    return static_cast<int>(v.get<double>());
   bad(key, std::string("expected an integer, got ") + json_type(v));
 }
 
@@ -90,7 +91,8 @@ std::vector<int> ConfigView::get_int_or_list(const std::string& key, std::size_t
   }
   if (at(key).is_array()) {
     auto v = get_int_list(key);
-    if (v.size() != n) bad(key, "expected " + std::to_string(n) + " values (one per block), got " + std::to_string(v.size()));
+    if (v.size() != n)
+      bad(key, "expected " + std::to_string(n) + " values (one per block), got " + std::to_string(v.size()));
     return v;
   }
   return std::vector<int>(n, get_int(key));

@@ -12,7 +12,8 @@ namespace fs = std::filesystem;
 namespace catimage {
 
 std::string pipeline_folder_layout(bool sdxl) {
-  return std::string("a diffusers pipeline folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/, scheduler/") +
+  return std::string(
+             "a diffusers pipeline folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/, scheduler/") +
          (sdxl ? ", text_encoder_2/, tokenizer_2/)" : ")");
 }
 
@@ -22,9 +23,10 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
   PipelineFolder f;
   f.dir = dir;
   if (!fs::is_directory(dir))
-    fail("model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download stabilityai/sd-turbo "
-         "--local-dir {}`",
-         dir, pipeline_folder_layout(false), dir);
+    fail(
+        "model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download stabilityai/sd-turbo "
+        "--local-dir {}`",
+        dir, pipeline_folder_layout(false), dir);
   auto index = fs::path(dir) / "model_index.json";
   if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
   f.model_index = read_json_file(index.string());
@@ -37,7 +39,8 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
     fail("{}: pipeline \"{}\" is not supported (StableDiffusionPipeline for SD1.x/SD2.x, StableDiffusionXLPipeline)",
          index.string(), f.pipeline_class);
   }
-  if (f.model_index.contains("force_zeros_for_empty_prompt") && f.model_index["force_zeros_for_empty_prompt"].is_boolean())
+  if (f.model_index.contains("force_zeros_for_empty_prompt") &&
+      f.model_index["force_zeros_for_empty_prompt"].is_boolean())
     f.force_zeros_for_empty_prompt = f.model_index["force_zeros_for_empty_prompt"].get<bool>();
 
   std::vector<std::string> missing;
@@ -50,16 +53,21 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
     if (!WeightFiles::exists(d.string(), stem)) {
       std::string also;
       for (const char* ext : {".bin", ".ckpt"})
-        if (fs::is_regular_file(d / (stem + ext))) also = fmt::format(" (only {}{} found: pickled weights are never loaded)", stem, ext);
+        if (fs::is_regular_file(d / (stem + ext)))
+          also = fmt::format(" (only {}{} found: pickled weights are never loaded)", stem, ext);
       missing.push_back((d / (stem + ".safetensors")).string() + also);
     }
   };
   std::vector<std::string> encoders = {"text_encoder"}, tokenizers = {"tokenizer"};
   if (f.sdxl) encoders.push_back("text_encoder_2"), tokenizers.push_back("tokenizer_2");
   for (const auto& c : encoders) {
-    if (f.model_index.contains(c) && f.model_index[c].is_array() && !f.model_index[c].empty() && f.model_index[c][0].is_null())
-      fail("{}: the pipeline has no {} (e.g. an SDXL refiner); only text-to-image pipelines with all their text encoders "
-           "are supported", index.string(), c);
+    if (f.model_index.contains(c) && f.model_index[c].is_array() && !f.model_index[c].empty() &&
+        f.model_index[c][0].is_null())
+      fail(
+          "{}: the pipeline has no {} (e.g. an SDXL refiner); only text-to-image pipelines with all their text "
+          "encoders "
+          "are supported",
+          index.string(), c);
     need_weights(c, "model");
   }
   for (const auto& t : tokenizers) {
@@ -78,8 +86,7 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
     need_file(fs::path(vae_override).parent_path() / "config.json");
   }
   need_file(fs::path(dir) / "scheduler" / "scheduler_config.json");
-  if (!missing.empty())
-    fail("model folder {} is incomplete; missing: {}", dir, fmt::join(missing, ", "));
+  if (!missing.empty()) fail("model folder {} is incomplete; missing: {}", dir, fmt::join(missing, ", "));
   return f;
 }
 

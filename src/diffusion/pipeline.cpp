@@ -100,9 +100,10 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   if (folder_.sdxl) {
     if (!uc.text_time) fail("{}: an SDXL pipeline needs a UNet with addition_embed_type \"text_time\"", folder_.dir);
     if (uc.projection_class_embeddings_input_dim != 6 * uc.addition_time_embed_dim + pooled_dim_)
-      fail("{}: the UNet's projection_class_embeddings_input_dim {} is not 6 x addition_time_embed_dim + the pooled "
-           "projection width ({})", folder_.dir, uc.projection_class_embeddings_input_dim,
-           6 * uc.addition_time_embed_dim + pooled_dim_);
+      fail(
+          "{}: the UNet's projection_class_embeddings_input_dim {} is not 6 x addition_time_embed_dim + the pooled "
+          "projection width ({})",
+          folder_.dir, uc.projection_class_embeddings_input_dim, 6 * uc.addition_time_embed_dim + pooled_dim_);
   } else if (uc.text_time) {
     fail("{}: this UNet needs SDXL conditioning; model_index.json should name StableDiffusionXLPipeline", folder_.dir);
   }
@@ -125,8 +126,8 @@ int DiffusionPipeline::default_size() const {
 }
 
 std::string DiffusionPipeline::describe() const {
-  return fmt::format("{} ({}), {} on {} {}, decoder {}", folder_.dir, folder_.pipeline_class,
-                     scheduler_->class_name(), device_.str(), dtype_label(dtype_), decoder_->kind());
+  return fmt::format("{} ({}), {} on {} {}, decoder {}", folder_.dir, folder_.pipeline_class, scheduler_->class_name(),
+                     device_.str(), dtype_label(dtype_), decoder_->kind());
 }
 
 std::pair<torch::Tensor, torch::Tensor> DiffusionPipeline::encode_prompts(const std::vector<std::string>& prompts,
@@ -149,7 +150,8 @@ std::pair<torch::Tensor, torch::Tensor> DiffusionPipeline::encode_prompts(const 
   }
   auto ctx = parts.size() == 1 ? parts[0] : torch::cat(parts, -1);
   if (!zero.empty()) {
-    auto mask = torch::tensor(std::vector<std::uint8_t>(zero.begin(), zero.end()), torch::kUInt8).to(torch::kBool).to(device_);
+    auto mask =
+        torch::tensor(std::vector<std::uint8_t>(zero.begin(), zero.end()), torch::kUInt8).to(torch::kBool).to(device_);
     ctx = ctx.masked_fill(mask.view({B, 1, 1}), 0);
     if (pooled.defined()) pooled = pooled.masked_fill(mask.view({B, 1}), 0);
   }
@@ -164,7 +166,8 @@ torch::Tensor DiffusionPipeline::unet_forward(const torch::Tensor& x, double t, 
   return unet_(in, ts, ctx, pooled, time_ids);
 }
 
-torch::Tensor DiffusionPipeline::generate_latents(const std::vector<ImageRequest>& batch, const GenerationSettings& s0) {
+torch::Tensor DiffusionPipeline::generate_latents(const std::vector<ImageRequest>& batch,
+                                                  const GenerationSettings& s0) {
   torch::NoGradGuard ng;
   if (batch.empty()) fail("nothing to generate");
   GenerationSettings s = s0;

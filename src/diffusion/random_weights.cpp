@@ -59,7 +59,8 @@ std::vector<std::string> write_random_weights(const std::string& folder, std::ui
     }
   } else {
     auto f = component(folder, seed, force);
-    if (!f.empty()) written.push_back(f);
+    if (!f.empty())
+      written.push_back(f);
     else if (!fs::is_regular_file(fs::path(folder) / "config.json"))
       fail("{}: neither a pipeline folder (model_index.json) nor a component folder (config.json)", folder);
   }

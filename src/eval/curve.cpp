@@ -6,9 +6,8 @@
 
 namespace catimage {
 
-std::vector<CurvePoint> quality_cost_curve(const std::vector<RoutingPath>& paths,
-                                           const Matrix& truth, const Matrix& predicted,
-                                           const std::vector<double>& costs) {
+std::vector<CurvePoint> quality_cost_curve(const std::vector<RoutingPath>& paths, const Matrix& truth,
+                                           const Matrix& predicted, const std::vector<double>& costs) {
   std::vector<CurvePoint> out;
   const std::size_t n = paths.size();
   if (n == 0) return out;
@@ -27,8 +26,7 @@ std::vector<CurvePoint> quality_cost_curve(const std::vector<RoutingPath>& paths
       q += truth(s.prompt, s.to) - truth(s.prompt, s.from);
       p += predicted(s.prompt, s.to) - predicted(s.prompt, s.from);
     }
-    out.push_back({lambda, static_cast<double>(c / n), static_cast<double>(q / n),
-                   static_cast<double>(p / n)});
+    out.push_back({lambda, static_cast<double>(c / n), static_cast<double>(q / n), static_cast<double>(p / n)});
     return true;
   });
   return out;
@@ -47,10 +45,11 @@ std::vector<CurvePoint> nondecreasing_hull(std::vector<CurvePoint> pts) {
       const auto& a = h[h.size() - 2];
       const auto& b = h.back();
       // drop b if it lies on or below segment a->p
-      double cross = (b.cost - a.cost) * (p.quality - a.quality) -
-                     (b.quality - a.quality) * (p.cost - a.cost);
-      if (cross >= 0) h.pop_back();
-      else break;
+      double cross = (b.cost - a.cost) * (p.quality - a.quality) - (b.quality - a.quality) * (p.cost - a.cost);
+      if (cross >= 0)
+        h.pop_back();
+      else
+        break;
     }
     h.push_back(p);
   }

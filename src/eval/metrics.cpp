@@ -36,8 +36,7 @@ double area_under_hull(const std::vector<CurvePoint>& curve, double c_lo, double
   auto value = [&](double c) {
     if (c <= h.front().cost) return h.front().quality;
     if (c >= h.back().cost) return h.back().quality;
-    auto it = std::upper_bound(h.begin(), h.end(), c,
-                               [](double x, const CurvePoint& p) { return x < p.cost; });
+    auto it = std::upper_bound(h.begin(), h.end(), c, [](double x, const CurvePoint& p) { return x < p.cost; });
     const auto& b = *it;
     const auto& a = *std::prev(it);
     return a.quality + (b.quality - a.quality) * (c - a.cost) / (b.cost - a.cost);
@@ -48,18 +47,15 @@ double area_under_hull(const std::vector<CurvePoint>& curve, double c_lo, double
     if (p.cost > c_lo && p.cost < c_hi) xs.push_back(p.cost);
   std::sort(xs.begin(), xs.end());
   double area = 0;
-  for (std::size_t i = 1; i < xs.size(); ++i)
-    area += 0.5 * (value(xs[i - 1]) + value(xs[i])) * (xs[i] - xs[i - 1]);
+  for (std::size_t i = 1; i < xs.size(); ++i) area += 0.5 * (value(xs[i - 1]) + value(xs[i])) * (xs[i] - xs[i - 1]);
   return area / (c_hi - c_lo);
 }
 
-std::optional<double> apgr(const std::vector<CurvePoint>& curve, OperatingPoint weak,
-                           OperatingPoint strong) {
+std::optional<double> apgr(const std::vector<CurvePoint>& curve, OperatingPoint weak, OperatingPoint strong) {
   if (!(strong.quality > weak.quality) || !(strong.cost > weak.cost)) return std::nullopt;
   // Step function: the best quality any routing reaches within cost c.
   std::vector<CurvePoint> pts = curve;
-  std::sort(pts.begin(), pts.end(),
-            [](const CurvePoint& a, const CurvePoint& b) { return a.cost < b.cost; });
+  std::sort(pts.begin(), pts.end(), [](const CurvePoint& a, const CurvePoint& b) { return a.cost < b.cost; });
   double area = 0, best = weak.quality, at = weak.cost;
   for (const auto& p : pts) {
     if (p.cost >= strong.cost) break;
@@ -84,8 +80,7 @@ CurveFigures curve_figures(const std::vector<CurvePoint>& curve, const EvalResul
   for (const auto& p : curve)
     if (p.quality >= bs.quality && bs.cost > 0) {
       double frac = p.cost / bs.cost;
-      if (!f.cost_to_match_best_single || frac < *f.cost_to_match_best_single)
-        f.cost_to_match_best_single = frac;
+      if (!f.cost_to_match_best_single || frac < *f.cost_to_match_best_single) f.cost_to_match_best_single = frac;
     }
   if (oracle) {
     double o = best_quality_within(*oracle, bs.cost);
@@ -102,8 +97,8 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
                     const std::vector<std::string>& names) {
   if (truth.rows != predicted.rows || truth.cols != predicted.cols || truth.cols != costs.size() ||
       names.size() != costs.size())
-    fail("evaluate: shapes differ (truth {}x{}, predicted {}x{}, {} costs)", truth.rows, truth.cols,
-         predicted.rows, predicted.cols, costs.size());
+    fail("evaluate: shapes differ (truth {}x{}, predicted {}x{}, {} costs)", truth.rows, truth.cols, predicted.rows,
+         predicted.cols, costs.size());
   if (truth.rows == 0) fail("evaluate: no prompts");
   EvalResult r;
   r.prompts = truth.rows;

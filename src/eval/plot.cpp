@@ -1,9 +1,9 @@
 #include "catimage/eval/plot.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <unistd.h>
 
 #include "catimage/util/error.hpp"
 
@@ -61,14 +61,22 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
                        const std::string& path) {
   Frame f;
   std::vector<double> xs, ys;
-  for (const auto& s : r.singles) { xs.push_back(s.cost); ys.push_back(s.quality); }
+  for (const auto& s : r.singles) {
+    xs.push_back(s.cost);
+    ys.push_back(s.quality);
+  }
   for (const auto* c : {&r.router_curve, &r.oracle_curve})
-    for (const auto& p : *c) { xs.push_back(p.cost); ys.push_back(p.quality); }
+    for (const auto& p : *c) {
+      xs.push_back(p.cost);
+      ys.push_back(p.quality);
+    }
   auto [xa, xb] = std::minmax_element(xs.begin(), xs.end());
   auto [ya, yb] = std::minmax_element(ys.begin(), ys.end());
   double dx = std::max(*xb - *xa, 1e-9), dy = std::max(*yb - *ya, 1e-9);
-  f.x0 = std::max(0.0, *xa - 0.05 * dx); f.x1 = *xb + 0.05 * dx;
-  f.y0 = *ya - 0.08 * dy; f.y1 = *yb + 0.08 * dy;
+  f.x0 = std::max(0.0, *xa - 0.05 * dx);
+  f.x1 = *xb + 0.05 * dx;
+  f.y0 = *ya - 0.08 * dy;
+  f.y1 = *yb + 0.08 * dy;
 
   cairo_surface_t* surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)f.W, (int)f.H);
   cairo_t* cr = cairo_create(surf);
@@ -82,13 +90,17 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
   double sx = nice_step(f.x1 - f.x0, 8), sy = nice_step(f.y1 - f.y0, 8);
   for (double x = std::ceil(f.x0 / sx) * sx; x <= f.x1; x += sx) {
     cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-    cairo_move_to(cr, f.px(x), f.T); cairo_line_to(cr, f.px(x), f.H - f.B); cairo_stroke(cr);
+    cairo_move_to(cr, f.px(x), f.T);
+    cairo_line_to(cr, f.px(x), f.H - f.B);
+    cairo_stroke(cr);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     text(cr, f.px(x), f.H - f.B + 8, fmt::format("{:g}", std::round(x / sx) * sx), 0.5, 0);
   }
   for (double y = std::ceil(f.y0 / sy) * sy; y <= f.y1; y += sy) {
     cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
-    cairo_move_to(cr, f.L, f.py(y)); cairo_line_to(cr, f.W - f.R, f.py(y)); cairo_stroke(cr);
+    cairo_move_to(cr, f.L, f.py(y));
+    cairo_line_to(cr, f.W - f.R, f.py(y));
+    cairo_stroke(cr);
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     text(cr, f.L - 8, f.py(y), fmt::format("{:g}", std::round(y / sy) * sy), 1, 0.5);
   }
@@ -109,7 +121,10 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
     auto fr = frontier(c);
     if (fr.empty()) return;
     cairo_set_source_rgba(cr, rr, gg, bb, 0.18);
-    for (const auto& p : c) { cairo_arc(cr, f.px(p.cost), f.py(p.quality), 1.6, 0, 2 * M_PI); cairo_fill(cr); }
+    for (const auto& p : c) {
+      cairo_arc(cr, f.px(p.cost), f.py(p.quality), 1.6, 0, 2 * M_PI);
+      cairo_fill(cr);
+    }
     cairo_set_source_rgb(cr, rr, gg, bb);
     cairo_set_line_width(cr, 2.2);
     cairo_move_to(cr, f.px(fr[0].cost), f.py(fr[0].quality));
@@ -135,8 +150,10 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
     double x = f.px(r.random.cost), y = f.py(r.random.quality);
     cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
     cairo_set_line_width(cr, 2);
-    cairo_move_to(cr, x - 5, y - 5); cairo_line_to(cr, x + 5, y + 5);
-    cairo_move_to(cr, x - 5, y + 5); cairo_line_to(cr, x + 5, y - 5);
+    cairo_move_to(cr, x - 5, y - 5);
+    cairo_line_to(cr, x + 5, y + 5);
+    cairo_move_to(cr, x - 5, y + 5);
+    cairo_line_to(cr, x + 5, y - 5);
     cairo_stroke(cr);
   }
   // legend
@@ -144,14 +161,31 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
   cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
   cairo_rectangle(cr, lx - 8, ly - 14, 206, 84);
   cairo_fill(cr);
-  struct { const char* name; double r, g, b; int kind; } items[] = {
-      {"router (frontier)", 0.15, 0.35, 0.85, 0}, {"oracle (frontier)", 0.2, 0.6, 0.2, 0},
-      {"single candidates", 0.85, 0.2, 0.15, 1}, {"uniform random", 0.4, 0.4, 0.4, 2}};
+  struct {
+    const char* name;
+    double r, g, b;
+    int kind;
+  } items[] = {{"router (frontier)", 0.15, 0.35, 0.85, 0},
+               {"oracle (frontier)", 0.2, 0.6, 0.2, 0},
+               {"single candidates", 0.85, 0.2, 0.15, 1},
+               {"uniform random", 0.4, 0.4, 0.4, 2}};
   for (const auto& it : items) {
     cairo_set_source_rgb(cr, it.r, it.g, it.b);
-    if (it.kind == 0) { cairo_set_line_width(cr, 2.2); cairo_move_to(cr, lx, ly); cairo_line_to(cr, lx + 22, ly); cairo_stroke(cr); }
-    else if (it.kind == 1) { cairo_arc(cr, lx + 11, ly, 5, 0, 2 * M_PI); cairo_fill(cr); }
-    else { cairo_move_to(cr, lx + 6, ly - 5); cairo_line_to(cr, lx + 16, ly + 5); cairo_move_to(cr, lx + 6, ly + 5); cairo_line_to(cr, lx + 16, ly - 5); cairo_stroke(cr); }
+    if (it.kind == 0) {
+      cairo_set_line_width(cr, 2.2);
+      cairo_move_to(cr, lx, ly);
+      cairo_line_to(cr, lx + 22, ly);
+      cairo_stroke(cr);
+    } else if (it.kind == 1) {
+      cairo_arc(cr, lx + 11, ly, 5, 0, 2 * M_PI);
+      cairo_fill(cr);
+    } else {
+      cairo_move_to(cr, lx + 6, ly - 5);
+      cairo_line_to(cr, lx + 16, ly + 5);
+      cairo_move_to(cr, lx + 6, ly + 5);
+      cairo_line_to(cr, lx + 16, ly - 5);
+      cairo_stroke(cr);
+    }
     cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
     text(cr, lx + 30, ly, it.name, 0, 0.5);
     ly += 19;

@@ -36,21 +36,23 @@ std::string eval_markdown(const EvalResult& r, const std::string& title, const s
   std::ostringstream o;
   const auto& bs = r.singles[r.best_single];
   o << "## " << title << "\n\n";
-  o << fmt::format("{} prompts; cost unit: {}; best single candidate: {} (quality {:.4f}, cost {:.4f})\n\n",
-                   r.prompts, unit, r.names[r.best_single], bs.quality, bs.cost);
+  o << fmt::format("{} prompts; cost unit: {}; best single candidate: {} (quality {:.4f}, cost {:.4f})\n\n", r.prompts,
+                   unit, r.names[r.best_single], bs.quality, bs.cost);
   o << "| method | mean quality | mean cost | cost / best single |\n|---|---:|---:|---:|\n";
   for (std::size_t k = 0; k < r.names.size(); ++k)
     o << fmt::format("| {}{} | {:.4f} | {:.4f} | {:.3f} |\n", r.names[k],
-                     static_cast<int>(k) == r.best_single ? " (best single)" : "",
-                     r.singles[k].quality, r.singles[k].cost, r.singles[k].cost / bs.cost);
+                     static_cast<int>(k) == r.best_single ? " (best single)" : "", r.singles[k].quality,
+                     r.singles[k].cost, r.singles[k].cost / bs.cost);
   o << fmt::format("| uniform random | {:.4f} | {:.4f} | {:.3f} |\n", r.random.quality, r.random.cost,
                    r.random.cost / bs.cost);
-  o << "\n| curve | max quality | quality @ best-single cost | Δ vs best single | cost to match best single | oracle gain captured | AIQ | APGR |\n";
+  o << "\n| curve | max quality | quality @ best-single cost | Δ vs best single | cost to match best single | oracle "
+       "gain captured | AIQ | APGR |\n";
   o << "|---|---:|---:|---:|---:|---:|---:|---:|\n";
   auto row = [&](const char* name, const CurveFigures& f) {
     o << fmt::format("| {} | {:.4f} | {:.4f} | {:+.4f} | {} | {} | {:.4f} | {} |\n", name, f.max_quality,
                      f.quality_at_best_single_cost, f.quality_at_best_single_cost - bs.quality,
-                     opt(f.cost_to_match_best_single, "{:.3f}"), (f.oracle_gap_captured ? fmt::format("{:.1f}%", 100 * *f.oracle_gap_captured) : std::string("—")),
+                     opt(f.cost_to_match_best_single, "{:.3f}"),
+                     (f.oracle_gap_captured ? fmt::format("{:.1f}%", 100 * *f.oracle_gap_captured) : std::string("—")),
                      f.aiq, opt(f.apgr, "{:.4f}"));
   };
   row("router", r.router);

@@ -83,9 +83,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
   if (!arr.is_array()) fail("{}: candidates: expected an array, got {}", origin, json_type(arr));
   if (arr.empty()) fail("{}: candidates: the list is empty", origin);
 
-  static const std::set<std::string> allowed = {
-      "name", "family", "weights", "vae", "steps", "scheduler", "guidance",
-      "width", "height", "cost", "description"};
+  static const std::set<std::string> allowed = {"name",     "family", "weights", "vae",  "steps",      "scheduler",
+                                                "guidance", "width",  "height",  "cost", "description"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const auto& o = arr[i];
@@ -137,12 +136,11 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
 
     if (!o.contains("cost")) c.bad("cost", "missing (required): {\"value\": number, \"unit\": \"seconds\"|\"tflops\"}");
     const auto& cost = o["cost"];
-    if (!cost.is_object()) c.bad("cost", fmt::format("expected an object {{\"value\", \"unit\"}}, got {}", cost.dump()));
+    if (!cost.is_object())
+      c.bad("cost", fmt::format("expected an object {{\"value\", \"unit\"}}, got {}", cost.dump()));
     for (auto it = cost.begin(); it != cost.end(); ++it)
-      if (it.key() != "value" && it.key() != "unit")
-        c.bad("cost." + it.key(), "unknown key (allowed: value, unit)");
-    if (!cost.contains("value") || !cost["value"].is_number())
-      c.bad("cost.value", "missing or not a number");
+      if (it.key() != "value" && it.key() != "unit") c.bad("cost." + it.key(), "unknown key (allowed: value, unit)");
+    if (!cost.contains("value") || !cost["value"].is_number()) c.bad("cost.value", "missing or not a number");
     cand.cost = cost["value"].get<double>();
     if (!std::isfinite(cand.cost) || cand.cost < 0)
       c.bad("cost.value", fmt::format("{} must be a finite number >= 0", cand.cost));
@@ -151,10 +149,12 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     auto unit = cost["unit"].get<std::string>();
     if (!one_of(unit, kCostUnits))
       c.bad("cost.unit", fmt::format("\"{}\" is not one of: {}", unit, join(kCostUnits, ", ")));
-    if (set.cost_unit.empty()) set.cost_unit = unit;
+    if (set.cost_unit.empty())
+      set.cost_unit = unit;
     else if (unit != set.cost_unit)
       c.bad("cost.unit", fmt::format("\"{}\" differs from the first candidate's \"{}\"; all costs "
-                                     "must share one unit", unit, set.cost_unit));
+                                     "must share one unit",
+                                     unit, set.cost_unit));
     set.candidates.push_back(std::move(cand));
   }
   return set;
@@ -192,14 +192,13 @@ std::vector<int> match_candidates(const CandidateSet& set, const std::vector<std
   for (const auto& c : set.candidates) {
     auto it = std::find(names.begin(), names.end(), c.name);
     if (it == names.end())
-      fail("{} has no candidate \"{}\" of config {} (it has: {})", other_origin, c.name,
-           set.source, join(names, ", "));
+      fail("{} has no candidate \"{}\" of config {} (it has: {})", other_origin, c.name, set.source, join(names, ", "));
     idx.push_back(static_cast<int>(it - names.begin()));
   }
   for (const auto& n : names)
     if (!allow_extra && set.index(n) < 0)
-      fail("{} has candidate \"{}\" that config {} lacks (config has: {})", other_origin, n,
-           set.source, join(set.names(), ", "));
+      fail("{} has candidate \"{}\" that config {} lacks (config has: {})", other_origin, n, set.source,
+           join(set.names(), ", "));
   return idx;
 }
 

@@ -38,16 +38,24 @@ double parse_number(const std::string& s, const std::string& loc, const std::str
 // config can drive `generate` once weights are given. Unknown models get family "other".
 void fill_known(Candidate& c) {
   if (c.name == "SD-Turbo") {
-    c.family = "sd21"; c.steps = 1; c.scheduler = "euler_ancestral"; c.guidance = 0.0;
+    c.family = "sd21";
+    c.steps = 1;
+    c.scheduler = "euler_ancestral";
+    c.guidance = 0.0;
     c.description = "stabilityai/sd-turbo, 1 step, no CFG";
   } else if (c.name == "SDXL-Turbo") {
-    c.family = "sdxl"; c.steps = 1; c.scheduler = "euler_ancestral"; c.guidance = 0.0;
+    c.family = "sdxl";
+    c.steps = 1;
+    c.scheduler = "euler_ancestral";
+    c.guidance = 0.0;
     c.description = "stabilityai/sdxl-turbo, 1 step, no CFG";
   } else if (c.name == "TAESD") {
-    c.family = "sd15"; c.scheduler = "ddim";
+    c.family = "sd15";
+    c.scheduler = "ddim";
     c.description = "Stable Diffusion with the TAESD tiny decoder (madebyollin/taesd)";
   } else if (c.name == "amused") {
-    c.family = "amused"; c.scheduler = "amused";
+    c.family = "amused";
+    c.scheduler = "amused";
     c.description = "amused/amused-512 (masked image model)";
   } else {
     c.family = "other";
@@ -65,13 +73,10 @@ CemsImport import_cems(const std::string& dir, const std::string& metric) {
   std::vector<std::pair<std::string, std::string>> files;  // model, path
   for (const auto& e : fs::directory_iterator(dir)) {
     auto name = e.path().filename().string();
-    if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + 4 &&
-        name.substr(name.size() - 4) == ".csv")
-      files.emplace_back(name.substr(prefix.size(), name.size() - prefix.size() - 4),
-                         e.path().string());
+    if (name.rfind(prefix, 0) == 0 && name.size() > prefix.size() + 4 && name.substr(name.size() - 4) == ".csv")
+      files.emplace_back(name.substr(prefix.size(), name.size() - prefix.size() - 4), e.path().string());
   }
-  if (files.empty())
-    fail("{}: no files named {}<MODEL>.csv (metric \"{}\")", dir, prefix, metric);
+  if (files.empty()) fail("{}: no files named {}<MODEL>.csv (metric \"{}\")", dir, prefix, metric);
   std::sort(files.begin(), files.end());
 
   const std::string score_col = metric + "_score";
@@ -83,22 +88,21 @@ CemsImport import_cems(const std::string& dir, const std::string& metric) {
     CsvReader r(in, path);
     CsvTable t;
     if (!r.next(t.header)) fail("{}: empty file", path);
-    int c_id = t.column("prompt_id"), c_prompt = t.column("prompt"),
-        c_time = t.column("mean_time"), c_score = t.column(score_col);
-    for (auto [c, n] : {std::pair{c_id, "prompt_id"}, {c_prompt, "prompt"},
-                        {c_time, "mean_time"}, {c_score, score_col.c_str()}})
+    int c_id = t.column("prompt_id"), c_prompt = t.column("prompt"), c_time = t.column("mean_time"),
+        c_score = t.column(score_col);
+    for (auto [c, n] :
+         {std::pair{c_id, "prompt_id"}, {c_prompt, "prompt"}, {c_time, "mean_time"}, {c_score, score_col.c_str()}})
       if (c < 0) fail("{}:1: missing column \"{}\" (header: {})", path, n, join(t.header, ","));
     std::unordered_map<std::string, Row> rows;
     std::vector<std::string> f;
     while (r.next(f)) {
       auto loc = where(path, r.line());
       if (f.size() == 1 && f[0].empty()) continue;  // trailing blank line
-      if (f.size() != t.header.size())
-        fail("{}: {} fields where the header has {}", loc, f.size(), t.header.size());
+      if (f.size() != t.header.size()) fail("{}: {} fields where the header has {}", loc, f.size(), t.header.size());
       const auto& id = f[c_id];
       if (id.empty()) fail("{}: empty prompt_id", loc);
-      Row row{f[c_prompt], parse_number(f[c_time], loc, "mean_time"),
-              parse_number(f[c_score], loc, score_col), r.line()};
+      Row row{f[c_prompt], parse_number(f[c_time], loc, "mean_time"), parse_number(f[c_score], loc, score_col),
+              r.line()};
       if (row.time < 0) fail("{}: negative mean_time {}", loc, row.time);
       if (!rows.emplace(id, std::move(row)).second) fail("{}: duplicate prompt_id \"{}\"", loc, id);
       if (per_model.empty()) order.push_back(id);
@@ -115,15 +119,13 @@ CemsImport import_cems(const std::string& dir, const std::string& metric) {
         fail("{}: prompt_id \"{}\" (present in {}) is missing", files[m].second, id, files[0].second);
       const auto& a = per_model[0].at(id).prompt;
       if (it->second.prompt != a)
-        fail("{}: prompt of \"{}\" differs from {}: \"{}\" vs \"{}\"",
-             where(files[m].second, it->second.line), id, files[0].second, excerpt(it->second.prompt),
-             excerpt(a));
+        fail("{}: prompt of \"{}\" differs from {}: \"{}\" vs \"{}\"", where(files[m].second, it->second.line), id,
+             files[0].second, excerpt(it->second.prompt), excerpt(a));
     }
     if (per_model[m].size() != order.size())
       for (const auto& [id, row] : per_model[m])
         if (!per_model[0].count(id))
-          fail("{}: prompt_id \"{}\" is not in {}", where(files[m].second, row.line), id,
-               files[0].second);
+          fail("{}: prompt_id \"{}\" is not in {}", where(files[m].second, row.line), id, files[0].second);
   }
 
   CemsImport out;
@@ -147,8 +149,8 @@ CemsImport import_cems(const std::string& dir, const std::string& metric) {
   out.config.cost_unit = "seconds";
   out.config.description = fmt::format(
       "Imported from CEMS ({}; metric {}). Costs: mean seconds per image over {} prompts "
-      "(one GeForce RTX 2080 Ti, as published).", fs::path(dir).filename().string(), metric,
-      order.size());
+      "(one GeForce RTX 2080 Ti, as published).",
+      fs::path(dir).filename().string(), metric, order.size());
   for (std::size_t m = 0; m < files.size(); ++m) {
     Candidate c;
     c.name = files[m].first;

@@ -60,8 +60,7 @@ CsvReader::Status CsvReader::next_record(std::vector<std::string>& fields, std::
       if (c == '\n') ++line_;
       return Status::record;
     } else {
-      if (was_quoted)
-        return malformed(fmt::format("characters after a closing quote (field {})", fields.size() + 1));
+      if (was_quoted) return malformed(fmt::format("characters after a closing quote (field {})", fields.size() + 1));
       field += static_cast<char>(c);
     }
   }

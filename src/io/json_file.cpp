@@ -22,7 +22,12 @@ json parse_json(std::string_view text, const std::string& origin, long first_lin
   auto position = [&](std::size_t byte) {
     long line = first_line, col = 1;
     for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-      if (text[i] == '\n') { ++line; col = 1; } else { ++col; }
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
     }
     return fmt::format("{}:{}:{}", origin, line, col);
   };

@@ -73,9 +73,12 @@ void add_json_record(const json& j, long n, Collector& c) {
     return c.skip(n, "JSON record has no string \"prompt\" key");
   std::string id;
   if (j.contains("id")) {
-    if (j["id"].is_string()) id = j["id"].get<std::string>();
-    else if (j["id"].is_number_integer()) id = std::to_string(j["id"].get<long long>());
-    else return c.skip(n, "\"id\" is neither a string nor an integer");
+    if (j["id"].is_string())
+      id = j["id"].get<std::string>();
+    else if (j["id"].is_number_integer())
+      id = std::to_string(j["id"].get<long long>());
+    else
+      return c.skip(n, "\"id\" is neither a string nor an integer");
     if (id.empty()) return c.skip(n, "\"id\" is empty");
   }
   std::optional<std::uint64_t> seed;
@@ -124,9 +127,10 @@ void read_json_array(std::istream& in, Collector& c, const std::string& origin) 
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
   json j = parse_json(text, origin, 1);
   if (!j.is_array())
-    fail("{}: expected a JSON array of prompts (strings or {{\"prompt\": ...}} objects); for one object per line "
-         "use .jsonl",
-         origin);
+    fail(
+        "{}: expected a JSON array of prompts (strings or {{\"prompt\": ...}} objects); for one object per line "
+        "use .jsonl",
+        origin);
   long n = 0;
   for (const auto& e : j) add_json_record(e, ++n, c);
 }

@@ -75,10 +75,9 @@ QualityTable QualityTable::subset(const std::vector<std::size_t>& sel) const {
 
 namespace {
 
-std::vector<double> read_values(const json& obj, const char* key, const QualityTable& t,
-                                const std::string& loc, std::vector<std::string>* define) {
-  if (!obj.is_object())
-    fail("{}: \"{}\" must be an object {{candidate: number}}, got {}", loc, key, json_type(obj));
+std::vector<double> read_values(const json& obj, const char* key, const QualityTable& t, const std::string& loc,
+                                std::vector<std::string>* define) {
+  if (!obj.is_object()) fail("{}: \"{}\" must be an object {{candidate: number}}, got {}", loc, key, json_type(obj));
   if (define) {
     for (auto it = obj.begin(); it != obj.end(); ++it) define->push_back(it.key());
     if (define->empty()) fail("{}: \"{}\" names no candidate", loc, key);
@@ -89,10 +88,8 @@ std::vector<double> read_values(const json& obj, const char* key, const QualityT
   for (const auto& n : names) {
     auto it = obj.find(n);
     if (it == obj.end())
-      fail("{}: \"{}\" lacks candidate \"{}\" (every line must name: {})", loc, key, n,
-           join(names, ", "));
-    if (!it->is_number())
-      fail("{}: {}.\"{}\": expected a number, got {}", loc, key, n, it->dump());
+      fail("{}: \"{}\" lacks candidate \"{}\" (every line must name: {})", loc, key, n, join(names, ", "));
+    if (!it->is_number()) fail("{}: {}.\"{}\": expected a number, got {}", loc, key, n, it->dump());
     double x = it->get<double>();
     if (!std::isfinite(x)) fail("{}: {}.\"{}\": not a finite number", loc, key, n);
     v.push_back(x);
@@ -100,8 +97,7 @@ std::vector<double> read_values(const json& obj, const char* key, const QualityT
   if (obj.size() != names.size())
     for (auto it = obj.begin(); it != obj.end(); ++it)
       if (std::find(names.begin(), names.end(), it.key()) == names.end())
-        fail("{}: {}.\"{}\": unknown candidate (the table's candidates: {})", loc, key, it.key(),
-             join(names, ", "));
+        fail("{}: {}.\"{}\": unknown candidate (the table's candidates: {})", loc, key, it.key(), join(names, ", "));
   return v;
 }
 
@@ -125,17 +121,18 @@ QualityTable load_quality_table(const std::string& path) {
     if (!j.is_object()) fail("{}: expected a JSON object, got {}", loc, json_type(j));
     static const std::unordered_set<std::string> allowed = {"id", "prompt", "quality", "cost"};
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (!allowed.count(it.key()))
-        fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost)", loc, it.key());
+      if (!allowed.count(it.key())) fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost)", loc, it.key());
     QualityRecord r;
     r.line = lineno;
     if (!j.contains("id")) fail("{}: missing key \"id\"", loc);
-    if (j["id"].is_string()) r.id = j["id"].get<std::string>();
-    else if (j["id"].is_number_integer()) r.id = std::to_string(j["id"].get<long long>());
-    else fail("{}: \"id\" must be a string or integer, got {}", loc, j["id"].dump());
+    if (j["id"].is_string())
+      r.id = j["id"].get<std::string>();
+    else if (j["id"].is_number_integer())
+      r.id = std::to_string(j["id"].get<long long>());
+    else
+      fail("{}: \"id\" must be a string or integer, got {}", loc, j["id"].dump());
     if (!ids.insert(r.id).second) fail("{}: duplicate id \"{}\"", loc, r.id);
-    if (!j.contains("prompt") || !j["prompt"].is_string())
-      fail("{}: missing key \"prompt\" or not a string", loc);
+    if (!j.contains("prompt") || !j["prompt"].is_string()) fail("{}: missing key \"prompt\" or not a string", loc);
     r.prompt = j["prompt"].get<std::string>();
     if (!j.contains("quality")) fail("{}: missing key \"quality\"", loc);
     r.quality = read_values(j["quality"], "quality", t, loc, t.rows.empty() ? &t.candidates : nullptr);
@@ -151,8 +148,7 @@ QualityTable load_quality_table(const std::string& path) {
   return t;
 }
 
-void write_quality_record(std::ostream& out, const std::vector<std::string>& candidates,
-                          const QualityRecord& r) {
+void write_quality_record(std::ostream& out, const std::vector<std::string>& candidates, const QualityRecord& r) {
   json j;
   j["id"] = r.id;
   j["prompt"] = r.prompt;

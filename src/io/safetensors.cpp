@@ -18,15 +18,16 @@
 namespace catimage {
 
 namespace {
-const std::pair<DType, const char*> kNames[] = {{DType::F32, "F32"}, {DType::F16, "F16"},
-                                                {DType::BF16, "BF16"}, {DType::I64, "I64"},
-                                                {DType::I32, "I32"}, {DType::U8, "U8"}};
+const std::pair<DType, const char*> kNames[] = {{DType::F32, "F32"}, {DType::F16, "F16"}, {DType::BF16, "BF16"},
+                                                {DType::I64, "I64"}, {DType::I32, "I32"}, {DType::U8, "U8"}};
 }
 
 std::size_t dtype_size(DType t) {
   switch (t) {
-    case DType::F32: case DType::I32: return 4;
-    case DType::F16: case DType::BF16: return 2;
+    case DType::F32:
+    case DType::I32: return 4;
+    case DType::F16:
+    case DType::BF16: return 2;
     case DType::I64: return 8;
     case DType::U8: return 1;
   }
@@ -56,7 +57,8 @@ std::string duplicate_key(std::string_view header) {
   std::set<std::string> seen;
   std::string dup;
   json::parser_callback_t cb = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && dup.empty() && !seen.insert(parsed.get<std::string>()).second)
+    if (event == json::parse_event_t::key && depth == 1 && dup.empty() &&
+        !seen.insert(parsed.get<std::string>()).second)
       dup = parsed.get<std::string>();
     return true;
   };

@@ -36,7 +36,8 @@ TableSplit split_table(const QualityTable& t, const std::vector<double>& ratios,
   double cum = 0;
   for (std::size_t k = 0; k < ratios.size(); ++k) {
     cum += ratios[k];
-    std::size_t end = k + 1 == ratios.size() ? pool.size() : static_cast<std::size_t>(std::llround(cum / total * pool.size()));
+    std::size_t end =
+        k + 1 == ratios.size() ? pool.size() : static_cast<std::size_t>(std::llround(cum / total * pool.size()));
     std::vector<std::size_t> idx(pool.begin() + at, pool.begin() + end);
     std::sort(idx.begin(), idx.end());  // keep the table's order inside each part
     s.parts.push_back(t.subset(idx));

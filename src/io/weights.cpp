@@ -83,9 +83,10 @@ WeightFiles WeightFiles::in_folder(const std::string& dir, const std::string& st
   std::string hint;
   for (const char* ext : {".bin", ".ckpt", ".pt", ".pth"})
     if (fs::is_regular_file(fs::path(dir) / (stem + ext)))
-      hint = fmt::format(" (found {}{}: only safetensors weights are loaded; pickled checkpoints are never opened — "
-                         "convert it to safetensors, e.g. with diffusers' save_pretrained(safe_serialization=True))",
-                         stem, ext);
+      hint = fmt::format(
+          " (found {}{}: only safetensors weights are loaded; pickled checkpoints are never opened — "
+          "convert it to safetensors, e.g. with diffusers' save_pretrained(safe_serialization=True))",
+          stem, ext);
   fail("no weights in {}: expected one of {}{}", dir, fmt::join(expected_paths(dir, stem), ", "), hint);
 }
 
@@ -143,8 +144,8 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
     used.insert(name);
     auto shape = w.shape(it->second);
     auto want = target.sizes().vec();
-    bool conv1x1_as_linear = opt.conv1x1_as_linear && shape.size() == 4 && want.size() == 2 && shape[0] == want[0] && shape[1] == want[1] &&
-                             shape[2] == 1 && shape[3] == 1;
+    bool conv1x1_as_linear = opt.conv1x1_as_linear && shape.size() == 4 && want.size() == 2 && shape[0] == want[0] &&
+                             shape[1] == want[1] && shape[2] == 1 && shape[3] == 1;
     if (shape != want && !conv1x1_as_linear) {
       misshaped.push_back(fmt::format("{} (file {}, model {})", it->second, shape_str(shape), shape_str(want)));
       return;
@@ -167,8 +168,8 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
       if (v.size() <= 12) return fmt::format("{}", fmt::join(v, ", "));
       return fmt::format("{}, ... ({} in all)", fmt::join(v.begin(), v.begin() + 12, ", "), v.size());
     };
-    fail("{}: the weights do not fit the model: missing [{}] mis-shaped [{}] unexpected [{}]",
-         w.describe(), list(missing), list(misshaped), list(unexpected));
+    fail("{}: the weights do not fit the model: missing [{}] mis-shaped [{}] unexpected [{}]", w.describe(),
+         list(missing), list(misshaped), list(unexpected));
   }
 }
 

@@ -20,7 +20,8 @@ double Confidence::shrink(double sim) const {
 double LengthRange::shrink(int words) const {
   if (!enabled) return 1.0;
   double w = words;
-  if (w < lo_one) return lo_one > lo_zero ? std::clamp((w - lo_zero) / (lo_one - lo_zero), 0.0, 1.0) : (w >= lo_one ? 1.0 : 0.0);
+  if (w < lo_one)
+    return lo_one > lo_zero ? std::clamp((w - lo_zero) / (lo_one - lo_zero), 0.0, 1.0) : (w >= lo_one ? 1.0 : 0.0);
   if (w > hi_one) return hi_zero > hi_one ? std::clamp((hi_zero - w) / (hi_zero - hi_one), 0.0, 1.0) : 0.0;
   return 1.0;
 }

@@ -57,7 +57,10 @@ void EnsemblePredictor::predict_raw(const std::vector<std::string>& prompts, Mat
   for (std::size_t k = 0; k < members_.size(); ++k) {
     for (std::size_t i = 0; i < raw.data.size(); ++i) raw.data[i] += weights_[k] * outs[k].data[i];
     for (std::size_t i = 0; i < sims[k].size(); ++i)
-      if (!std::isnan(sims[k][i])) { sim[i] += sims[k][i]; ++n_sim[i]; }
+      if (!std::isnan(sims[k][i])) {
+        sim[i] += sims[k][i];
+        ++n_sim[i];
+      }
   }
   for (std::size_t i = 0; i < n; ++i) sim[i] = n_sim[i] ? sim[i] / n_sim[i] : NAN;
 }
@@ -87,21 +90,21 @@ std::unique_ptr<EnsemblePredictor> EnsemblePredictor::load(const std::string& di
     ~Nest() { --nesting; }
   } nest;
   if (nesting > kMaxNesting)
-    fail("{}/predictor.json: model.members: ensembles nested more than {} deep (does a member folder lead back "
-         "to an ensemble above it?)",
-         dir, kMaxNesting);
+    fail(
+        "{}/predictor.json: model.members: ensembles nested more than {} deep (does a member folder lead back "
+        "to an ensemble above it?)",
+        dir, kMaxNesting);
   std::vector<std::unique_ptr<Predictor>> members;
   for (const auto& n : names) {
     // A member is a folder under members/: a plain name, never a path (".." would recurse).
-    const bool plain = !n.empty() && n.size() <= 64 && n != "." && n != ".." &&
-                       n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
-                           std::string::npos;
+    const bool plain =
+        !n.empty() && n.size() <= 64 && n != "." && n != ".." &&
+        n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == std::string::npos;
     if (!plain)
       fail("{}/predictor.json: model.members: \"{}\" is not a plain member name (letters, digits, '.', '_', '-')", dir,
            n);
     auto m = load_predictor((fs::path(dir) / "members" / n).string());
-    if (m->meta().candidates != meta.candidates)
-      fail("{}/members/{}: candidates differ from the ensemble's", dir, n);
+    if (m->meta().candidates != meta.candidates) fail("{}/members/{}: candidates differ from the ensemble's", dir, n);
     members.push_back(std::move(m));
   }
   return std::make_unique<EnsemblePredictor>(std::move(meta), std::move(members), std::move(names), std::move(weights));

@@ -12,8 +12,8 @@ namespace catimage {
 
 class EnsemblePredictor : public Predictor {
  public:
-  EnsemblePredictor(PredictorMeta meta, std::vector<std::unique_ptr<Predictor>> members,
-                    std::vector<std::string> names, std::vector<double> weights);
+  EnsemblePredictor(PredictorMeta meta, std::vector<std::unique_ptr<Predictor>> members, std::vector<std::string> names,
+                    std::vector<double> weights);
   static std::unique_ptr<EnsemblePredictor> load(const std::string& dir, PredictorMeta meta);
   void predict_raw(const std::vector<std::string>& prompts, Matrix& raw, std::vector<double>& sim) const override;
   void save(const std::string& dir) const override;

@@ -5,9 +5,10 @@
 namespace catimage {
 
 json NetConfig::to_json() const {
-  return {{"vocab", vocab}, {"buckets", buckets}, {"dim", dim}, {"hidden", hidden}, {"layers", layers},
-          {"heads", heads}, {"max_len", max_len}, {"outputs", outputs}, {"dropout", dropout},
-          {"stats", stats}, {"char_ngrams", char_ngrams}};
+  return {{"vocab", vocab},     {"buckets", buckets},        {"dim", dim},
+          {"hidden", hidden},   {"layers", layers},          {"heads", heads},
+          {"max_len", max_len}, {"outputs", outputs},        {"dropout", dropout},
+          {"stats", stats},     {"char_ngrams", char_ngrams}};
 }
 
 NetConfig NetConfig::from_json(const json& j) {
@@ -27,8 +28,9 @@ NetConfig NetConfig::from_json(const json& j) {
 }
 
 BagNetImpl::BagNetImpl(const NetConfig& c) {
-  embedding = register_module("embedding", torch::nn::EmbeddingBag(
-      torch::nn::EmbeddingBagOptions(c.vocab + c.buckets, c.dim).mode(torch::kMean)));
+  embedding = register_module(
+      "embedding",
+      torch::nn::EmbeddingBag(torch::nn::EmbeddingBagOptions(c.vocab + c.buckets, c.dim).mode(torch::kMean)));
   proj = register_module("proj", torch::nn::Linear(c.dim + c.stats, c.hidden));
   head = register_module("head", torch::nn::Linear(c.hidden, c.outputs));
   drop = register_module("drop", torch::nn::Dropout(c.dropout));

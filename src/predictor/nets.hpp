@@ -8,16 +8,16 @@
 namespace catimage {
 
 struct NetConfig {
-  int vocab = 8000;      // sentencepiece pieces
-  int buckets = 32768;   // hashed piece bi-/tri-grams (bag)
-  int dim = 64;          // embedding width
-  int hidden = 128;      // prompt embedding width (what kNN compares)
-  int layers = 2;        // transformer
+  int vocab = 8000;     // sentencepiece pieces
+  int buckets = 32768;  // hashed piece bi-/tri-grams (bag)
+  int dim = 64;         // embedding width
+  int hidden = 128;     // prompt embedding width (what kNN compares)
+  int layers = 2;       // transformer
   int heads = 4;
-  int max_len = 64;      // transformer: pieces kept
-  int outputs = 5;       // M deviations + level
+  int max_len = 64;  // transformer: pieces kept
+  int outputs = 5;   // M deviations + level
   double dropout = 0.1;
-  int stats = 0;         // prompt statistics appended to the pooled embedding
+  int stats = 0;             // prompt statistics appended to the pooled embedding
   bool char_ngrams = false;  // bag: also hashed char_wb 3-5-grams
   json to_json() const;
   static NetConfig from_json(const json& j);

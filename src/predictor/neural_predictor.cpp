@@ -131,7 +131,8 @@ void NeuralPredictor::run_batch(const Batch& in, std::size_t at, Matrix& raw, st
   std::copy(m.data.begin(), m.data.end(), raw.data.begin() + at * cfg_.outputs);
 }
 
-void NeuralPredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw, std::vector<double>& sim) const {
+void NeuralPredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw,
+                                  std::vector<double>& sim) const {
   raw = Matrix(prompts.size(), cfg_.outputs);
   sim.assign(prompts.size(), NAN);
   for (std::size_t a = 0; a < prompts.size(); a += kBatch) {

@@ -52,8 +52,12 @@ class NeuralPredictor : public Predictor {
     std::string norm;         // normalised prompt
     std::vector<int> pieces;  // sentencepiece ids of it
   };
-  struct BagInput { torch::Tensor ids, offsets, stats; };
-  struct SeqInput { torch::Tensor tokens, pad_mask, stats; };
+  struct BagInput {
+    torch::Tensor ids, offsets, stats;
+  };
+  struct SeqInput {
+    torch::Tensor tokens, pad_mask, stats;
+  };
   std::vector<Encoded> tokenize(const std::vector<std::string>& prompts) const;
   BagInput bag_input(const std::vector<Encoded>& e) const;
   SeqInput seq_input(const std::vector<Encoded>& e) const;

@@ -165,7 +165,10 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
       double s = validation_score(*p, val, costs).score;
       k_search.push_back({{"k", k}, {"val_aiq", s}});
       spdlog::info("  k {:<4} validation AIQ {:.4f}", k, s);
-      if (s > best) { best = s; best_k = k; }
+      if (s > best) {
+        best = s;
+        best_k = k;
+      }
     }
     p->k = best_k;
   }

@@ -18,12 +18,18 @@ json meta_to_json(const PredictorMeta& m) {
           {"candidates", m.candidates},
           {"metric", m.metric},
           {"tokenizer_checksum", m.tokenizer_checksum},
-          {"target_stats", {{"prior", m.stats.prior}, {"level_mean", m.stats.level_mean},
-                            {"level_std", m.stats.level_std}, {"dev_std", m.stats.dev_std}}},
+          {"target_stats",
+           {{"prior", m.stats.prior},
+            {"level_mean", m.stats.level_mean},
+            {"level_std", m.stats.level_std},
+            {"dev_std", m.stats.dev_std}}},
           {"confidence", {{"enabled", m.confidence.enabled}, {"lo", m.confidence.lo}, {"hi", m.confidence.hi}}},
-          {"length_range", {{"enabled", m.length_range.enabled}, {"lo_zero", m.length_range.lo_zero},
-                            {"lo_one", m.length_range.lo_one}, {"hi_one", m.length_range.hi_one},
-                            {"hi_zero", m.length_range.hi_zero}}},
+          {"length_range",
+           {{"enabled", m.length_range.enabled},
+            {"lo_zero", m.length_range.lo_zero},
+            {"lo_one", m.length_range.lo_one},
+            {"hi_one", m.length_range.hi_one},
+            {"hi_zero", m.length_range.hi_zero}}},
           {"model", m.model},
           {"training", m.training}};
 }
@@ -31,8 +37,7 @@ json meta_to_json(const PredictorMeta& m) {
 PredictorMeta meta_from_json(const json& j, const std::string& origin) {
   PredictorMeta m;
   try {
-    if (j.value("format", "") != "catimage-predictor/1")
-      fail("{}: \"format\" is not catimage-predictor/1", origin);
+    if (j.value("format", "") != "catimage-predictor/1") fail("{}: \"format\" is not catimage-predictor/1", origin);
     m.kind = j.at("kind").get<std::string>();
     predictor_kind(m.kind, origin);  // fails listing the kinds
     m.candidates = j.at("candidates").get<std::vector<std::string>>();
@@ -101,7 +106,8 @@ void Predictor::save_meta(const std::string& dir) const {
 
 std::string default_predictor_dir() {
   auto p = find_resource("models/predictor-clip/predictor.json");
-  if (p.empty()) fail("the shipped predictor models/predictor-clip was not found (set CATIMAGE_HOME to the catimage folder)");
+  if (p.empty())
+    fail("the shipped predictor models/predictor-clip was not found (set CATIMAGE_HOME to the catimage folder)");
   return std::filesystem::path(p).parent_path().string();
 }
 

@@ -13,8 +13,7 @@ namespace catimage {
 
 Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
                          const std::vector<std::string>& names, const std::string& names_origin) {
-  if (!src.predictor.empty() && !src.predictions.empty())
-    fail("give either --predictor or --predictions, not both");
+  if (!src.predictor.empty() && !src.predictions.empty()) fail("give either --predictor or --predictions, not both");
   Matrix q(prompts.size(), names.size());
   CandidateSet cs;  // the wanted candidates, for match_candidates' checks and messages
   cs.source = names_origin;
@@ -27,8 +26,7 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
       if (r && !prompts[i].prompt.empty() && r->prompt != prompts[i].prompt) r = nullptr;
       if (!r) r = pf.by_prompt(prompts[i].prompt);
       if (!r)
-        fail("{}: no prediction for id \"{}\" / this prompt in {}", prompts[i].where, prompts[i].id,
-             src.predictions);
+        fail("{}: no prediction for id \"{}\" / this prompt in {}", prompts[i].where, prompts[i].id, src.predictions);
       for (std::size_t k = 0; k < names.size(); ++k) q(i, k) = r->quality[idx[k]];
     }
     return q;

@@ -13,8 +13,8 @@ double sparse_dot(const SparseRow& r, const float* w) {
   return s;
 }
 
-RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t nf, const std::vector<double>& y,
-                   double alpha, int max_iter, double tol) {
+RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t nf, const std::vector<double>& y, double alpha,
+                   int max_iter, double tol) {
   const std::size_t n = X.size();
   RidgeFit fit;
   fit.intercept = n ? std::accumulate(y.begin(), y.end(), 0.0) / n : 0.0;
@@ -39,7 +39,10 @@ RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t nf, const std::v
   for (; it < max_iter && rr > stop; ++it) {
     apply(p, Ap);
     double a = rr / std::inner_product(p.begin(), p.end(), Ap.begin(), 0.0);
-    for (std::size_t j = 0; j < nf; ++j) { w[j] += a * p[j]; r[j] -= a * Ap[j]; }
+    for (std::size_t j = 0; j < nf; ++j) {
+      w[j] += a * p[j];
+      r[j] -= a * Ap[j];
+    }
     double rr2 = std::inner_product(r.begin(), r.end(), r.begin(), 0.0);
     for (std::size_t j = 0; j < nf; ++j) p[j] = r[j] + (rr2 / rr) * p[j];
     rr = rr2;

@@ -14,8 +14,8 @@ struct RidgeFit {
   int iterations = 0;
 };
 
-RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t n_features, const std::vector<double>& y,
-                   double alpha, int max_iter = 500, double tol = 1e-6);
+RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t n_features, const std::vector<double>& y, double alpha,
+                   int max_iter = 500, double tol = 1e-6);
 
 double sparse_dot(const SparseRow& r, const float* w);
 

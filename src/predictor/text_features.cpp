@@ -9,8 +9,14 @@ std::string normalize_prompt(const std::string& s) {
   r.reserve(s.size());
   bool space = false;
   for (unsigned char c : s) {
-    if (std::isspace(c)) { space = !r.empty(); continue; }
-    if (space) { r += ' '; space = false; }
+    if (std::isspace(c)) {
+      space = !r.empty();
+      continue;
+    }
+    if (space) {
+      r += ' ';
+      space = false;
+    }
     r += static_cast<char>(c < 0x80 ? std::tolower(c) : c);
   }
   return r;
@@ -27,7 +33,10 @@ std::vector<std::string> word_ngrams(const std::string& norm, int n_lo, int n_hi
   };
   for (unsigned char c : norm) {
     bool word = c >= 0x80 || std::isalnum(c) || c == '_';
-    if (!word) { flush(); continue; }
+    if (!word) {
+      flush();
+      continue;
+    }
     cur += static_cast<char>(c);
     if ((c & 0xC0) != 0x80) ++chars;
   }
@@ -80,7 +89,10 @@ std::vector<std::string> char_wb_ngrams(const std::string& norm, int n_lo, int n
 
 std::uint64_t hash64(std::string_view s) {
   std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) { h ^= c; h *= 1099511628211ULL; }
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
   return h;
 }
 

@@ -83,8 +83,10 @@ SparseRow TfidfVectorizer::transform(const std::string& prompt) const {
 
 void TfidfVectorizer::add_term(const std::string& t, bool word) {
   int id = static_cast<int>(terms_.size());
-  if (word) word_index_.emplace(t, id);
-  else if (!char_index_.emplace(hash64(t), id).second) fail("TF-IDF vocabulary: 64-bit hash collision on \"{}\"", t);
+  if (word)
+    word_index_.emplace(t, id);
+  else if (!char_index_.emplace(hash64(t), id).second)
+    fail("TF-IDF vocabulary: 64-bit hash collision on \"{}\"", t);
   terms_.push_back(t);
 }
 

@@ -101,7 +101,11 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
     double s = validation_score(*p, in.val, in.req.costs).score;
     spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
     tried.push_back({{"alpha", alpha}, {"val_aiq", s}});
-    if (s > best_score) { best_score = s; best_alpha = alpha; best = std::move(p); }
+    if (s > best_score) {
+      best_score = s;
+      best_alpha = alpha;
+      best = std::move(p);
+    }
   }
   best->mutable_meta().training["alpha_search"] = tried;
   spdlog::info("tfidf-ridge: alpha {} chosen", best_alpha);

@@ -36,10 +36,12 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
   tr["seconds"] = secs;
   tr["validation"] = eval_summary(score.eval);
   const auto& r = score.eval;
-  spdlog::info("trained {} in {:.1f} s: validation AIQ {:.4f}, quality at best-single cost {:+.4f} vs {}, "
-               "oracle gain captured {}", req.kind, secs, r.router.aiq,
-               r.router.quality_at_best_single_cost - r.singles[r.best_single].quality, r.names[r.best_single],
-               r.router.oracle_gap_captured ? fmt::format("{:.1f}%", 100 * *r.router.oracle_gap_captured) : "n/a");
+  spdlog::info(
+      "trained {} in {:.1f} s: validation AIQ {:.4f}, quality at best-single cost {:+.4f} vs {}, "
+      "oracle gain captured {}",
+      req.kind, secs, r.router.aiq, r.router.quality_at_best_single_cost - r.singles[r.best_single].quality,
+      r.names[r.best_single],
+      r.router.oracle_gap_captured ? fmt::format("{:.1f}%", 100 * *r.router.oracle_gap_captured) : "n/a");
   return p;
 }
 

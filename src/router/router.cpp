@@ -14,8 +14,7 @@ Router::Router(std::vector<double> costs, std::vector<char> allowed)
 }
 
 void Router::set_predictions(Matrix q) {
-  if (q.cols != costs_.size())
-    fail("router: predictions have {} candidates, costs have {}", q.cols, costs_.size());
+  if (q.cols != costs_.size()) fail("router: predictions have {} candidates, costs have {}", q.cols, costs_.size());
   q_ = std::move(q);
   paths_.clear();
   paths_.reserve(q_.rows);
@@ -66,14 +65,15 @@ Routing Router::route_budget(double budget) const {
     return false;
   });
   if (!found)
-    fail("budget {} is below the cheapest possible average cost {:.6g} (every prompt on its "
-         "cheapest allowed candidate)", budget, static_cast<double>(total / n));
+    fail(
+        "budget {} is below the cheapest possible average cost {:.6g} (every prompt on its "
+        "cheapest allowed candidate)",
+        budget, static_cast<double>(total / n));
   return out;
 }
 
 Routing Router::route_forced(int candidate) const {
-  if (candidate < 0 || static_cast<std::size_t>(candidate) >= costs_.size())
-    fail("router: no candidate {}", candidate);
+  if (candidate < 0 || static_cast<std::size_t>(candidate) >= costs_.size()) fail("router: no candidate {}", candidate);
   return finish(std::vector<int>(paths_.size(), candidate), 0.0);
 }
 

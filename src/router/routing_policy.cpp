@@ -36,13 +36,13 @@ RoutingPolicy::RoutingPolicy(std::vector<std::string> names, std::vector<double>
   if (names_.empty()) fail("routing: no candidates");
 }
 
-std::vector<char> RoutingPolicy::allowed(std::optional<double> max_cost, const std::vector<std::string>& exclude) const {
+std::vector<char> RoutingPolicy::allowed(std::optional<double> max_cost,
+                                         const std::vector<std::string>& exclude) const {
   if (!max_cost && exclude.empty()) return {};
   std::vector<char> ok(costs_.size(), 1);
   for (const auto& name : exclude) {
     auto it = std::find(names_.begin(), names_.end(), name);
-    if (it == names_.end())
-      fail("--exclude \"{}\" is not in {} (candidates: {})", name, origin_, join(names_, ", "));
+    if (it == names_.end()) fail("--exclude \"{}\" is not in {} (candidates: {})", name, origin_, join(names_, ", "));
     ok[it - names_.begin()] = 0;
   }
   if (std::find(ok.begin(), ok.end(), 1) == ok.end()) fail("every candidate of {} is excluded", origin_);

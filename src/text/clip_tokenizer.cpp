@@ -1,9 +1,9 @@
 #include "catimage/text/clip_tokenizer.hpp"
 
+#include <locale.h>
 #include <clocale>
 #include <cwctype>
 #include <filesystem>
-#include <locale.h>
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
@@ -212,7 +212,8 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
 ClipTokenizer::ClipTokenizer(const std::string& vocab_json, const std::string& merges_txt, const std::string& pad_token,
                              int max_length)
     : max_length_(max_length), origin_(vocab_json) {
-  if (max_length < 2) fail("{}: model_max_length {} leaves no room for the start and end tokens", vocab_json, max_length);
+  if (max_length < 2)
+    fail("{}: model_max_length {} leaves no room for the start and end tokens", vocab_json, max_length);
   // bytes_to_unicode: printable bytes map to themselves, the rest to 256+n
   int n = 0;
   for (int b = 0; b < 256; ++b) {

@@ -51,7 +51,10 @@ std::string SentencePieceTokenizer::shim_path() {
 
 std::string SentencePieceTokenizer::default_model() {
   auto p = find_resource("models/tokenizer/prompts.model");
-  if (p.empty()) fail("the shipped tokenizer models/tokenizer/prompts.model was not found (set CATIMAGE_HOME to the catimage folder)");
+  if (p.empty())
+    fail(
+        "the shipped tokenizer models/tokenizer/prompts.model was not found (set CATIMAGE_HOME to the catimage "
+        "folder)");
   return p;
 }
 

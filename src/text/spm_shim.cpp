@@ -29,9 +29,7 @@ SHIM_API void* catimage_spm_load(const char* path, char* err, size_t errcap) {
   return sp.release();
 }
 
-SHIM_API void catimage_spm_free(void* h) {
-  delete static_cast<sentencepiece::SentencePieceProcessor*>(h);
-}
+SHIM_API void catimage_spm_free(void* h) { delete static_cast<sentencepiece::SentencePieceProcessor*>(h); }
 
 SHIM_API int catimage_spm_vocab_size(void* h) {
   return static_cast<sentencepiece::SentencePieceProcessor*>(h)->GetPieceSize();
@@ -40,8 +38,7 @@ SHIM_API int catimage_spm_vocab_size(void* h) {
 // Writes up to `cap` ids; returns the number of ids of the encoding (may exceed cap), or -1.
 SHIM_API int catimage_spm_encode(void* h, const char* text, size_t len, int* ids, int cap) {
   std::vector<int> out;
-  auto st = static_cast<sentencepiece::SentencePieceProcessor*>(h)->Encode(
-      std::string(text, len), &out);
+  auto st = static_cast<sentencepiece::SentencePieceProcessor*>(h)->Encode(std::string(text, len), &out);
   if (!st.ok()) return -1;
   for (int i = 0; i < static_cast<int>(out.size()) && i < cap; ++i) ids[i] = out[i];
   return static_cast<int>(out.size());

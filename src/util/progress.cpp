@@ -36,7 +36,9 @@ Progress::Progress(std::string label, std::size_t total, std::string unit)
       total_(total),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_),
-      mode_(!g_enabled ? Mode::off : isatty(STDERR_FILENO) ? Mode::bar : Mode::lines) {
+      mode_(!g_enabled              ? Mode::off
+            : isatty(STDERR_FILENO) ? Mode::bar
+                                    : Mode::lines) {
   if (mode_ == Mode::lines) interval_ = line_interval();
 }
 
@@ -46,8 +48,7 @@ void Progress::advance(std::size_t n) {
   done_ += n;
   if (mode_ == Mode::off) return;
   auto now = std::chrono::steady_clock::now();
-  if (std::chrono::duration<double>(now - last_draw_).count() >= interval_ ||
-      (mode_ == Mode::bar && done_ == total_)) {
+  if (std::chrono::duration<double>(now - last_draw_).count() >= interval_ || (mode_ == Mode::bar && done_ == total_)) {
     last_draw_ = now;
     draw(false);
   }
@@ -77,9 +78,9 @@ void Progress::draw(bool final) {
   int filled = static_cast<int>(frac * width);
   std::string bar(filled, '#');
   bar.resize(width, '.');
-  std::fprintf(stderr, "\r%s [%s] %zu/%zu %5.1f%% %.1f %s/s elapsed %s eta %s %s\x1b[K%s", label_.c_str(),
-               bar.c_str(), done_, total_, 100 * frac, rate, unit_.c_str(), hms(el).c_str(),
-               final ? "00:00" : hms(eta).c_str(), postfix_.c_str(), final ? "\n" : "");
+  std::fprintf(stderr, "\r%s [%s] %zu/%zu %5.1f%% %.1f %s/s elapsed %s eta %s %s\x1b[K%s", label_.c_str(), bar.c_str(),
+               done_, total_, 100 * frac, rate, unit_.c_str(), hms(el).c_str(), final ? "00:00" : hms(eta).c_str(),
+               postfix_.c_str(), final ? "\n" : "");
   std::fflush(stderr);
 }
 

@@ -9,13 +9,23 @@ std::size_t find_invalid_utf8(std::string_view s) {
   std::size_t n = s.size(), i = 0;
   while (i < n) {
     unsigned c = p[i];
-    if (c < 0x80) { ++i; continue; }
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
     std::size_t len;
     unsigned cp;
-    if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-    else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-    else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-    else return i;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else
+      return i;
     if (i + len > n) return i;
     for (std::size_t k = 1; k < len; ++k) {
       if ((p[i + k] & 0xC0) != 0x80) return i;
@@ -57,7 +67,11 @@ std::string excerpt(std::string_view s, std::size_t max_chars) {
   std::size_t chars = 0;
   for (std::size_t i = 0; i < s.size() && chars < max_chars; ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) { r += '?'; ++chars; continue; }
+    if (c < 0x20 || c == 0x7f) {
+      r += '?';
+      ++chars;
+      continue;
+    }
     r += static_cast<char>(c);
     if ((c & 0xC0) != 0x80) ++chars;
   }

@@ -13,9 +13,9 @@ using namespace catimage;
 
 namespace {
 bool same(const Candidate& a, const Candidate& b) {
-  return a.name == b.name && a.family == b.family && a.weights == b.weights && a.vae == b.vae &&
-         a.steps == b.steps && a.scheduler == b.scheduler && a.guidance == b.guidance && a.width == b.width &&
-         a.height == b.height && a.cost == b.cost && a.description == b.description;
+  return a.name == b.name && a.family == b.family && a.weights == b.weights && a.vae == b.vae && a.steps == b.steps &&
+         a.scheduler == b.scheduler && a.guidance == b.guidance && a.width == b.width && a.height == b.height &&
+         a.cost == b.cost && a.description == b.description;
 }
 }  // namespace
 
@@ -45,6 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   CandidateSet back = parse_candidates(candidates_to_json(set), "round-trip", "", rules);
   FUZZ_CHECK(back.size() == set.size() && back.cost_unit == set.cost_unit && back.description == set.description);
   for (std::size_t i = 0; i < set.size(); ++i) FUZZ_CHECK(same(set.candidates[i], back.candidates[i]));
-  FUZZ_CHECK(match_candidates(set, set.names(), "self") .size() == set.size());
+  FUZZ_CHECK(match_candidates(set, set.names(), "self").size() == set.size());
   return 0;
 }

@@ -13,9 +13,7 @@
 using namespace catimage;
 
 namespace {
-void check_info(const PngInfo& info) {
-  FUZZ_CHECK(info.complete == info.problem.empty());
-}
+void check_info(const PngInfo& info) { FUZZ_CHECK(info.complete == info.problem.empty()); }
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -15,9 +15,8 @@ struct CurvePoint {
   double predicted;  // mean predicted quality of the chosen candidates
 };
 
-std::vector<CurvePoint> quality_cost_curve(const std::vector<RoutingPath>& paths,
-                                           const Matrix& truth, const Matrix& predicted,
-                                           const std::vector<double>& costs);
+std::vector<CurvePoint> quality_cost_curve(const std::vector<RoutingPath>& paths, const Matrix& truth,
+                                           const Matrix& predicted, const std::vector<double>& costs);
 
 // Upper concave hull of the points made non-decreasing in cost (RouterBench), as vertices
 // sorted by cost; after its last vertex the hull stays flat.

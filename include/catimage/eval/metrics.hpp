@@ -35,8 +35,8 @@ struct EvalResult {
   std::vector<std::string> names;
   std::vector<double> costs;
   std::vector<OperatingPoint> singles;
-  int best_single = 0;  // highest mean quality (ties: cheaper)
-  int cheapest = 0;     // lowest cost (ties: higher quality)
+  int best_single = 0;    // highest mean quality (ties: cheaper)
+  int cheapest = 0;       // lowest cost (ties: higher quality)
   OperatingPoint random;  // uniform random routing (expected)
   std::vector<CurvePoint> router_curve, oracle_curve;
   CurveFigures router, oracle;
@@ -47,8 +47,7 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
 
 // Exposed for tests.
 double area_under_hull(const std::vector<CurvePoint>& curve, double c_lo, double c_hi);
-std::optional<double> apgr(const std::vector<CurvePoint>& curve, OperatingPoint weak,
-                           OperatingPoint strong);
+std::optional<double> apgr(const std::vector<CurvePoint>& curve, OperatingPoint weak, OperatingPoint strong);
 CurveFigures curve_figures(const std::vector<CurvePoint>& curve, const EvalResult& base,
                            const std::vector<CurvePoint>* oracle);
 

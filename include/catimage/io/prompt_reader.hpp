@@ -16,8 +16,8 @@
 namespace catimage {
 
 struct PromptItem {
-  long line = 0;    // 1-based line (record start for CSV)
-  std::string id;   // from the file, else the line number (the element number in a .json array)
+  long line = 0;   // 1-based line (record start for CSV)
+  std::string id;  // from the file, else the line number (the element number in a .json array)
   std::string prompt;
   std::optional<std::uint64_t> seed;  // an explicit per-prompt seed from the file
 };

@@ -34,8 +34,7 @@ struct QualityTable {
 };
 
 QualityTable load_quality_table(const std::string& path);
-void write_quality_record(std::ostream& out, const std::vector<std::string>& candidates,
-                          const QualityRecord& r);
+void write_quality_record(std::ostream& out, const std::vector<std::string>& candidates, const QualityRecord& r);
 void write_quality_table(const std::string& path, const QualityTable& t);  // atomic
 
 }  // namespace catimage

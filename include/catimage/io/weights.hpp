@@ -42,10 +42,10 @@ class WeightFiles {
 };
 
 struct LoadOptions {
-  std::string prefix;                       // only keys under this prefix belong to the module
-  std::set<std::string> ignored_prefixes;   // known keys the runtime does not use (e.g. "encoder.")
+  std::string prefix;                          // only keys under this prefix belong to the module
+  std::set<std::string> ignored_prefixes;      // known keys the runtime does not use (e.g. "encoder.")
   std::map<std::string, std::string> renames;  // deprecated checkpoint suffix -> module suffix
-  bool conv1x1_as_linear = false;  // accept [out, in, 1, 1] for a linear weight (old VAE attention)
+  bool conv1x1_as_linear = false;              // accept [out, in, 1, 1] for a linear weight (old VAE attention)
 };
 
 // Copies every parameter and buffer of `module` (under opt.prefix) from `w`, converting dtype.

@@ -22,8 +22,7 @@ std::vector<SwitchEvent> sweep_events(const std::vector<RoutingPath>& paths);
 // i.e. once per distinct routing. `choice` is updated in place.
 // `ev` must be sweep_events(paths).
 template <typename Visit>
-void for_each_routing(const std::vector<RoutingPath>& paths, const std::vector<SwitchEvent>& ev,
-                      Visit&& visit) {
+void for_each_routing(const std::vector<RoutingPath>& paths, const std::vector<SwitchEvent>& ev, Visit&& visit) {
   std::vector<int> choice(paths.size());
   for (std::size_t i = 0; i < paths.size(); ++i) choice[i] = paths[i].steps().front().candidate;
   if (!visit(0.0, choice, std::size_t{0}, std::size_t{0})) return;

@@ -16,8 +16,7 @@ struct PathStep {
 class RoutingPath {
  public:
   // allowed: empty = all allowed. At least one candidate must be allowed.
-  static RoutingPath build(const double* q, const double* cost, std::size_t m,
-                           const std::vector<char>& allowed = {});
+  static RoutingPath build(const double* q, const double* cost, std::size_t m, const std::vector<char>& allowed = {});
   int at(double lambda) const;
   const std::vector<PathStep>& steps() const { return steps_; }
 

@@ -20,10 +20,10 @@ int best_single(const std::vector<double>& mean_quality, const std::vector<doubl
                 const std::vector<char>& allowed = {});
 
 struct RoutingRequest {
-  std::optional<double> lambda;    // argmax q - lambda * cost
-  std::optional<double> budget;    // average cost per prompt (solved exactly)
-  std::string candidate;           // every prompt to this one
-  std::optional<double> max_cost;  // exclude candidates costing more
+  std::optional<double> lambda;      // argmax q - lambda * cost
+  std::optional<double> budget;      // average cost per prompt (solved exactly)
+  std::string candidate;             // every prompt to this one
+  std::optional<double> max_cost;    // exclude candidates costing more
   std::vector<std::string> exclude;  // never choose these (e.g. those that cannot generate here)
 };
 

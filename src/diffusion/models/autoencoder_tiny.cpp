@@ -23,10 +23,10 @@ int AutoencoderTinyConfig::spatial_factor() const {
 }
 
 AutoencoderTinyBlockImpl::AutoencoderTinyBlockImpl(std::int64_t c) {
-  conv = register_module("conv", torch::nn::Sequential(
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
-                                     torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1))));
+  conv = register_module(
+      "conv", torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
+                                    torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1)), torch::nn::ReLU(),
+                                    torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 3).padding(1))));
 }
 
 torch::Tensor AutoencoderTinyBlockImpl::forward(const torch::Tensor& x) { return torch::relu(conv->forward(x) + x); }

@@ -5,8 +5,8 @@ namespace catimage {
 Block2DLayers::Block2DLayers() { resnets = register_module("resnets", torch::nn::ModuleList()); }
 
 void Block2DLayers::add_resnet(std::int64_t in_channels, std::int64_t out_channels, const Block2DOptions& o) {
-  resnets->push_back(ResnetBlock2D(ResnetBlock2DOptions{in_channels, out_channels, o.temb_channels, o.resnet_groups,
-                                                        o.resnet_eps}));
+  resnets->push_back(
+      ResnetBlock2D(ResnetBlock2DOptions{in_channels, out_channels, o.temb_channels, o.resnet_groups, o.resnet_eps}));
 }
 
 void Block2DLayers::add_attention(std::shared_ptr<torch::nn::Module> attention) {

@@ -4,7 +4,8 @@ namespace catimage {
 
 Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DModelOptions& o) : linear(o.use_linear_projection) {
   const auto channels = o.in_channels;
-  norm = register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, channels).eps(1e-6)));
+  norm =
+      register_module("norm", torch::nn::GroupNorm(torch::nn::GroupNormOptions(o.norm_num_groups, channels).eps(1e-6)));
   if (linear) {
     proj_in_linear = register_module("proj_in", torch::nn::Linear(channels, channels));
   } else {

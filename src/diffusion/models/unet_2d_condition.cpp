@@ -58,9 +58,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& c) : cfg(c)
   }
 
   // mid
-  auto mid = block_options<UNetMidBlock2DCrossAttnOptions>(c, temb, c.num_attention_heads.back(),
-                                                           c.transformer_layers_per_block.back(),
-                                                           c.cross_attention_dims.back());
+  auto mid = block_options<UNetMidBlock2DCrossAttnOptions>(
+      c, temb, c.num_attention_heads.back(), c.transformer_layers_per_block.back(), c.cross_attention_dims.back());
   mid.in_channels = c.block_out_channels.back();
   mid_block = register_module("mid_block", UNetMidBlock2DCrossAttn(mid));
 
@@ -83,7 +82,8 @@ UNet2DConditionModelImpl::UNet2DConditionModelImpl(const UNetConfig& c) : cfg(c)
   // output
   conv_norm_out = register_module(
       "conv_norm_out", torch::nn::GroupNorm(torch::nn::GroupNormOptions(c.norm_num_groups, ch0).eps(c.norm_eps)));
-  conv_out = register_module("conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch0, c.out_channels, 3).padding(1)));
+  conv_out =
+      register_module("conv_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(ch0, c.out_channels, 3).padding(1)));
 }
 
 torch::Tensor UNet2DConditionModelImpl::embed_time(const torch::Tensor& sample, const torch::Tensor& timesteps,
@@ -92,7 +92,8 @@ torch::Tensor UNet2DConditionModelImpl::embed_time(const torch::Tensor& sample, 
   const auto dtype = sample.scalar_type();
   auto t = timesteps.to(sample.device()).reshape({-1});
   if (t.size(0) == 1) t = t.expand({B});
-  auto emb = time_embedding(timestep_embedding(t, cfg.block_out_channels[0], cfg.flip_sin_to_cos, cfg.freq_shift).to(dtype));
+  auto emb =
+      time_embedding(timestep_embedding(t, cfg.block_out_channels[0], cfg.flip_sin_to_cos, cfg.freq_shift).to(dtype));
   if (!cfg.text_time) return emb;
   if (!text_embeds.defined() || !time_ids.defined())
     fail("this UNet (addition_embed_type \"text_time\", SDXL) needs pooled text embeddings and time ids");
@@ -118,7 +119,8 @@ torch::Tensor UNet2DConditionModelImpl::forward(const torch::Tensor& sample, con
 
   // 3. down
   std::vector<torch::Tensor> skips{x};
-  for (std::size_t i = 0; i < down_blocks->size(); ++i) x = down_blocks->at<UNetDownBlock>(i).forward(x, emb, context, skips);
+  for (std::size_t i = 0; i < down_blocks->size(); ++i)
+    x = down_blocks->at<UNetDownBlock>(i).forward(x, emb, context, skips);
 
   // 4. mid
   x = mid_block(x, emb, context);

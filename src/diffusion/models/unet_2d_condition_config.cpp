@@ -13,32 +13,31 @@ namespace {
 
 // Options of other UNet families and the only value this runtime supports: refuse rather
 // than silently compute something else.
-const std::vector<std::pair<std::string, json>> kSupportedOnly = {
-    {"mid_block_type", "UNetMidBlock2DCrossAttn"},
-    {"act_fn", "silu"},
-    {"center_input_sample", false},
-    {"class_embed_type", nullptr},
-    {"num_class_embeds", nullptr},
-    {"encoder_hid_dim", nullptr},
-    {"encoder_hid_dim_type", nullptr},
-    {"time_embedding_type", "positional"},
-    {"time_embedding_dim", nullptr},
-    {"time_cond_proj_dim", nullptr},
-    {"resnet_time_scale_shift", "default"},
-    {"resnet_skip_time_act", false},
-    {"resnet_out_scale_factor", 1.0},
-    {"conv_in_kernel", 3},
-    {"conv_out_kernel", 3},
-    {"only_cross_attention", false},
-    {"dual_cross_attention", false},
-    {"attention_type", "default"},
-    {"mid_block_only_cross_attention", nullptr},
-    {"class_embeddings_concat", false},
-    {"cross_attention_norm", nullptr},
-    {"addition_embed_type_num_heads", 64},
-    {"mid_block_scale_factor", 1.0},
-    {"time_embedding_act_fn", nullptr},
-    {"timestep_post_act", nullptr}};
+const std::vector<std::pair<std::string, json>> kSupportedOnly = {{"mid_block_type", "UNetMidBlock2DCrossAttn"},
+                                                                  {"act_fn", "silu"},
+                                                                  {"center_input_sample", false},
+                                                                  {"class_embed_type", nullptr},
+                                                                  {"num_class_embeds", nullptr},
+                                                                  {"encoder_hid_dim", nullptr},
+                                                                  {"encoder_hid_dim_type", nullptr},
+                                                                  {"time_embedding_type", "positional"},
+                                                                  {"time_embedding_dim", nullptr},
+                                                                  {"time_cond_proj_dim", nullptr},
+                                                                  {"resnet_time_scale_shift", "default"},
+                                                                  {"resnet_skip_time_act", false},
+                                                                  {"resnet_out_scale_factor", 1.0},
+                                                                  {"conv_in_kernel", 3},
+                                                                  {"conv_out_kernel", 3},
+                                                                  {"only_cross_attention", false},
+                                                                  {"dual_cross_attention", false},
+                                                                  {"attention_type", "default"},
+                                                                  {"mid_block_only_cross_attention", nullptr},
+                                                                  {"class_embeddings_concat", false},
+                                                                  {"cross_attention_norm", nullptr},
+                                                                  {"addition_embed_type_num_heads", 64},
+                                                                  {"mid_block_scale_factor", 1.0},
+                                                                  {"time_embedding_act_fn", nullptr},
+                                                                  {"timestep_post_act", nullptr}};
 
 void check_block_types(const ConfigView& c, const std::string& key, const std::vector<std::string>& types,
                        const std::vector<std::string>& supported) {
@@ -85,7 +84,8 @@ UNetConfig UNetConfig::from(const ConfigView& c) {
   c.read_per_block("layers_per_block", u.layers_per_block, n);
   // diffusers' historical naming: attention_head_dim is the number of heads unless
   // num_attention_heads is given.
-  c.read_per_block(c.has("num_attention_heads") ? "num_attention_heads" : "attention_head_dim", u.num_attention_heads, n);
+  c.read_per_block(c.has("num_attention_heads") ? "num_attention_heads" : "attention_head_dim", u.num_attention_heads,
+                   n);
   c.read_per_block("transformer_layers_per_block", u.transformer_layers_per_block, n);
   if (c.has("reverse_transformer_layers_per_block")) {
     u.reverse_transformer_layers_per_block = read_reverse_depths(c, n);

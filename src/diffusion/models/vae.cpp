@@ -26,7 +26,8 @@ AutoencoderKLConfig AutoencoderKLConfig::from(const ConfigView& c) {
     if (t != "UpDecoderBlock2D") c.bad("up_block_types", t + " is not supported (UpDecoderBlock2D)");
   for (int ch : v.block_out_channels)
     if (ch % v.norm_num_groups != 0) c.bad("norm_num_groups", "does not divide block_out_channels");
-  c.require_defaults({{"act_fn", "silu"}, {"shift_factor", nullptr}, {"latents_mean", nullptr}, {"latents_std", nullptr}});
+  c.require_defaults(
+      {{"act_fn", "silu"}, {"shift_factor", nullptr}, {"latents_mean", nullptr}, {"latents_std", nullptr}});
   return v;
 }
 
@@ -121,11 +122,13 @@ AutoencoderKLImpl::AutoencoderKLImpl(const AutoencoderKLConfig& c, bool with_enc
   if (with_encoder) {
     encoder = register_module("encoder", VaeEncoder(c));
     if (c.use_quant_conv)
-      quant_conv = register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * latent, 2 * latent, 1)));
+      quant_conv =
+          register_module("quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * latent, 2 * latent, 1)));
   }
   decoder = register_module("decoder", VaeDecoder(c));
   if (c.use_post_quant_conv)
-    post_quant_conv = register_module("post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(latent, latent, 1)));
+    post_quant_conv =
+        register_module("post_quant_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(latent, latent, 1)));
 }
 
 torch::Tensor AutoencoderKLImpl::decode(const torch::Tensor& z) {

@@ -8,7 +8,8 @@ torch::Tensor DownEncoderBlock2DImpl::forward(const torch::Tensor& x) {
 }
 
 UpDecoderBlock2DImpl::UpDecoderBlock2DImpl(const UpDecoderBlock2DOptions& o) {
-  for (std::int64_t i = 0; i < o.num_layers; ++i) add_resnet(i == 0 ? o.in_channels : o.out_channels, o.out_channels, o);
+  for (std::int64_t i = 0; i < o.num_layers; ++i)
+    add_resnet(i == 0 ? o.in_channels : o.out_channels, o.out_channels, o);
   if (o.add_upsample) {
     upsamplers = register_module("upsamplers", torch::nn::ModuleList());
     upsamplers->push_back(Upsample2D(o.out_channels));

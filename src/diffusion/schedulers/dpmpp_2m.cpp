@@ -71,7 +71,8 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
   } else {
     for (double t : ts) sig.push_back(np_interp(t, train));
   }
-  const double final_sigma = final_sigmas_type_ == "zero" ? 0.0 : std::pow((1 - alpha_cumprod(0)) / alpha_cumprod(0), 0.5);
+  const double final_sigma =
+      final_sigmas_type_ == "zero" ? 0.0 : std::pow((1 - alpha_cumprod(0)) / alpha_cumprod(0), 0.5);
   sigmas_.clear();
   for (double s : sig) sigmas_.push_back(static_cast<float>(s));
   sigmas_.push_back(static_cast<float>(final_sigma));
@@ -96,7 +97,8 @@ torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::s
                                                 const NoiseSource&) {
   const std::size_t n = timesteps_.size();
   const bool final_step = i == n - 1;
-  const bool lower_final = final_step && (euler_at_final_ || (lower_order_final_ && n < 15) || final_sigmas_type_ == "zero");
+  const bool lower_final =
+      final_step && (euler_at_final_ || (lower_order_final_ && n < 15) || final_sigmas_type_ == "zero");
   // (lower_order_second only matters for third order, which is not implemented)
   auto x = sample.to(torch::kFloat32);
   auto m = out.to(torch::kFloat32);
@@ -124,7 +126,8 @@ torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::s
     const auto& m1 = outputs_[order_ - 2];
     auto D1 = (1.0f / r0) * (m0 - m1);
     if (!heun_) {
-      prev = (t.sigma / s0.sigma) * x - (t.alpha * (std::exp(-h) - 1.0f)) * m0 - 0.5f * (t.alpha * (std::exp(-h) - 1.0f)) * D1;
+      prev = (t.sigma / s0.sigma) * x - (t.alpha * (std::exp(-h) - 1.0f)) * m0 -
+             0.5f * (t.alpha * (std::exp(-h) - 1.0f)) * D1;
     } else {
       prev = (t.sigma / s0.sigma) * x - (t.alpha * (std::exp(-h) - 1.0f)) * m0 +
              (t.alpha * ((std::exp(-h) - 1.0f) / h + 1.0f)) * D1;

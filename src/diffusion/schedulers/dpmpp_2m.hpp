@@ -19,10 +19,10 @@ class DPMSolverMultistepScheduler : public Scheduler {
                      const NoiseSource& noise) override;
 
  private:
-  int order_ = 2;  // solver_order
+  int order_ = 2;      // solver_order
   bool heun_ = false;  // solver_type "heun" (else "midpoint")
   bool lower_order_final_ = true, euler_at_final_ = false;
-  bool karras_ = false;  // use_karras_sigmas
+  bool karras_ = false;                     // use_karras_sigmas
   std::string final_sigmas_type_ = "zero";  // or "sigma_min"
   double lambda_min_clipped_ = -std::numeric_limits<double>::infinity();
   std::vector<torch::Tensor> outputs_;  // the last `order_` converted model outputs

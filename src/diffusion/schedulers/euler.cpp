@@ -4,7 +4,8 @@
 
 namespace catimage {
 
-EulerDiscreteScheduler::EulerDiscreteScheduler(const ConfigView& c) : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
+EulerDiscreteScheduler::EulerDiscreteScheduler(const ConfigView& c)
+    : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
   c.read("use_karras_sigmas", karras_);
   c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
@@ -46,7 +47,9 @@ double euler_init_noise_sigma(const std::vector<float>& sigmas, const std::strin
   return std::pow(mx * mx + 1.0f, 0.5f);
 }
 
-torch::Tensor euler_scale_input(const torch::Tensor& x, float sigma) { return x / std::pow(sigma * sigma + 1.0f, 0.5f); }
+torch::Tensor euler_scale_input(const torch::Tensor& x, float sigma) {
+  return x / std::pow(sigma * sigma + 1.0f, 0.5f);
+}
 
 double EulerDiscreteScheduler::init_noise_sigma() const {
   return euler_init_noise_sigma(sigmas_, cfg_.timestep_spacing);

@@ -18,7 +18,7 @@ class EulerDiscreteScheduler : public Scheduler {
                      const NoiseSource& noise) override;
 
  private:
-  bool karras_ = false;                      // use_karras_sigmas
+  bool karras_ = false;                     // use_karras_sigmas
   std::string final_sigmas_type_ = "zero";  // or "sigma_min"
   std::optional<double> sigma_min_, sigma_max_;
 };

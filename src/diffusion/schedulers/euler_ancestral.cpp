@@ -2,14 +2,15 @@
 
 #include <cmath>
 
-#include "euler.hpp"
 #include "catimage/util/error.hpp"
+#include "euler.hpp"
 
 namespace catimage {
 
 EulerAncestralDiscreteScheduler::EulerAncestralDiscreteScheduler(const ConfigView& c)
     : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
-  if (cfg_.prediction_type == "sample") c.bad("prediction_type", "\"sample\" is not implemented for Euler ancestral (as in diffusers)");
+  if (cfg_.prediction_type == "sample")
+    c.bad("prediction_type", "\"sample\" is not implemented for Euler ancestral (as in diffusers)");
 }
 
 void EulerAncestralDiscreteScheduler::set_timesteps(int steps) {
@@ -33,8 +34,8 @@ torch::Tensor EulerAncestralDiscreteScheduler::scale_model_input(const torch::Te
   return euler_scale_input(x, sigmas_.at(i));
 }
 
-torch::Tensor EulerAncestralDiscreteScheduler::step(const torch::Tensor& out, std::size_t i, const torch::Tensor& sample,
-                                                    const NoiseSource& noise) {
+torch::Tensor EulerAncestralDiscreteScheduler::step(const torch::Tensor& out, std::size_t i,
+                                                    const torch::Tensor& sample, const NoiseSource& noise) {
   auto x = sample.to(torch::kFloat32);
   const float from = sigmas_.at(i), to = sigmas_.at(i + 1);
   auto x0 = euler_denoised(cfg_.prediction_type, out.to(torch::kFloat32), x, from);

@@ -22,7 +22,7 @@ struct Transformer2DModelImpl : torch::nn::Module {
 
   bool linear;
   torch::nn::GroupNorm norm{nullptr};
-  torch::nn::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};        // without use_linear_projection
+  torch::nn::Conv2d proj_in_conv{nullptr}, proj_out_conv{nullptr};      // without use_linear_projection
   torch::nn::Linear proj_in_linear{nullptr}, proj_out_linear{nullptr};  // with use_linear_projection
   torch::nn::ModuleList transformer_blocks;
 };

@@ -23,7 +23,7 @@ struct UNetConfig {
   std::vector<int> layers_per_block = {2};
   std::vector<int> num_attention_heads = {8};  // diffusers' attention_head_dim unless num_attention_heads is given
   std::vector<int> transformer_layers_per_block = {1};
-  std::vector<int> cross_attention_dims = {1280};  // cross_attention_dim
+  std::vector<int> cross_attention_dims = {1280};         // cross_attention_dim
   std::vector<int> reverse_transformer_layers_per_block;  // up blocks' depth; default: the down blocks' reversed
   std::int64_t norm_num_groups = 32;
   double norm_eps = 1e-5;
@@ -54,8 +54,8 @@ struct UNet2DConditionModelImpl : torch::nn::Module {
 
  private:
   // The time embedding, plus SDXL's added text/time embedding.
-  torch::Tensor embed_time(const torch::Tensor& sample, const torch::Tensor& timesteps, const torch::Tensor& text_embeds,
-                           const torch::Tensor& time_ids);
+  torch::Tensor embed_time(const torch::Tensor& sample, const torch::Tensor& timesteps,
+                           const torch::Tensor& text_embeds, const torch::Tensor& time_ids);
 };
 TORCH_MODULE(UNet2DConditionModel);
 

@@ -33,7 +33,7 @@ struct NoiseScheduleConfig {
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  virtual std::string class_name() const = 0;  // diffusers' class name
+  virtual std::string class_name() const = 0;     // diffusers' class name
   virtual std::string sampler_label() const = 0;  // as image metadata names it ("Euler a", "DPM++ 2M Karras")
   virtual void set_timesteps(int steps) = 0;
   // Model timesteps in order (integers for DDIM/DPM/LCM, possibly fractional for Euler).
@@ -52,7 +52,7 @@ class Scheduler {
   // sigma_based: with zero-terminal-SNR betas, the last ᾱ becomes 2^-24 so that the sigma
   // schedule stays finite (diffusers' Euler, Euler ancestral and DPM-Solver do this; DDIM and LCM do not).
   Scheduler(NoiseScheduleConfig cfg, bool sigma_based);
-  float alpha_cumprod(long t) const;  // alphas_cumprod[t]
+  float alpha_cumprod(long t) const;        // alphas_cumprod[t]
   std::vector<float> train_sigmas() const;  // ((1 - ᾱ) / ᾱ)^0.5 for every training step
   // diffusers' spacing of `steps` timesteps over the training range (descending, float64).
   std::vector<double> spaced_timesteps(int steps) const;
