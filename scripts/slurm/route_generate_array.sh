@@ -19,7 +19,7 @@
 # Settings (environment variables; sbatch passes the submitting shell's environment by default):
 #   CATIMAGE     the catimage binary (default: $SLURM_SUBMIT_DIR/build/catimage if it exists, else catimage on PATH)
 #   PROMPTS      prompt file: .txt (one per line), .jsonl or .csv             (default: prompts.txt)
-#   CONFIG       candidates config                                            (default: configs/default.json)
+#   CONFIG       candidates config                                            (default: catimage's shipped default)
 #   OUT          output folder shared by all tasks (PNGs, manifests)          (default: images)
 #   ROUTES       where shard 0 writes the routing decisions (JSONL)          (default: $OUT/routes.jsonl; - for the job log)
 #   ROUTE_ARGS   routing options, e.g. "--predictor models/x --budget 2" or "--predictions q.jsonl --lambda 0.5"
@@ -51,7 +51,7 @@ if [[ -z "${CATIMAGE:-}" ]]; then
   else CATIMAGE=catimage; fi
 fi
 PROMPTS=${PROMPTS:-prompts.txt}
-CONFIG=${CONFIG:-configs/default.json}
+CONFIG=${CONFIG:-}
 OUT=${OUT:-images}
 ROUTES=${ROUTES:-$OUT/routes.jsonl}
 ROUTE_ARGS=${ROUTE_ARGS:-}
@@ -68,22 +68,30 @@ if [[ -n "${SHARD_INDEX:-}" || -n "${SLURM_ARRAY_TASK_ID:-}" ]]; then
     min=${ARRAY_MIN:-${SLURM_ARRAY_TASK_MIN:-}}
     step=${ARRAY_STEP:-${SLURM_ARRAY_TASK_STEP:-1}}
     [[ -n "${ARRAY_MIN:-}" && -z "${ARRAY_STEP:-}" ]] && step=1  # a resubmitted single task reports its own step
-    is_int "$min" && is_int "$step" && (( step > 0 )) && is_int "$SLURM_ARRAY_TASK_ID" ||
+    if ! { is_int "$min" && is_int "$step" && (( step > 0 )) && is_int "$SLURM_ARRAY_TASK_ID"; }; then
       die "cannot work out the shard (task ${SLURM_ARRAY_TASK_ID:-?}, min ${min:-?}, step ${step:-?}); set SHARD_INDEX and SHARD_COUNT"
-    (( SLURM_ARRAY_TASK_ID >= min && (SLURM_ARRAY_TASK_ID - min) % step == 0 )) ||
+    fi
+    if ! (( SLURM_ARRAY_TASK_ID >= min && (SLURM_ARRAY_TASK_ID - min) % step == 0 )); then
       die "array task $SLURM_ARRAY_TASK_ID is not min $min + a multiple of step $step; set SHARD_INDEX and SHARD_COUNT"
+    fi
     K=$(( (SLURM_ARRAY_TASK_ID - min) / step ))
   fi
-  is_int "$K" && is_int "$N" && (( N >= 1 && K < N )) ||
+  if ! { is_int "$K" && is_int "$N" && (( N >= 1 && K < N )); }; then
     die "shard ${K:-?}/${N:-?} is not 0 <= K < N (array task ${SLURM_ARRAY_TASK_ID:-none}); check ARRAY_MIN/SHARD_INDEX/SHARD_COUNT"
+  fi
   shard=(--shard "$K/$N")
 fi
 
 # One intra-op thread per allocated CPU (libtorch would otherwise use every core of the node).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}
 
-# shellcheck disable=SC2206  # ROUTE_ARGS / EXTRA_ARGS are word-split on purpose
-cmd=("$CATIMAGE" route "$PROMPTS" -c "$CONFIG" $ROUTE_ARGS -o "$ROUTES" --generate --out "$OUT" "${shard[@]}" $EXTRA_ARGS)
+config=()
+[[ -n "$CONFIG" ]] && config=(-c "$CONFIG")
+# ROUTE_ARGS / EXTRA_ARGS are split at whitespace (no globbing, no quotes: paths with spaces need their own variable).
+read -r -a route_args <<<"$ROUTE_ARGS"
+read -r -a extra_args <<<"$EXTRA_ARGS"
+cmd=("$CATIMAGE" route "$PROMPTS" "${config[@]}" "${route_args[@]}" -o "$ROUTES" --generate --out "$OUT" "${shard[@]}"
+     "${extra_args[@]}")
 
 echo "[$(date -u +%FT%TZ)] job ${SLURM_JOB_ID:-none} array ${SLURM_ARRAY_JOB_ID:-none}_${SLURM_ARRAY_TASK_ID:-none} on $(hostname) in $PWD"
 echo "+ $(printf '%q ' "${cmd[@]}")"

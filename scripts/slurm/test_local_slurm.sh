@@ -199,6 +199,7 @@ task_state() { scontrol -o show job "$1" 2>/dev/null | sed -nE 's/.* JobState=([
 
 # ---------------------------------------------------------------- smoke test: a trivial array
 t0=$(date +%s)
+# shellcheck disable=SC2016  # expanded in the job
 SMOKE=$(sbatch --parsable --array=1-3 --cpus-per-task=1 --time=5 --chdir="$WORK/jobs" \
   --output="$WORK/jobs/smoke-%A_%a.out" --wrap='echo "ok task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_MIN-$SLURM_ARRAY_TASK_MAX count $SLURM_ARRAY_TASK_COUNT"; sleep 1')
 SMOKE=${SMOKE%%;*}
@@ -209,6 +210,17 @@ for i in 1 2 3; do
     die "smoke task $i output: $(cat "$WORK/jobs/smoke-${SMOKE}_$i.out" 2>&1)"
 done
 log "smoke array job $SMOKE (3 tasks) completed in $(( $(date +%s) - t0 )) s"
+# The template's shard arithmetic on real array variables: an array with an offset and a step.
+t0=$(date +%s)
+DRY=$(DRY_RUN=1 CATIMAGE=catimage sbatch --parsable --array=3-9:3 --cpus-per-task=1 --mem=100M --time=5 \
+  --chdir="$WORK/jobs" --output="$WORK/jobs/dry-%A_%a.out" "$HERE/route_generate_array.sh")
+DRY=${DRY%%;*}
+wait_for 60 "the dry-run array $DRY" jobs_done "$DRY"
+for t in 3:0 6:1 9:2; do
+  grep -q -- "--shard ${t#*:}/3 *\$" "$WORK/jobs/dry-${DRY}_${t%%:*}.out" ||
+    die "array task ${t%%:*} of --array=3-9:3 should run shard ${t#*:}/3: $(cat "$WORK/jobs/dry-${DRY}_${t%%:*}.out")"
+done
+log "template dry run with --array=3-9:3: tasks 3,6,9 -> shards 0/3,1/3,2/3 ($(( $(date +%s) - t0 )) s)"
 if (( CLUSTER_ONLY )); then log "PASS (cluster only)"; exit 0; fi
 
 # ---------------------------------------------------------------- test data
