@@ -20,7 +20,8 @@
 # manifest record; and every PNG must be byte-identical to an uninterrupted, unsharded run made
 # without Slurm; and resubmitting the whole finished array must change nothing.
 #
-# Environment: CATIMAGE, NPROMPTS (40), IMAGE_SIZE (32), KEEP_TMP=1 (keep the temp folder; =fail: only on failure),
+# Environment: CATIMAGE, NPROMPTS (40), IMAGE_SIZE (32), BIG_STEPS (20: the "big" candidate's steps; it
+# keeps the cancelled task busy long enough to be cancelled mid-run on a fast machine), KEEP_TMP=1 (keep the temp folder; =fail: only on failure),
 # TIMEOUT_JOBS (600 s: the longest wait for jobs), SLURMCTLD_PORT, SLURMD_PORT, TMPDIR.
 set -euo pipefail
 
@@ -29,6 +30,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 CATIMAGE=${CATIMAGE:-$ROOT/build/catimage}
 NPROMPTS=${NPROMPTS:-40}
 IMAGE_SIZE=${IMAGE_SIZE:-32}
+BIG_STEPS=${BIG_STEPS:-20}
 TIMEOUT_JOBS=${TIMEOUT_JOBS:-600}
 SLURMCTLD_PORT=${SLURMCTLD_PORT:-16817}
 SLURMD_PORT=${SLURMD_PORT:-16818}
@@ -41,13 +43,13 @@ log() { printf '[%8ss] %s\n' "$(elapsed)" "$*"; }
 FAILED_MSG=""
 die() { FAILED_MSG="$*"; echo "test_local_slurm: FAIL: $*" >&2; exit 1; }
 
-# wait_for SECONDS WHAT COMMAND...: poll COMMAND every 0.5 s until it succeeds; fail after SECONDS.
+# wait_for SECONDS WHAT COMMAND...: poll COMMAND every $POLL (0.5) s until it succeeds; fail after SECONDS.
 wait_for() {
   local limit=$1 what=$2; shift 2
   local deadline=$(( $(date +%s) + limit ))
   until "$@" >/dev/null 2>&1; do
     (( $(date +%s) < deadline )) || die "timed out after ${limit}s waiting for $what"
-    sleep 0.5
+    sleep "${POLL:-0.5}"
   done
 }
 
@@ -236,7 +238,7 @@ cat >"$DATA/candidates.json" <<JSON
 {"candidates": [
   {"name": "small", "family": "sd15", "weights": "$DATA/model", "steps": 2, "scheduler": "euler",
    "guidance": 3.0, "width": $IMAGE_SIZE, "height": $IMAGE_SIZE, "cost": {"value": 1, "unit": "seconds"}},
-  {"name": "big", "family": "sd15", "weights": "$DATA/model", "steps": 4, "scheduler": "ddim",
+  {"name": "big", "family": "sd15", "weights": "$DATA/model", "steps": $BIG_STEPS, "scheduler": "ddim",
    "guidance": 3.0, "width": $IMAGE_SIZE, "height": $IMAGE_SIZE, "cost": {"value": 3, "unit": "seconds"}}
 ]}
 JSON
@@ -284,17 +286,17 @@ log "submitted array job $ARRAY (--array=1-4, shards 0/4..3/4, $NCPUS CPU(s) -> 
 # Cancel array index 2 (shard 1/4) once it is running and has written at least one image.
 shard_records() { { cat "$OUT/manifest-1of4.jsonl" 2>/dev/null || true; } | grep -c . || true; }
 has_record() { (( $(shard_records) >= 1 )); }
-wait_for "$TIMEOUT_JOBS" "array task ${ARRAY}_2 to write its first image" has_record
+POLL=0.1 wait_for "$TIMEOUT_JOBS" "array task ${ARRAY}_2 to write its first image" has_record
 scancel "${ARRAY}_2"
 cancelled_at=$(shard_records)
 log "scancel ${ARRAY}_2 after $cancelled_at of its $(( (NPROMPTS + 2) / 4 )) images"
 wait_for "$TIMEOUT_JOBS" "array job $ARRAY to end" jobs_done "$ARRAY"
 states=$(scontrol -o show job "$ARRAY" | sed -nE 's/.* ArrayTaskId=([0-9]+) .* JobState=([A-Z_]+) .*/\1=\2/p' | sort | tr '\n' ' ')
-log "array job $ARRAY ended in $(( $(date +%s) - t0 )) s: $states"
+log "array job $ARRAY ended in $(( $(date +%s) - t0 )) s: $states(task 2 left $(shard_records) of its $(( (NPROMPTS + 2) / 4 )) images)"
 [[ "$states" == "1=COMPLETED 2=CANCELLED 3=COMPLETED 4=COMPLETED " ]] ||
   die "array job $ARRAY: expected tasks 1,3,4 COMPLETED and 2 CANCELLED, got: $states"
 (( $(shard_records) < (NPROMPTS + 2) / 4 )) ||
-  die "task ${ARRAY}_2 finished all its images before the cancel took effect (make the work slower: IMAGE_SIZE)"
+  die "task ${ARRAY}_2 finished all its images before the cancel took effect (make the work slower: BIG_STEPS, IMAGE_SIZE)"
 
 # Incomplete now: the merge job must fail (exit 1) and say so.
 job_exit() { scontrol -o show job "$1" 2>/dev/null | sed -nE 's/.* ExitCode=([0-9]+):.*/\1/p' | head -n 1; }
