@@ -1,6 +1,9 @@
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "catimage/batch/candidate_rules.hpp"
+#include "catimage/io/atomic_file.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/util/error.hpp"
 #include "test_util.hpp"
@@ -97,4 +100,19 @@ TEST(Config, NumbersTooLargeForADoubleAreClearErrors) {
   // Found by tests/fuzz/fuzz_candidates: 1e400 escaped parse_json as nlohmann's out_of_range.
   auto e = error_of("{\"candidates\": [\n  {\"name\": \"a\", \"family\": \"sd15\", \"cost\": {\"value\": 1e400}}]}");
   EXPECT_TRUE(contains(e, "c.json:2:53: invalid JSON: number overflow parsing '1e400'")) << e;
+}
+
+TEST(AtomicFile, GetsTheModeAPlainCreateWouldGive) {
+  // mkstemp makes 0600 files; outputs in shared folders must follow the umask instead.
+  auto d = temp_dir();
+  const mode_t old = ::umask(027);
+  write_file_atomic((d / "a.json").string(), "{}");
+  ::umask(002);
+  write_file_atomic((d / "b.json").string(), "{}");
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat((d / "a.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  ASSERT_EQ(::stat((d / "b.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0664u);
 }

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/models/attention.hpp"
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
@@ -227,5 +228,29 @@ TEST(DiffusionModels, FamilyRegistryTellsWhatRunsAndHowFoldersLook) {
     o.folder = tiny_model(model);
     o.device = "cpu";
     EXPECT_EQ(e->make(o)->folder().sdxl, e->sdxl_layout) << family;
+  }
+}
+
+TEST(DiffusionModels, AttentionMatchesTheTextbookFormulaAtEverySize) {
+  // Small problems take one batched path; large ones (scores over a few MiB) go one head and
+  // one block of queries at a time on libtorch 1.x, or through fused attention on 2.x. Each
+  // must be softmax(q k^T / sqrt(d)) v, with and without a causal mask.
+  torch::NoGradGuard ng;
+  torch::manual_seed(3);
+  struct Case {
+    std::int64_t B, N, M, heads, d;
+    bool causal;
+  };
+  for (const Case& c : {Case{2, 7, 5, 2, 4, false}, Case{1, 77, 77, 4, 8, true}, Case{1, 1100, 1100, 2, 8, false},
+                        Case{2, 1500, 900, 3, 8, false}, Case{1, 1300, 77, 2, 16, false}}) {
+    auto q = torch::randn({c.B, c.N, c.heads * c.d}), k = torch::randn({c.B, c.M, c.heads * c.d}),
+         v = torch::randn({c.B, c.M, c.heads * c.d});
+    auto split = [&](const torch::Tensor& t, std::int64_t L) { return t.view({c.B, L, c.heads, c.d}).transpose(1, 2); };
+    auto s = torch::matmul(split(q, c.N), split(k, c.M).transpose(-1, -2)) / std::sqrt(double(c.d));
+    if (c.causal) s = s.masked_fill(torch::ones({c.N, c.M}, torch::kBool).triu(1), -INFINITY);
+    auto want = torch::matmul(s.softmax(-1), split(v, c.M)).transpose(1, 2).reshape({c.B, c.N, c.heads * c.d});
+    auto got = multihead_attention(q, k, v, c.heads, c.causal);
+    ASSERT_EQ(got.sizes(), want.sizes());
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-5) << c.N << "x" << c.M << " heads " << c.heads;
   }
 }

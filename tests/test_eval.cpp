@@ -2,6 +2,7 @@
 
 #include "catimage/eval/metrics.hpp"
 #include "catimage/eval/report.hpp"
+#include "catimage/eval/step_ladder.hpp"
 
 using namespace catimage;
 
@@ -90,4 +91,40 @@ TEST(Eval, AreaUnderHullIgnoresDominatedPoints) {
   auto h = nondecreasing_hull(c);
   ASSERT_EQ(h.size(), 2u);
   EXPECT_DOUBLE_EQ(h[1].cost, 3);
+}
+
+TEST(StepLadder, NamesMeansAndChosenPromptsByHand) {
+  std::string fam;
+  int s = 0;
+  EXPECT_TRUE(parse_ladder_name("SD-Turbo@16", fam, s));
+  EXPECT_EQ(fam, "SD-Turbo");
+  EXPECT_EQ(s, 16);
+  for (const char* bad : {"plain", "@4", "a@", "a@0", "a@x1", "a@1.5", "a@12345678"})
+    EXPECT_FALSE(parse_ladder_name(bad, fam, s)) << bad;
+  QualityTable t;
+  t.candidates = {"A@4", "A@1", "B@1", "A@2", "B@8", "solo@3"};
+  // rows: A@4, A@1, B@1, A@2, B@8, solo@3
+  t.rows = {{"p1", "flat", {10, 10, 5, 10, 6, 0}, {}, 1},
+            {"p2", "steep", {30, 10, 5, 20, 7, 0}, {}, 2},
+            {"p3", "middle", {20, 10, 5, 15, 8, 0}, {}, 3}};
+  const StepLadders l = step_ladders(t);
+  ASSERT_EQ(l.families.size(), 2u);  // solo has one rung: no ladder
+  EXPECT_EQ(l.families[0].label, "A");
+  EXPECT_EQ(l.families[0].steps, (std::vector<int>{1, 2, 4}));
+  EXPECT_EQ(l.families[0].quality, (std::vector<double>{10, 15, 20}));
+  EXPECT_EQ(l.families[1].steps, (std::vector<int>{1, 8}));
+  EXPECT_EQ(l.families[1].quality, (std::vector<double>{5, 7}));
+  EXPECT_EQ(l.prompts_family, "A");
+  ASSERT_EQ(l.prompts.size(), 3u);  // gains 0, 20, 10 from 1 to 4 steps
+  EXPECT_EQ(l.prompts[0].label.substr(0, 2), "p1");
+  EXPECT_EQ(l.prompts[1].label.substr(0, 2), "p3");
+  EXPECT_EQ(l.prompts[2].label.substr(0, 2), "p2");
+  EXPECT_EQ(l.prompts[2].quality, (std::vector<double>{10, 20, 30}));
+  const std::string csv = step_ladders_csv(l);
+  EXPECT_NE(csv.find("family,\"A\",2,15.000000\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("prompt,\"p2 (gains most): steep\",4,30.000000\n"), std::string::npos) << csv;
+  QualityTable plain;
+  plain.candidates = {"x", "y"};
+  plain.rows = {{"1", "a", {1, 2}, {}, 1}};
+  EXPECT_TRUE(step_ladders(plain).families.empty());
 }

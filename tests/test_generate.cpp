@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <thread>
@@ -19,6 +21,8 @@
 
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/png_writer.hpp"
+#include "catimage/scoring/clip_scorer.hpp"
+#include "catimage/scoring/load_rgb.hpp"
 #include "catimage/util/error.hpp"
 #include "tiny_models.hpp"
 
@@ -475,4 +479,157 @@ TEST(Png, TextKeysWithNulOrControlCharactersAreRefused) {
   const auto info = inspect_png(encode_png(rgb.data(), 1, 1, text));
   ASSERT_TRUE(info.complete) << info.problem;
   EXPECT_EQ(info.text, text);
+}
+
+TEST(ScoreCli, ScoresAFolderResumesAndRescoresWhatChanged) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto out = d / "images";
+  ASSERT_EQ(run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + out.string()).code, 0);
+  const std::string clip = tiny_clip();
+  auto r = run_catimage("score " + out.string() + " --scorer " + clip + " --metric clipscore --batch 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "3 images, 3 scored now")) << r.out;
+  auto scores = manifest(out / "scores-clipscore.jsonl");
+  ASSERT_EQ(scores.size(), 3u);
+  // Each score is the library scorer's on that image and prompt; identity fields come along.
+  auto scorer = ClipScorer::load(clip, ScoreMetric::clipscore);
+  for (const auto& s : scores) {
+    const auto img = load_rgb((out / s["file"].get<std::string>()).string());
+    const double want = scorer.score({img}, {s["prompt"].get<std::string>()}).scores[0];
+    EXPECT_NEAR(s["score"].get<double>(), want, 1e-4) << s.dump();  // batch 2 there, 1 here: fp32 GEMM order
+    EXPECT_GE(s["score"].get<double>(), 0.0);
+    EXPECT_EQ(s["candidate"], "small");
+    EXPECT_EQ(s["metric"], "clipscore");
+  }
+  // Resume: nothing to do; an image made again with other bytes is scored again, alone.
+  r = run_catimage("score " + out.string() + " --scorer " + clip + " --metric clipscore");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "0 scored now")) << r.out;
+  const auto png = slurp(out / "2.png");
+  write(out / "2.png", png + "");  // same bytes: kept
+  auto other = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + (d / "o").string() +
+                            " --seed 9");
+  ASSERT_EQ(other.code, 0) << other.err;
+  fs::copy_file(d / "o" / "2.png", out / "2.png", fs::copy_options::overwrite_existing);
+  r = run_catimage("score " + out.string() + " --scorer " + clip + " --metric clipscore");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "1 scored now")) << r.out;
+  EXPECT_TRUE(contains(r.out, "2 kept")) << r.out;
+  EXPECT_EQ(manifest(out / "scores-clipscore.jsonl").size(), 3u);  // compacted: one line per image
+  // A JSONL list works too (paths relative to it); another metric goes to its own file.
+  write(d / "list.jsonl", "{\"image\": \"images/1.png\", \"prompt\": \"a red cube\"}\n");
+  r = run_catimage("score " + (d / "list.jsonl").string() + " --scorer " + clip + " --metric pickscore");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(manifest(d / "list.scores-pickscore.jsonl").size(), 1u);
+  // Bad input: clear errors naming the file, line or key, exit 2.
+  r = run_catimage("score " + out.string() + " --scorer " + clip + " --metric fid");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "fid")) << r.err;
+  write(d / "bad.jsonl",
+        "{\"image\": \"images/1.png\", \"prompt\": \"ok\"}\n{\"image\": \"missing.png\", \"prompt\": \"x\"}\n");
+  r = run_catimage("score " + (d / "bad.jsonl").string() + " --scorer " + clip + " --metric clipscore");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "bad.jsonl:2")) << r.err;
+  write(d / "bad2.jsonl", "{\"image\": \"images/1.png\"}\n");
+  r = run_catimage("score " + (d / "bad2.jsonl").string() + " --scorer " + clip + " --metric clipscore");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "bad2.jsonl:1: no \"prompt\"")) << r.err;
+  r = run_catimage("score " + d.string() + " --scorer " + clip + " --metric clipscore");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "no manifest.jsonl")) << r.err;
+}
+
+TEST(SweepCli, SweepScoreTableTrainEvalAndResumeGiveTheSameTable) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  std::string text;
+  const char* things[] = {"cube", "dog", "wall", "tree", "car", "cat"};
+  const char* looks[] = {"a red", "two small"};
+  for (const char* l : looks)
+    for (const char* t : things) text += std::string(l) + " " + t + " at dusk\n";
+  auto prompts = write(d / "p.txt", text);  // 12 prompts
+  const auto S = d / "sweep";
+  const std::string sweep =
+      "sweep -c " + cfg + " --candidates small,xl --steps 1,2 " + prompts + " --out " + S.string();
+  auto r = run_catimage(sweep);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = manifest(S / "manifest.jsonl");
+  ASSERT_EQ(m.size(), 48u);  // 12 prompts x 4 candidates
+  std::map<std::string, std::set<std::uint64_t>> seeds;
+  std::set<std::string> cands;
+  for (const auto& j : m) {
+    seeds[j["id"].get<std::string>()].insert(j["seed"].get<std::uint64_t>());
+    cands.insert(j["candidate"].get<std::string>());
+    EXPECT_EQ(j["steps"], j["candidate"].get<std::string>().back() - '0');
+    EXPECT_GT(j["seconds"].get<double>(), 0.0);
+  }
+  EXPECT_EQ(cands, (std::set<std::string>{"small@1", "small@2", "xl@1", "xl@2"}));
+  for (const auto& [id, s] : seeds) EXPECT_EQ(s.size(), 1u) << "prompt " << id << " has several seeds";
+  const std::string clip = tiny_clip();
+  ASSERT_EQ(run_catimage("score " + S.string() + " --scorer " + clip + " --metric clipscore").code, 0);
+  r = run_catimage("table " + S.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto table = S / "table-clipscore.jsonl";
+  auto rows = manifest(table);
+  ASSERT_EQ(rows.size(), 12u);
+  EXPECT_EQ(rows[0]["quality"].size(), 4u);
+  EXPECT_EQ(rows[0]["cost"].size(), 4u);
+  const auto measured = json::parse(slurp(S / "candidates-measured.json"));
+  ASSERT_EQ(measured["candidates"].size(), 4u);
+  EXPECT_GT(measured["candidates"][0]["cost"]["value"].get<double>(), 0.0);
+  // the table trains and evaluates
+  r = run_catimage("train -t " + table.string() + " --kind tfidf-ridge -o " + (d / "pred").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  r = run_catimage("eval -t " + table.string() + " --predictor " + (d / "pred").string() + " -c " +
+                   (S / "candidates-measured.json").string() + " -o " + (d / "ev").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "12 prompts")) << r.out;
+  // the step ladder's figure: mean quality per step count for both ladders, and prompt curves
+  const std::string csv = slurp(d / "ev" / "quality_steps.csv");
+  EXPECT_TRUE(contains(csv, "family,\"small\",1,")) << csv;
+  EXPECT_TRUE(contains(csv, "family,\"xl\",2,")) << csv;
+  EXPECT_TRUE(contains(csv, "prompt,")) << csv;
+  if (fs::exists(d / "ev" / "quality_cost.png")) {  // built with cairo
+    const std::string png = slurp(d / "ev" / "quality_steps.png");
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+  }
+
+  // Interrupted: two images gone and a torn manifest line. The resumed sweep makes exactly
+  // those again, and the table's qualities are the same (costs are re-measured for them).
+  std::vector<std::string> gone;
+  for (const auto& j : m)
+    if (j["candidate"] == "xl@2" && gone.size() < 2) gone.push_back(j["file"].get<std::string>());
+  for (const auto& f : gone) fs::remove(S / f);
+  { std::ofstream(S / "manifest.jsonl", std::ios::app) << "{\"file\": \"torn"; }
+  r = run_catimage(sweep);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 2 images")) << r.err;
+  r = run_catimage("score " + S.string() + " --scorer " + clip + " --metric clipscore");
+  // the two images came back byte for byte (same seed, same settings), so their scores stand
+  EXPECT_TRUE(contains(r.out, "0 scored now")) << r.out;
+  EXPECT_TRUE(contains(r.out, "48 kept")) << r.out;
+  ASSERT_EQ(run_catimage("table " + S.string() + " -o " + (d / "again.jsonl").string()).code, 0);
+  auto again = manifest(d / "again.jsonl");
+  ASSERT_EQ(again.size(), rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(again[i]["id"], rows[i]["id"]);
+    EXPECT_EQ(again[i]["quality"], rows[i]["quality"]) << i;
+  }
+  // A missing cell is named; --allow-missing drops that prompt.
+  std::string scores = slurp(S / "scores-clipscore.jsonl");
+  scores = scores.substr(scores.find('\n') + 1);  // forget the first image's score
+  write(S / "scores-clipscore.jsonl", scores);
+  r = run_catimage("table " + S.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "1 missing cells")) << r.err;
+  EXPECT_TRUE(contains(r.err, "no score for its current image")) << r.err;
+  r = run_catimage("table " + S.string() + " --allow-missing -o " + (d / "partial.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(manifest(d / "partial.jsonl").size(), 11u);
+  // Another candidate set into the same folder is refused.
+  r = run_catimage("sweep -c " + cfg + " --candidates small " + prompts + " --out " + S.string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "a sweep of other candidates")) << r.err;
 }

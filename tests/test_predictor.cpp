@@ -184,6 +184,7 @@ TEST(Predictor, EnsembleMembersMustBePlainNames) {
     std::filesystem::remove_all(p);
     std::filesystem::create_directories(p);
     json m = meta;
+    m["kind"] = "ensemble";
     m["model"]["members"] = {bad};
     m["model"]["weights"] = {1.0};
     write(p / "predictor.json", m.dump());
@@ -211,7 +212,7 @@ TEST(Predictor, UnknownKindsAreRefusedListingTheKinds) {
   TrainRequest req;
   req.kind = "magic";
   EXPECT_EQ(error_of([&] { train_predictor(req, QualityTable{}, QualityTable{}); }), expected);
-  EXPECT_EQ(predictor_kind(default_predictor_kind()).name, "ensemble");
+  EXPECT_EQ(predictor_kind(default_predictor_kind()).name, "tfidf-ridge");
   // catimage train: --kind is checked against the registry, and --help describes every kind
   auto r = run_catimage("train -t x.jsonl -o out --kind magic");
   EXPECT_NE(r.code, 0);
@@ -238,6 +239,7 @@ TEST(Predictor, EnsembleMemberFolderLoopingBackIsAClearError) {
   auto d = temp_dir();
   auto shipped = std::filesystem::path(CATIMAGE_SOURCE_DIR) / "models" / "predictor-clip";
   json m = json::parse(slurp(shipped / "predictor.json"));
+  m["kind"] = "ensemble";
   m["model"]["members"] = {"loop"};
   m["model"]["weights"] = {1.0};
   std::filesystem::create_directories(d / "p" / "members");
@@ -248,5 +250,42 @@ TEST(Predictor, EnsembleMemberFolderLoopingBackIsAClearError) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_TRUE(contains(e.what(), "model.members: ensembles nested more than 8 deep")) << e.what();
+  }
+}
+
+TEST(Predictor, RidgeTrainsOnEveryRowWithAnAlphaChosenElsewhere) {
+  auto s = cems_slice(300);
+  QualityTable none;
+  none.candidates = s.train.candidates;
+  TrainRequest req;
+  req.kind = "tfidf-ridge";
+  req.costs = std::vector<double>(s.train.candidates.size(), 1.0);
+  // without a validation set the alpha must be given (cv chooses it) ...
+  try {
+    train_predictor(req, s.train, none);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("alpha"), std::string::npos) << e.what();
+  }
+  // ... and with it, the fit does not depend on the validation rows at all
+  req.hyper = {{"alpha", 10.0}};
+  auto all = train_predictor(req, s.train, none);
+  auto with_val = train_predictor(req, s.train, s.val);
+  EXPECT_EQ(all->meta().model["alpha"], 10.0);
+  EXPECT_EQ(all->meta().training["val_prompts"], 0);
+  EXPECT_TRUE(all->meta().training["validation"].is_null());
+  std::vector<std::string> prompts;
+  for (const auto& r : s.val.rows) prompts.push_back(r.prompt);
+  EXPECT_EQ(max_abs_diff(all->predict(prompts), with_val->predict(prompts)), 0.0);
+  req.hyper = {{"alpha", -1}};
+  EXPECT_THROW(train_predictor(req, s.train, s.val), Error);
+  // kinds that select on validation refuse to train without it
+  req.kind = "bag";
+  req.hyper = json::object();
+  try {
+    train_predictor(req, s.train, none);
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("validation"), std::string::npos) << e.what();
   }
 }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "catimage/diffusion/random_weights.hpp"
+#include "catimage/scoring/clip_model.hpp"
 #include "test_util.hpp"
 
 namespace catimage::test {
@@ -24,6 +25,18 @@ inline std::string tiny_model(const std::string& name) {
   std::filesystem::copy(fixture(name), dst, std::filesystem::copy_options::recursive);
   write_random_weights(dst.string(), 7);
   return made[name] = dst.string();
+}
+
+// The tiny CLIPModel (tests/fixtures/tiny-clip) with the random weights catimage writes with
+// seed 7: the weights scripts/make_clip_fixtures.sh made the references with.
+inline std::string tiny_clip() {
+  static const std::string dir = [] {
+    auto d = temp_dir() / "tiny-clip";
+    std::filesystem::copy(fixture("tiny-clip"), d, std::filesystem::copy_options::recursive);
+    write_random_clip_model_weights(d.string(), 7);
+    return d.string();
+  }();
+  return dir;
 }
 
 }  // namespace catimage::test

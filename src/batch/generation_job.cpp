@@ -153,7 +153,7 @@ class Job {
                      s.steps,
                      s.guidance,
                      dtype_};
-    Planned p{&it, image_stem(it.id) + ".png", id.key()};
+    Planned p{&it, item_file(it, cs_, o_), id.key()};
     const json* r = manifest_.record(p.file);
     done = r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned() &&
            png_looks_complete((fs::path(o_.out_dir) / p.file).string(), p.key, (*r)["bytes"].get<std::uintmax_t>());
@@ -252,33 +252,44 @@ class Job {
 // Removes temp files a killed run of this shard left beside its own images and manifest
 // (other shards' in-flight temp files are not touched).
 void remove_stale_temps(const std::string& out_dir, const std::set<std::string>& own) {
-  for (const auto& e : fs::directory_iterator(out_dir)) {
-    const std::string name = e.path().filename().string();
-    const auto at = name.rfind(".tmp.");
-    if (at == std::string::npos || !own.count(name.substr(0, at))) continue;
-    std::error_code ec;
-    fs::remove(e.path(), ec);
+  std::set<fs::path> dirs;
+  for (const auto& f : own) dirs.insert(fs::path(out_dir) / fs::path(f).parent_path());
+  for (const auto& dir : dirs) {
+    if (!fs::is_directory(dir)) continue;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string name = fs::relative(e.path(), out_dir).string();
+      const auto at = name.rfind(".tmp.");
+      if (at == std::string::npos || !own.count(name.substr(0, at))) continue;
+      std::error_code ec;
+      fs::remove(e.path(), ec);
+    }
   }
 }
 
 // Fails naming both lines when two prompts' ids are the same or map to the same image file.
-void check_distinct_names(const std::vector<GenerationItem>& all) {
+void check_distinct_names(const std::vector<GenerationItem>& all, const CandidateSet& cs,
+                          const GenerationJobOptions& o) {
   std::map<std::string, const GenerationItem*> names;
   for (const auto& it : all) {
-    auto stem = image_stem(it.id);
-    auto [pos, fresh] = names.emplace(stem, &it);
+    auto file = item_file(it, cs, o);
+    auto [pos, fresh] = names.emplace(file, &it);
     if (!fresh)
-      fail("{} and {} both map to the image name {}.png (ids \"{}\" and \"{}\"); give the prompts distinct ids",
-           pos->second->where, it.where, stem, pos->second->id, it.id);
+      fail("{} and {} both map to the image name {} (ids \"{}\" and \"{}\"); give the prompts distinct ids",
+           pos->second->where, it.where, file, pos->second->id, it.id);
   }
 }
 
 }  // namespace
 
+std::string item_file(const GenerationItem& it, const CandidateSet& cs, const GenerationJobOptions& o) {
+  const std::string name = image_stem(it.id) + ".png";
+  return o.per_candidate_folders ? image_stem(cs.candidates.at(it.candidate).name) + "/" + name : name;
+}
+
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
                            const GenerationJobOptions& o) {
   validate_generation_options(o);
-  check_distinct_names(all);
+  check_distinct_names(all, cs, o);
   std::vector<const GenerationItem*> items;
   for (const auto& it : all)
     if (o.shard.owns(it.index)) items.push_back(&it);
@@ -289,7 +300,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   fs::create_directories(o.out_dir);
   Job job(cs, o);  // holds this shard's lock from here on
   std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
-  for (const auto* it : items) own.insert(image_stem(it->id) + ".png");
+  for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);
   std::map<int, std::vector<Planned>> todo;
   std::size_t skipped = 0, total = 0;

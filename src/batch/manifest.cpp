@@ -23,16 +23,16 @@ std::string Manifest::file_name(const Shard& shard) {
   return shard.whole() ? std::string("manifest.jsonl") : fmt::format("manifest-{}of{}.jsonl", shard.index, shard.count);
 }
 
-Manifest::Manifest(const std::string& out_dir, const Shard& shard) {
-  path_ = (fs::path(out_dir) / file_name(shard)).string();
+Manifest::Manifest(const std::string& out_dir, const Shard& shard)
+    : Manifest((fs::path(out_dir) / file_name(shard)).string()) {}
+
+Manifest::Manifest(const std::string& path) : path_(path) {
   lock_path_ = path_ + ".lock";
   lock_fd_ = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0) fail("{}: cannot create the lock file: {}", lock_path_, std::strerror(errno));
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    fail(
-        "{}: another catimage process is writing this output folder's shard {}/{} (its lock {} is held); "
-        "wait for it or use another --out",
-        path_, shard.index, shard.count, lock_path_);
+    fail("{}: another catimage process is writing it (its lock {} is held); wait for it or write elsewhere", path_,
+         lock_path_);
 
   std::string text;
   if (fs::is_regular_file(path_)) text = read_file(path_);
@@ -111,6 +111,26 @@ void Manifest::compact() {
   write_file_atomic(path_, text);
   lines_ = records_.size();
   open_for_append();
+}
+
+std::map<std::string, json> read_record_log(const std::string& path) {
+  std::map<std::string, json> last;
+  const std::string text = read_file(path);
+  for (std::size_t at = 0; at < text.size();) {
+    const auto nl = text.find('\n', at);
+    if (nl == std::string::npos) break;  // a partial last line: not a record
+    const std::string line = text.substr(at, nl - at);
+    at = nl + 1;
+    if (line.empty()) continue;
+    try {
+      json j = json::parse(line);
+      if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) continue;
+      const std::string file = j["file"].get<std::string>();
+      last[file] = std::move(j);
+    } catch (const std::exception&) {
+    }
+  }
+  return last;
 }
 
 }  // namespace catimage

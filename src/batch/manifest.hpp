@@ -16,6 +16,8 @@ class Manifest {
  public:
   // out_dir/manifest.jsonl, or manifest-KofN.jsonl for a shard of N > 1.
   Manifest(const std::string& out_dir, const Shard& shard);
+  // Any record log of this form at `path` (e.g. a score file), keyed by "file" likewise.
+  explicit Manifest(const std::string& path);
   ~Manifest();
   Manifest(const Manifest&) = delete;
   Manifest& operator=(const Manifest&) = delete;
@@ -35,5 +37,9 @@ class Manifest {
   std::map<std::string, json> records_;
   std::size_t lines_ = 0;
 };
+
+// Reads a record log without locking it (merge, table): the last whole line per "file";
+// a partial last line, unreadable lines and lines without "file" are not records.
+std::map<std::string, json> read_record_log(const std::string& path);
 
 }  // namespace catimage

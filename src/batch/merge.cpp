@@ -27,20 +27,7 @@ std::map<std::string, std::vector<json>> read_manifests(const std::string& dir, 
   for (int k = 0; k < shards; ++k) {
     const auto path = fs::path(dir) / Manifest::file_name(Shard{k, shards});
     if (!fs::is_regular_file(path)) continue;
-    const std::string text = read_file(path.string());
-    std::map<std::string, json> last;  // within one manifest the last line for a file wins
-    for (std::size_t at = 0; at < text.size();) {
-      auto nl = text.find('\n', at);
-      if (nl == std::string::npos) break;  // a partial last line: not a record
-      std::string line = text.substr(at, nl - at);
-      at = nl + 1;
-      if (line.empty()) continue;
-      try {
-        json j = json::parse(line);
-        if (j.is_object() && j.contains("file") && j["file"].is_string()) last[j["file"].get<std::string>()] = j;
-      } catch (const std::exception&) {
-      }
-    }
+    auto last = read_record_log(path.string());  // within one manifest the last line for a file wins
     for (auto& [file, j] : last) by_file[file].push_back(std::move(j));
   }
   return by_file;

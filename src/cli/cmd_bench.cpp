@@ -93,10 +93,12 @@ int run(const BenchOptions& o) {
     if (i >= o.warmup) times.push_back(s);
     spdlog::debug("step {}: {:.4f} s", i, s);
   }
+  const std::vector<double> in_order = times;
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
   double peak_gpu = -1;  // (GPU allocator statistics are not read yet)
-  json j = {{"arch", cfg_path},
+  json j = {{"tool", "catimage"},
+            {"arch", cfg_path},
             {"parameters", params},
             {"device", device.str()},
             {"dtype", dtype_label(dtype)},
@@ -108,6 +110,9 @@ int run(const BenchOptions& o) {
             {"step_seconds_median", median},
             {"step_seconds_min", times.front()},
             {"step_seconds_max", times.back()},
+            {"step_seconds_all", in_order},
+            {"build_seconds", build_s},
+            {"threads", device.is_cuda() ? 0 : at::get_num_threads()},
             {"images_per_second_per_step", o.batch / median},
             {"peak_rss_mib", peak_rss_mib()},
             {"torch_version", TORCH_VERSION}};

@@ -6,6 +6,7 @@
 #include "catimage/eval/metrics.hpp"
 #include "catimage/eval/plot.hpp"
 #include "catimage/eval/report.hpp"
+#include "catimage/eval/step_ladder.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/quality_table.hpp"
@@ -65,6 +66,16 @@ int run(const EvalOptions& o) {
     else
       spdlog::warn("built without cairo: no quality_cost.png");
     spdlog::info("wrote {}/eval.md, curves.csv, eval.json{}", o.outdir, plot_available() ? ", quality_cost.png" : "");
+    // A step ladder (candidates NAME@S, from `sweep --steps`): quality against steps, as the paper's figure 1.
+    const StepLadders ladders = step_ladders(t);
+    if (!ladders.families.empty()) {
+      write_file_atomic((fs::path(o.outdir) / "quality_steps.csv").string(), step_ladders_csv(ladders));
+      if (plot_available())
+        plot_quality_steps(ladders, title + ": quality against steps",
+                           (fs::path(o.outdir) / "quality_steps.png").string());
+      spdlog::info("wrote {}/quality_steps.csv{} ({} ladders)", o.outdir, plot_available() ? ", quality_steps.png" : "",
+                   ladders.families.size());
+    }
   }
   if (o.json_out)
     std::cout << eval_json(r).dump(2) << "\n";

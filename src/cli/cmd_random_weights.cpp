@@ -1,5 +1,6 @@
 // catimage random-weights: seeded random safetensors for a diffusers folder of configs.
 #include "catimage/diffusion/random_weights.hpp"
+#include "catimage/scoring/clip_model.hpp"
 #include "catimage/util/logging.hpp"
 #include "cli/commands.hpp"
 
@@ -18,12 +19,19 @@ Runner add_random_weights(CLI::App& app) {
   auto* c = app.add_subcommand("random-weights",
                                "Write seeded random weights for a diffusers folder that has configs only "
                                "(tiny test models, architecture benchmarks)");
-  c->add_option("folder", o->folder, "Pipeline folder (model_index.json) or component folder (config.json)")
+  c->add_option("folder", o->folder,
+                "Pipeline folder (model_index.json), component folder (config.json) or CLIPModel folder")
       ->required();
   c->add_option("--seed", o->seed, "Seed (default 0)");
   c->add_flag("--force", o->force, "Overwrite existing weights");
   return [o] {
-    auto files = write_random_weights(o->folder, o->seed, o->force);
+    std::vector<std::string> files;
+    if (is_clip_model_folder(o->folder)) {  // a transformers CLIPModel folder (catimage_scoring)
+      auto f = write_random_clip_model_weights(o->folder, o->seed, o->force);
+      if (!f.empty()) files.push_back(f);
+    } else {
+      files = write_random_weights(o->folder, o->seed, o->force);
+    }
     for (const auto& f : files) spdlog::info("wrote {}", f);
     if (files.empty()) spdlog::info("{}: every component already has weights (use --force to replace them)", o->folder);
     return 0;

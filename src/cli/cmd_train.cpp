@@ -18,13 +18,18 @@ struct TrainOptions {
   std::string table, val, kind = default_predictor_kind(), outdir, config, metric = "unknown", tokenizer;
   std::uint64_t seed = 0;
   int epochs = 0;
+  bool all = false;
   std::string hyper;
 };
 
 int run(const TrainOptions& o) {
   auto train = load_quality_table(o.table);
   QualityTable val;
-  if (!o.val.empty()) {
+  val.candidates = train.candidates;
+  if (o.all) {
+    if (!o.val.empty()) fail("--all trains on every row of --table: it takes no --val");
+    spdlog::info("--all: training on all {} prompts, no validation set", train.rows.size());
+  } else if (!o.val.empty()) {
     val = load_quality_table(o.val).reordered(train.candidates);
   } else {
     auto s = split_table(train, {0.9, 0.1}, o.seed);
@@ -39,17 +44,8 @@ int run(const TrainOptions& o) {
   req.metric = o.metric;
   req.tokenizer_model = o.tokenizer;
   req.max_epochs = o.epochs;
-  if (!o.hyper.empty()) {
-    req.hyper = parse_json(o.hyper, "--hyper");
-    if (!req.hyper.is_object()) fail("--hyper must be a JSON object, e.g. '{\"lr\": 0.001}'");
-  }
-  if (o.config.empty() && train.has_costs()) {
-    req.costs = train.mean_costs();
-  } else {
-    auto cs = load_config(o.config);
-    match_candidates(cs, train.candidates, o.table);
-    for (const auto& n : train.candidates) req.costs.push_back(cs.candidates[cs.index(n)].cost);
-  }
+  req.hyper = parse_hyper(o.hyper);
+  req.costs = training_costs(train, o.config);
   auto p = train_predictor(req, train, val);
   p->save(o.outdir);
   spdlog::info("wrote predictor to {}", o.outdir);
@@ -63,6 +59,9 @@ Runner add_train(CLI::App& app) {
   auto* c = app.add_subcommand("train", "Train a quality predictor on a quality table");
   c->add_option("-t,--table", o->table, "Training quality table (JSONL)")->required();
   c->add_option("--val", o->val, "Validation table (default: a seeded 10% of --table)");
+  c->add_flag("--all", o->all,
+              "Train on every row, no validation set (kinds that need none: tfidf-ridge with --hyper '{\"alpha\": A}' "
+              "chosen by `catimage cv`)");
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
       ->check(CLI::IsMember(predictor_kind_names()));

@@ -19,5 +19,9 @@ Runner add_generate(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_random_weights(CLI::App& app);
 Runner add_merge(CLI::App& app);
+Runner add_cv(CLI::App& app);
+Runner add_score(CLI::App& app);
+Runner add_sweep(CLI::App& app);
+Runner add_table(CLI::App& app);
 
 }  // namespace catimage::cli

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "catimage/batch/candidate_rules.hpp"
+#include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 
@@ -22,6 +23,22 @@ const CLI::Validator kFinite(
 
 CandidateSet load_config(const std::string& path) {
   return load_candidates_or_default(path, runtime_candidate_rules());
+}
+
+std::vector<double> training_costs(const QualityTable& table, const std::string& config) {
+  if (config.empty() && table.has_costs()) return table.mean_costs();
+  auto cs = load_config(config);
+  match_candidates(cs, table.candidates, table.source);
+  std::vector<double> costs;
+  for (const auto& n : table.candidates) costs.push_back(cs.candidates[cs.index(n)].cost);
+  return costs;
+}
+
+json parse_hyper(const std::string& text, const std::string& option) {
+  if (text.empty()) return json::object();
+  json j = parse_json(text, option);
+  if (!j.is_object()) fail("{} must be a JSON object, e.g. '{{\"lr\": 0.001}}'", option);
+  return j;
 }
 
 void add_prompt_input(CLI::App* c, PromptInput& in) {

@@ -6,12 +6,20 @@
 
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/prompt_reader.hpp"
+#include "catimage/io/quality_table.hpp"
 
 namespace catimage::cli {
 
 // --config if given, else the shipped configs/default.json; families and schedulers checked
 // against the runtime's registries.
 CandidateSet load_config(const std::string& path);
+
+// Per-candidate costs for training and evaluating on `table` (table order): the table's mean
+// per-prompt costs when it has them and no --config is given, else the config's costs.
+std::vector<double> training_costs(const QualityTable& table, const std::string& config);
+
+// A --hyper value: a JSON object (empty string: {}); errors name the option.
+json parse_hyper(const std::string& text, const std::string& option = "--hyper");
 
 // Refuses NaN and infinities for a number option (CLI11's range checks let NaN through).
 extern const CLI::Validator kFinite;

@@ -28,7 +28,9 @@ int main(int argc, char** argv) {
       {"import", cli::add_import(app)},     {"split", cli::add_split(app)},
       {"train", cli::add_train(app)},       {"predict", cli::add_predict(app)},
       {"generate", cli::add_generate(app)}, {"bench", cli::add_bench(app)},
-      {"merge", cli::add_merge(app)},       {"random-weights", cli::add_random_weights(app)}};
+      {"merge", cli::add_merge(app)},       {"cv", cli::add_cv(app)},
+      {"score", cli::add_score(app)},       {"sweep", cli::add_sweep(app)},
+      {"table", cli::add_table(app)},       {"random-weights", cli::add_random_weights(app)}};
 
   try {
     app.parse(argc, argv);

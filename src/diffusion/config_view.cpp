@@ -12,6 +12,12 @@ ConfigView ConfigView::load(const std::string& path) { return ConfigView(read_js
 
 bool ConfigView::has(const std::string& key) const { return j_.contains(key) && !j_.at(key).is_null(); }
 
+ConfigView ConfigView::section(const std::string& key) const {
+  if (!has(key)) return ConfigView(json::object(), origin_ + " [" + key + "]");
+  if (!at(key).is_object()) bad(key, std::string("expected an object, got ") + json_type(at(key)));
+  return ConfigView(at(key), origin_ + " [" + key + "]");
+}
+
 void ConfigView::bad(const std::string& key, const std::string& why) const {
   fail("{}: key \"{}\": {}", origin_, key, why);
 }

@@ -18,6 +18,9 @@ bool plot_available() { return false; }
 void plot_quality_cost(const EvalResult&, const std::string&, const std::string&, const std::string& p) {
   fail("{}: this build has no cairo (install libcairo2-dev and rebuild) — cannot draw the plot", p);
 }
+void plot_quality_steps(const StepLadders&, const std::string&, const std::string& p) {
+  fail("{}: this build has no cairo (install libcairo2-dev and rebuild) — cannot draw the plot", p);
+}
 #else
 bool plot_available() { return true; }
 
@@ -53,6 +56,18 @@ void text(cairo_t* cr, double x, double y, const std::string& s, double ax = 0, 
   cairo_text_extents(cr, s.c_str(), &e);
   cairo_move_to(cr, x - ax * e.width - e.x_bearing, y - ay * e.height - e.y_bearing);
   cairo_show_text(cr, s.c_str());
+}
+
+// Writes the surface as a PNG (temp file, then rename) and frees it.
+void write_surface(cairo_surface_t* surf, const std::string& path) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  auto st = cairo_surface_write_to_png(surf, tmp.c_str());
+  cairo_surface_destroy(surf);
+  if (st != CAIRO_STATUS_SUCCESS) {
+    std::remove(tmp.c_str());
+    fail("{}: cannot write PNG: {}", path, cairo_status_to_string(st));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename PNG into place", path);
 }
 
 }  // namespace
@@ -191,14 +206,98 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
     ly += 19;
   }
   cairo_destroy(cr);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  auto st = cairo_surface_write_to_png(surf, tmp.c_str());
-  cairo_surface_destroy(surf);
-  if (st != CAIRO_STATUS_SUCCESS) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot write PNG: {}", path, cairo_status_to_string(st));
+  write_surface(surf, path);
+}
+void plot_quality_steps(const StepLadders& s, const std::string& title, const std::string& path) {
+  if (s.families.empty()) fail("{}: no step ladder (candidates named NAME@STEPS) to plot", path);
+  Frame f;
+  f.W = 1100;
+  f.R = 300;  // legend on the right
+  std::vector<double> xs, ys;
+  for (const auto* list : {&s.families, &s.prompts})
+    for (const auto& c : *list)
+      for (std::size_t i = 0; i < c.steps.size(); ++i) {
+        xs.push_back(std::log2(c.steps[i]));
+        ys.push_back(c.quality[i]);
+      }
+  auto [xa, xb] = std::minmax_element(xs.begin(), xs.end());
+  auto [ya, yb] = std::minmax_element(ys.begin(), ys.end());
+  const double dx = std::max(*xb - *xa, 1.0), dy = std::max(*yb - *ya, 1e-9);
+  f.x0 = *xa - 0.05 * dx;
+  f.x1 = *xb + 0.05 * dx;
+  f.y0 = *ya - 0.08 * dy;
+  f.y1 = *yb + 0.08 * dy;
+  cairo_surface_t* surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)f.W, (int)f.H);
+  cairo_t* cr = cairo_create(surf);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 13);
+  cairo_set_line_width(cr, 1);
+  // x: steps on a log2 axis, a tick at every power of two in range
+  for (double x = std::ceil(f.x0); x <= f.x1; x += 1) {
+    cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+    cairo_move_to(cr, f.px(x), f.T);
+    cairo_line_to(cr, f.px(x), f.H - f.B);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    text(cr, f.px(x), f.H - f.B + 8, fmt::format("{:g}", std::exp2(x)), 0.5, 0);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("{}: cannot rename PNG into place", path);
+  const double sy = nice_step(f.y1 - f.y0, 8);
+  for (double y = std::ceil(f.y0 / sy) * sy; y <= f.y1; y += sy) {
+    cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+    cairo_move_to(cr, f.L, f.py(y));
+    cairo_line_to(cr, f.W - f.R, f.py(y));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    text(cr, f.L - 8, f.py(y), fmt::format("{:g}", std::round(y / sy) * sy), 1, 0.5);
+  }
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_rectangle(cr, f.L, f.T, f.W - f.L - f.R, f.H - f.T - f.B);
+  cairo_stroke(cr);
+  text(cr, (f.L + f.W - f.R) / 2, f.H - 30, "denoising steps (log scale)", 0.5, 0);
+  cairo_save(cr);
+  cairo_translate(cr, 28, (f.T + f.H - f.B) / 2);
+  cairo_rotate(cr, -M_PI / 2);
+  text(cr, 0, 0, "quality", 0.5, 0.5);
+  cairo_restore(cr);
+  cairo_set_font_size(cr, 16);
+  text(cr, (f.L + f.W - f.R) / 2, 18, title, 0.5, 0);
+  cairo_set_font_size(cr, 12);
+  static const double colours[][3] = {{0.15, 0.35, 0.85}, {0.85, 0.2, 0.15}, {0.2, 0.6, 0.2},
+                                      {0.55, 0.3, 0.7},   {0.9, 0.55, 0.1},  {0.3, 0.3, 0.3}};
+  double ly = f.T + 12;
+  auto draw = [&](const StepCurve& c, const double* rgb, bool dashed, const std::string& label) {
+    cairo_set_source_rgb(cr, rgb[0], rgb[1], rgb[2]);
+    cairo_set_line_width(cr, dashed ? 1.4 : 2.6);
+    const double dash[] = {6, 4};
+    cairo_set_dash(cr, dash, dashed ? 2 : 0, 0);
+    for (std::size_t i = 0; i < c.steps.size(); ++i) {
+      const double x = f.px(std::log2(c.steps[i])), y = f.py(c.quality[i]);
+      if (i == 0)
+        cairo_move_to(cr, x, y);
+      else
+        cairo_line_to(cr, x, y);
+    }
+    cairo_stroke(cr);
+    for (std::size_t i = 0; i < c.steps.size(); ++i) {
+      cairo_arc(cr, f.px(std::log2(c.steps[i])), f.py(c.quality[i]), dashed ? 2.5 : 4, 0, 2 * M_PI);
+      cairo_fill(cr);
+    }
+    const double lx = f.W - f.R + 16;
+    cairo_move_to(cr, lx, ly);
+    cairo_line_to(cr, lx + 22, ly);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, dash, 0, 0);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    text(cr, lx + 28, ly, label.size() > 36 ? label.substr(0, 33) + "..." : label, 0, 0.5);
+    ly += 18;
+  };
+  std::size_t colour = 0;
+  for (const auto& c : s.families) draw(c, colours[colour++ % 6], false, "mean: " + c.label);
+  for (const auto& c : s.prompts) draw(c, colours[colour++ % 6], true, c.label);
+  cairo_destroy(cr);
+  write_surface(surf, path);
 }
 #endif
 

@@ -1,6 +1,7 @@
 #include "catimage/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +32,35 @@ void sync_directory(const std::string& dir) {
   ::close(fd);
 }
 
+namespace {
+
+// mkstemp creates 0600 files; a file written through here should get the mode a plain
+// open(O_CREAT, 0666) would give it, so shared output folders stay readable by the group.
+// The umask is read from /proc (Linux >= 4.7) because reading it through umask() means
+// setting it for a moment, which would race with other threads creating files.
+mode_t default_file_mode() {
+  mode_t mask = 022;
+  bool found = false;
+  if (std::FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned value = 0;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "Umask: %o", &value) == 1) {
+        mask = static_cast<mode_t>(value);
+        found = true;
+        break;
+      }
+    std::fclose(f);
+  }
+  if (!found) {
+    mask = ::umask(022);
+    ::umask(mask);
+  }
+  return static_cast<mode_t>(0666 & ~mask);
+}
+
+}  // namespace
+
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   auto dir = fs::path(path_).parent_path();
   if (!dir.empty()) {
@@ -43,6 +73,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
   buf.push_back('\0');
   int fd = ::mkstemp(buf.data());
   if (fd < 0) fail("{}: cannot create a temporary file beside it: {}", path_, std::strerror(errno));
+  ::fchmod(fd, default_file_mode());  // best effort: a file system without modes keeps its own
   ::close(fd);
   tmp_ = buf.data();
   out_.open(tmp_, std::ios::binary | std::ios::trunc);

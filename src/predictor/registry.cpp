@@ -26,20 +26,20 @@ PredictorKind neural_kind(const char* name, const char* description, NeuralArch 
 
 const std::vector<PredictorKind>& predictor_kinds() {
   static const std::vector<PredictorKind> kinds = {
-      {"tfidf-ridge", "TF-IDF word 1-2-grams and char 2-5-grams, one ridge regression per output (the baseline)",
-       train_tfidf_ridge, TfidfRidgePredictor::load},
+      {"tfidf-ridge",
+       "TF-IDF word 1-2-grams and char 2-5-grams, one ridge regression per output (the shipped predictors)",
+       train_tfidf_ridge, TfidfRidgePredictor::load, /*needs_validation=*/false},
       neural_kind("bag", "embedding bag over sentencepiece pieces, hashed piece and char n-grams, prompt statistics",
                   kBagArch),
       neural_kind("transformer", "small transformer encoder over sentencepiece pieces", kTransformerArch),
       neural_kind("knn", "targets of the k nearest training prompts in a bag net's learned embedding", kKnnArch),
-      {"ensemble", "a tfidf-ridge and seed-bagged bag nets, weighted (the shipped predictors)", train_ensemble,
-       EnsemblePredictor::load},
+      {"ensemble", "a tfidf-ridge and seed-bagged bag nets, weighted", train_ensemble, EnsemblePredictor::load},
   };
   return kinds;
 }
 
 const std::string& default_predictor_kind() {
-  static const std::string kind = "ensemble";
+  static const std::string kind = "tfidf-ridge";  // chosen by cross-validation (README, Predictors)
   return kind;
 }
 

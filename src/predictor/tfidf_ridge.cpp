@@ -1,5 +1,6 @@
 #include "predictor/tfidf_ridge.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -80,10 +81,24 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   for (const auto& p : train.prompts) X.push_back(vec.transform(p));
   const std::size_t no = train.targets.cols;
   spdlog::info("tfidf-ridge: {} features from {} prompts", vec.size(), X.size());
+  // alpha: the request's --hyper {"alpha": A} (chosen by cross-validation; required when there is
+  // no validation set), else the best of a grid on the validation set.
+  std::vector<double> grid = {1.0, 3.0, 10.0, 30.0, 100.0};
+  if (in.req.hyper.contains("alpha")) {
+    const json& a = in.req.hyper["alpha"];
+    if (!a.is_number() || !(a.get<double>() > 0) || !std::isfinite(a.get<double>()))
+      fail("--hyper: tfidf-ridge \"alpha\" must be a positive number, got {}", a.dump());
+    grid = {a.get<double>()};
+  }
+  const bool no_val = in.val.prompts.empty();
+  if (no_val && grid.size() != 1)
+    fail(
+        "tfidf-ridge on every row (no validation set) needs a fixed --hyper '{{\"alpha\": A}}' (choose it with "
+        "`catimage cv`)");
   std::unique_ptr<TfidfRidgePredictor> best;
   double best_score = -1e300, best_alpha = 0;
   json tried = json::array();
-  for (double alpha : {1.0, 3.0, 10.0, 30.0, 100.0}) {
+  for (double alpha : grid) {
     std::vector<std::vector<float>> w(no);
     std::vector<double> b(no);
     for (std::size_t o = 0; o < no; ++o) {
@@ -98,9 +113,9 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
     meta.tokenizer_checksum.clear();
     meta.model = {{"alpha", alpha}, {"features", vec.size()}, {"min_df", 2}};
     auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
-    double s = validation_score(*p, in.val, in.req.costs).score;
-    spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
-    tried.push_back({{"alpha", alpha}, {"val_aiq", s}});
+    const double s = no_val ? 0.0 : validation_score(*p, in.val, in.req.costs).score;
+    if (!no_val) spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
+    tried.push_back({{"alpha", alpha}, {"val_aiq", no_val ? json(nullptr) : json(s)}});
     if (s > best_score) {
       best_score = s;
       best_alpha = alpha;

@@ -12,7 +12,10 @@ namespace catimage {
 std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const QualityTable& train_table,
                                            const QualityTable& val_table) {
   const auto& kind = predictor_kind(req.kind);
-  if (val_table.candidates != train_table.candidates)
+  const bool no_val = val_table.rows.empty();
+  if (no_val && kind.needs_validation)
+    fail("{} selects on a validation set (early stopping, weights): give it validation rows", req.kind);
+  if (!no_val && val_table.candidates != train_table.candidates)
     fail("{} and {} have different candidates", train_table.source, val_table.source);
   auto t0 = std::chrono::steady_clock::now();
   PredictorMeta meta;
@@ -25,7 +28,6 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
   auto p = kind.train({req, meta, train, val});
   p->mutable_meta().length_range = LengthRange::fit(train.prompts);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  auto score = validation_score(*p, val, req.costs);
   auto& tr = p->mutable_meta().training;
   tr["seed"] = req.seed;
   tr["train_table"] = train_table.source;
@@ -34,6 +36,12 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
   tr["val_prompts"] = val_table.rows.size();
   tr["costs"] = req.costs;
   tr["seconds"] = secs;
+  if (no_val) {
+    tr["validation"] = nullptr;
+    spdlog::info("trained {} on all {} rows in {:.1f} s (no validation set)", req.kind, train_table.rows.size(), secs);
+    return p;
+  }
+  auto score = validation_score(*p, val, req.costs);
   tr["validation"] = eval_summary(score.eval);
   const auto& r = score.eval;
   spdlog::info(

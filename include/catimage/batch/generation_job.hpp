@@ -29,6 +29,9 @@ struct GenerationJobOptions {
   std::string device = "auto", dtype = "auto";
   bool channels_last = false;
   Shard shard;  // this process does prompts whose index i has i % count == index
+  // Images go to CANDIDATE/ID.png (a sweep: every prompt with several candidates) instead
+  // of ID.png (one image per prompt).
+  bool per_candidate_folders = false;
 };
 
 struct GenerationItem {
@@ -46,6 +49,10 @@ std::uint64_t image_seed(const PromptItem& p, std::uint64_t base);
 // One item per prompt of `pf`, prompt i going to candidate[i].
 std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::vector<int>& candidate,
                                              std::uint64_t base_seed);
+
+// The file (relative to the output folder) of item `it`: ID.png, or CANDIDATE/ID.png with
+// per_candidate_folders; both parts made file-name safe (see image_name).
+std::string item_file(const GenerationItem& it, const CandidateSet& cs, const GenerationJobOptions& o);
 
 // Checks the job's own options (batch, sizes, steps, guidance, device, dtype) before any
 // model loads; errors name the option.

@@ -20,6 +20,9 @@ class ConfigView {
   const json& raw() const { return j_; }
   const std::string& origin() const { return origin_; }
   bool has(const std::string& key) const;  // present and not null
+  // The object under `key` (e.g. a CLIPModel's "text_config") as a view of its own, with
+  // errors naming the file and the section; absent or null: an empty object (all defaults).
+  ConfigView section(const std::string& key) const;
 
   int get_int(const std::string& key, std::optional<int> def = std::nullopt) const;
   double get_double(const std::string& key, std::optional<double> def = std::nullopt) const;

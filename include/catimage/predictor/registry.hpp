@@ -32,6 +32,9 @@ struct PredictorKind {
   std::string description;  // one line, for --help
   std::function<std::unique_ptr<Predictor>(const TrainInput& in)> train;
   std::function<std::unique_ptr<Predictor>(const std::string& dir, PredictorMeta meta)> load;
+  // False when the kind can train on every labeled row with no validation set (its
+  // hyper-parameters then come from the request, chosen by cross-validation).
+  bool needs_validation = true;
 };
 
 // Every kind, in the order --help lists them.

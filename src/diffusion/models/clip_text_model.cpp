@@ -48,7 +48,7 @@ ClipEncoderLayerImpl::ClipEncoderLayerImpl(const ClipTextConfig& c)
 
 torch::Tensor ClipEncoderLayerImpl::forward(const torch::Tensor& x) {
   auto h = layer_norm1(x);
-  h = out_proj(multihead_attention(q_proj(h), k_proj(h), v_proj(h), heads, /*causal=*/true));
+  h = out_proj(multihead_attention(q_proj(h), k_proj(h), v_proj(h), heads, causal));
   auto x1 = x + h;
   h = fc1(layer_norm2(x1));
   h = quick_gelu ? h * torch::sigmoid(1.702 * h) : torch::nn::functional::gelu(h);

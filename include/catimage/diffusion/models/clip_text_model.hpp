@@ -35,6 +35,7 @@ struct ClipEncoderLayerImpl : torch::nn::Module {
   torch::nn::LayerNorm layer_norm1{nullptr}, layer_norm2{nullptr};
   std::int64_t heads;
   bool quick_gelu;
+  bool causal = true;  // the text encoder's masked attention; false for CLIP's vision tower
 };
 TORCH_MODULE(ClipEncoderLayer);
 

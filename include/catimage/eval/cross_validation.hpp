@@ -1,0 +1,77 @@
+#pragma once
+// K-fold cross-validation of predictor kinds on a quality table, the way model choices are
+// made here: (repeated, seeded) folds; per fold, each arm (a kind with its hyper-parameters)
+// is trained on the other folds, with a seeded share of those rows held back for the kind's
+// own selection (ridge alpha, early stopping), and routed on the held-out fold, where the
+// paper's figures are measured. Two arms are compared *paired*: per-fold differences on the
+// same folds, their mean and standard deviation.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "catimage/io/json_file.hpp"
+#include "catimage/io/quality_table.hpp"
+#include "catimage/predictor/trainer.hpp"
+
+namespace catimage {
+
+// The test rows of each of `folds` folds of rows 0..rows-1: disjoint, together every row,
+// sizes differing by at most one, each sorted. The same seed gives the same folds.
+std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed);
+
+struct CvArm {
+  std::string label;   // e.g. the kind, or "kind {hyper}"
+  TrainRequest train;  // kind, hyper, epochs, metric, costs; the seed is set per fold
+};
+
+struct CvRequest {
+  std::vector<CvArm> arms;  // one, or two for a paired comparison (second minus first)
+  int folds = 5;
+  int repeats = 1;
+  std::uint64_t seed = 0;
+  double val_fraction = 0.1;       // of each fold's training rows
+  std::vector<double> costs;       // per candidate, table order
+  std::vector<std::string> names;  // candidates, table order
+};
+
+// The per-fold figures, in report order: name (as in eval.json where it exists) and label.
+struct CvFigure {
+  const char* name;
+  const char* label;
+};
+const std::vector<CvFigure>& cv_figures();
+// Index of the figure called `name`; Error if unknown.
+std::size_t cv_figure_index(const std::string& name);
+
+struct CvFold {
+  int repeat = 0, fold = 0;
+  std::size_t train_rows = 0, val_rows = 0, test_rows = 0;
+  std::vector<std::vector<double>> figures;  // [arm][figure]; NaN where undefined on this fold
+};
+
+struct CvResult {
+  std::string table;
+  std::vector<std::string> arms;  // labels
+  int folds = 0, repeats = 0;
+  std::uint64_t seed = 0;
+  std::size_t rows = 0;
+  std::vector<CvFold> runs;  // repeats x folds, in order
+};
+
+struct FoldStats {
+  double mean = 0, std = 0;  // sample standard deviation (n - 1); 0 when n < 2
+  std::size_t n = 0;         // folds where the figure is defined
+  std::size_t positive = 0;  // of those, folds where the value is > 0
+};
+FoldStats fold_stats(const std::vector<double>& values);  // NaNs skipped
+// Figure `figure` of arm `arm` over the folds.
+FoldStats arm_stats(const CvResult& r, std::size_t arm, std::size_t figure);
+// Per-fold difference arm 1 - arm 0 of `figure` (folds where both are defined).
+FoldStats paired_stats(const CvResult& r, std::size_t figure);
+
+CvResult cross_validate(const QualityTable& table, const CvRequest& req);
+
+std::string cv_markdown(const CvResult& r, const std::string& title);
+json cv_json(const CvResult& r);
+
+}  // namespace catimage

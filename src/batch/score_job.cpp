@@ -1,0 +1,197 @@
+#include "catimage/batch/score_job.hpp"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "batch/image_key.hpp"
+#include "batch/manifest.hpp"
+#include "catimage/diffusion/pipeline.hpp"
+#include "catimage/scoring/clip_scorer.hpp"
+#include "catimage/scoring/load_rgb.hpp"
+#include "catimage/scoring/metrics.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/hash.hpp"
+#include "catimage/util/logging.hpp"
+#include "catimage/util/progress.hpp"
+
+namespace fs = std::filesystem;
+
+namespace catimage {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Whole lines of a JSONL file with their numbers; a partial last line is not a record.
+template <class F>
+void for_each_line(const std::string& path, F&& f) {
+  const std::string text = read_file(path);
+  long n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto nl = text.find('\n', at);
+    if (nl == std::string::npos) break;
+    ++n;
+    std::string line = text.substr(at, nl - at);
+    at = nl + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    f(line, n);
+  }
+}
+
+const std::string& string_field(const json& j, const char* key, const std::string& loc) {
+  if (!j.contains(key)) fail("{}: no \"{}\"", loc, key);
+  if (!j[key].is_string()) fail("{}: \"{}\" must be a string, got {}", loc, key, json_type(j[key]));
+  return j[key].get_ref<const std::string&>();
+}
+
+std::vector<ScoreItem> folder_items(const std::string& dir) {
+  std::vector<std::string> manifests;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const auto name = e.path().filename().string();
+    if (e.is_regular_file() && name.rfind("manifest", 0) == 0 && ends_with(name, ".jsonl"))
+      manifests.push_back(e.path().string());
+  }
+  std::sort(manifests.begin(), manifests.end());
+  if (manifests.empty())
+    fail("{}: no manifest.jsonl or manifest-KofN.jsonl: not a generate/route --generate output folder", dir);
+  std::map<std::string, ScoreItem> by_file;
+  for (const auto& m : manifests) {
+    std::map<std::string, ScoreItem> last;  // within one manifest the last line for a file wins
+    for_each_line(m, [&](const std::string& line, long n) {
+      const std::string loc = where(m, n);
+      json j = parse_json(line, m, n);
+      if (!j.is_object()) fail("{}: a manifest line must be a JSON object", loc);
+      ScoreItem it;
+      it.file = string_field(j, "file", loc);
+      it.prompt = string_field(j, "prompt", loc);
+      it.image = (fs::path(dir) / it.file).string();
+      it.where = loc;
+      it.origin = j;
+      const std::string file = it.file;
+      last[file] = std::move(it);
+    });
+    for (auto& [file, it] : last) {
+      auto [at, fresh] = by_file.emplace(file, it);
+      if (!fresh && at->second.origin.value("key", "") != it.origin.value("key", ""))
+        fail("{} and {}: two manifests record different images as {}; run `catimage merge {}` first", at->second.where,
+             it.where, file, dir);
+    }
+  }
+  std::vector<ScoreItem> out;
+  for (auto& [file, it] : by_file) out.push_back(std::move(it));
+  return out;
+}
+
+std::vector<ScoreItem> list_items(const std::string& path) {
+  std::vector<ScoreItem> out;
+  std::map<std::string, std::string> seen;
+  const fs::path base = fs::path(path).parent_path();
+  for_each_line(path, [&](const std::string& line, long n) {
+    const std::string loc = where(path, n);
+    json j = parse_json(line, path, n);
+    if (!j.is_object()) fail("{}: each line must be a JSON object {{\"image\": ..., \"prompt\": ...}}", loc);
+    ScoreItem it;
+    it.file = string_field(j, "image", loc);
+    it.prompt = string_field(j, "prompt", loc);
+    if (it.file.empty()) fail("{}: \"image\" is empty", loc);
+    it.image = fs::path(it.file).is_absolute() ? it.file : (base / it.file).string();
+    it.where = loc;
+    it.origin = j;
+    auto [at, fresh] = seen.emplace(it.file, loc);
+    if (!fresh) fail("{}: image {} is listed twice (first at {})", loc, it.file, at->second);
+    out.push_back(std::move(it));
+  });
+  return out;
+}
+
+}  // namespace
+
+std::vector<ScoreItem> read_score_items(const std::string& input) {
+  if (fs::is_directory(input)) return folder_items(input);
+  if (!fs::is_regular_file(input)) fail("{}: no such file or folder", input);
+  if (!ends_with(input, ".jsonl"))
+    fail("{}: score reads an output folder or a .jsonl list of {{image, prompt}}", input);
+  return list_items(input);
+}
+
+std::string default_score_file(const std::string& input, const std::string& metric) {
+  if (fs::is_directory(input)) return (fs::path(input) / ("scores-" + metric + ".jsonl")).string();
+  return input.substr(0, input.size() - 6) + ".scores-" + metric + ".jsonl";
+}
+
+ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJobOptions& o) {
+  if (o.batch < 1) fail("--batch must be at least 1");
+  const ScoreMetric metric = parse_score_metric(o.metric);
+  ScoreJobReport rep;
+  rep.total = items.size();
+  FolderIdentity identity;
+  const std::string scorer_id = fnv1a64_hex(identity.of(o.scorer));
+  Manifest log(o.output);
+
+  // What is already scored, with the same image bytes, prompt, metric and scorer, is kept.
+  std::vector<const ScoreItem*> todo;
+  std::vector<std::string> hashes;
+  for (const auto& it : items) {
+    if (!fs::is_regular_file(it.image)) fail("{}: image {} does not exist", it.where, it.image);
+    const std::string hash = fnv1a64_hex(read_file(it.image));
+    const json* r = log.record(it.file);
+    if (r && r->value("image_hash", "") == hash && r->value("prompt", "") == it.prompt &&
+        r->value("metric", "") == o.metric && r->value("scorer_id", "") == scorer_id) {
+      ++rep.reused;
+      continue;
+    }
+    todo.push_back(&it);
+    hashes.push_back(hash);
+  }
+  spdlog::info("{} images: {} already scored in {}, {} to score with {} ({})", items.size(), rep.reused, o.output,
+               todo.size(), o.scorer, o.metric);
+  if (todo.empty()) return rep;
+
+  torch::NoGradGuard ng;
+  auto scorer = ClipScorer::load(o.scorer, metric, resolve_device(o.device));
+  Progress progress("score", todo.size(), "img");
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t at = 0; at < todo.size(); at += o.batch) {
+    const std::size_t end = std::min(todo.size(), at + static_cast<std::size_t>(o.batch));
+    std::vector<torch::Tensor> images;
+    std::vector<std::string> prompts;
+    for (std::size_t i = at; i < end; ++i) {
+      try {
+        images.push_back(load_rgb(todo[i]->image));
+      } catch (const Error& e) {
+        fail("{}: {}", todo[i]->where, e.what());
+      }
+      prompts.push_back(todo[i]->prompt);
+    }
+    const PairScores s = scorer.score(images, prompts);
+    for (std::size_t i = at; i < end; ++i) {
+      const ScoreItem& it = *todo[i];
+      json r = {{"file", it.file},
+                {"prompt", it.prompt},
+                {"metric", o.metric},
+                {"score", s.scores[i - at]},
+                {"truncated", static_cast<bool>(s.truncated[i - at])},
+                {"image_hash", hashes[i]},
+                {"scorer", o.scorer},
+                {"scorer_id", scorer_id}};
+      for (const char* k : {"id", "candidate", "seed", "seconds", "key"})
+        if (it.origin.contains(k)) r[k] = it.origin[k];
+      log.append(r);
+    }
+    rep.scored += end - at;
+    rep.truncated += s.truncated_count;
+    progress.advance(end - at);
+  }
+  progress.finish();
+  log.compact();
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return rep;
+}
+
+}  // namespace catimage

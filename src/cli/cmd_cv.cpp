@@ -1,0 +1,104 @@
+// catimage cv: K-fold cross-validation of a predictor kind on a quality table, optionally
+// compared, paired on the same folds, with a second kind.
+#include <filesystem>
+#include <iostream>
+
+#include "catimage/eval/cross_validation.hpp"
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/quality_table.hpp"
+#include "catimage/predictor/registry.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+
+namespace catimage::cli {
+
+namespace {
+
+struct CvOptions {
+  std::string table, kind = default_predictor_kind(), compare, hyper, compare_hyper, config, metric = "unknown",
+                     tokenizer, output, title;
+  int folds = 5, repeats = 1, epochs = 0;
+  std::uint64_t seed = 0;
+  double val_fraction = 0.1;
+  bool json_out = false;
+};
+
+CvArm make_arm(const CvOptions& o, const std::string& kind, const std::string& hyper_text, const char* option) {
+  CvArm a;
+  a.train.kind = kind;
+  a.train.metric = o.metric;
+  a.train.tokenizer_model = o.tokenizer;
+  a.train.max_epochs = o.epochs;
+  a.train.hyper = parse_hyper(hyper_text, option);
+  a.label = kind + (a.train.hyper.empty() ? "" : " " + a.train.hyper.dump());
+  return a;
+}
+
+int run(const CvOptions& o) {
+  const QualityTable t = load_quality_table(o.table);
+  CvRequest req;
+  req.folds = o.folds;
+  req.repeats = o.repeats;
+  req.seed = o.seed;
+  req.val_fraction = o.val_fraction;
+  req.costs = training_costs(t, o.config);
+  req.names = t.candidates;
+  req.arms.push_back(make_arm(o, o.kind, o.hyper, "--hyper"));
+  if (!o.compare.empty()) {
+    req.arms.push_back(make_arm(o, o.compare, o.compare_hyper, "--compare-hyper"));
+    if (req.arms[0].label == req.arms[1].label) req.arms[1].label += " (compared)";
+  } else if (!o.compare_hyper.empty()) {
+    req.arms.push_back(make_arm(o, o.kind, o.compare_hyper, "--compare-hyper"));
+  }
+  spdlog::info("{}: {} prompts, {} candidates; {}-fold cross-validation x {} of {}", o.table, t.rows.size(),
+               t.candidates.size(), o.folds, o.repeats,
+               req.arms.size() == 2 ? req.arms[0].label + " vs " + req.arms[1].label : req.arms[0].label);
+  const CvResult r = cross_validate(t, req);
+  const std::string title =
+      o.title.empty() ? "cross-validation on " + std::filesystem::path(o.table).filename().string() : o.title;
+  if (!o.output.empty()) {
+    write_file_atomic(o.output, cv_json(r).dump(2) + "\n");
+    spdlog::info("wrote {}", o.output);
+  }
+  if (o.json_out)
+    std::cout << cv_json(r).dump(2) << "\n";
+  else
+    std::cout << cv_markdown(r, title);
+  return 0;
+}
+
+}  // namespace
+
+Runner add_cv(CLI::App& app) {
+  auto o = std::make_shared<CvOptions>();
+  auto* c =
+      app.add_subcommand("cv", "K-fold cross-validation of a predictor kind on a quality table (paired comparisons)");
+  c->add_option("-t,--table", o->table, "Quality table (JSONL)")->required();
+  c->add_option("-k,--kind", o->kind,
+                "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
+      ->check(CLI::IsMember(predictor_kind_names()));
+  c->add_option("--compare", o->compare, "A second kind, evaluated on the same folds (paired differences)")
+      ->check(CLI::IsMember(predictor_kind_names()));
+  c->add_option("--hyper", o->hyper, "JSON object of hyper-parameters for --kind (as for train)");
+  c->add_option("--compare-hyper", o->compare_hyper,
+                "JSON object of hyper-parameters for the second arm (without --compare: --kind again with these)");
+  c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
+  c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
+  c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");
+  c->add_option("--val-fraction", o->val_fraction,
+                "Share of each fold's training rows held back for the kind's own selection (default 0.1)")
+      ->check(CLI::Range(0.01, 0.49));
+  c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");
+  c->add_option("--metric", o->metric, "Name of the quality metric (recorded in the trained folds' metadata)");
+  c->add_option("--tokenizer", o->tokenizer, "Sentencepiece model (default: models/tokenizer/prompts.model)");
+  c->add_option("--epochs", o->epochs, "Maximum epochs (default: the kind's own)")->check(CLI::NonNegativeNumber);
+  c->add_flag("--json", o->json_out,
+              "Print one JSON object (summary, paired differences, every fold) instead of Markdown");
+  c->add_option("-o,--output", o->output, "Also write that JSON to this file");
+  c->add_option("--title", o->title, "Title of the Markdown table");
+  return [o] { return run(*o); };
+}
+
+}  // namespace catimage::cli

@@ -1,0 +1,257 @@
+#include "catimage/eval/cross_validation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "catimage/eval/metrics.hpp"
+#include "catimage/io/table_split.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+double or_nan(const std::optional<double>& v) { return v ? *v : kNaN; }
+
+// The figures of one evaluation, in cv_figures() order.
+std::vector<double> figures_of(const EvalResult& e) {
+  const double best = e.singles[e.best_single].quality;
+  return {e.router.quality_at_best_single_cost,
+          e.router.quality_at_best_single_cost - best,
+          or_nan(e.router.oracle_gap_captured),
+          or_nan(e.router.cost_to_match_best_single),
+          e.router.aiq,
+          or_nan(e.router.apgr),
+          best,
+          e.oracle.quality_at_best_single_cost - best};
+}
+
+Matrix quality_matrix(const QualityTable& t) {
+  Matrix m(t.rows.size(), t.candidates.size());
+  for (std::size_t i = 0; i < t.rows.size(); ++i)
+    for (std::size_t k = 0; k < t.candidates.size(); ++k) m(i, k) = t.rows[i].quality[k];
+  return m;
+}
+
+// "mean ± std"; `f` formats the mean (e.g. with a sign), the std is always unsigned.
+std::string pm(const FoldStats& s, const char* f = "{:.4f}") {
+  if (s.n == 0) return "—";
+  return fmt::format(fmt::runtime(std::string(f) + " ± {:.4f}"), s.mean, s.std);
+}
+
+json stats_json(const FoldStats& s) {
+  if (s.n == 0) return {{"mean", nullptr}, {"std", nullptr}, {"n", 0}, {"positive", 0}};
+  return {{"mean", s.mean}, {"std", s.std}, {"n", s.n}, {"positive", s.positive}};
+}
+
+}  // namespace
+
+std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed) {
+  if (folds < 2) fail("cross-validation needs at least 2 folds (got {})", folds);
+  if (rows < static_cast<std::size_t>(folds)) fail("cross-validation: {} rows cannot make {} folds", rows, folds);
+  std::vector<std::size_t> order(rows);
+  for (std::size_t i = 0; i < rows; ++i) order[i] = i;
+  // Fisher-Yates with our own draws (as split_table): std::shuffle is not fixed across libraries.
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  std::vector<std::vector<std::size_t>> out(folds);
+  for (std::size_t i = 0; i < rows; ++i) out[i % folds].push_back(order[i]);
+  for (auto& f : out) std::sort(f.begin(), f.end());
+  return out;
+}
+
+const std::vector<CvFigure>& cv_figures() {
+  static const std::vector<CvFigure> f = {
+      {"quality_at_best_single_cost", "router quality at the best single's cost"},
+      {"gain_over_best_single", "gain over the best single (same cost)"},
+      {"oracle_gap_captured", "share of the oracle's gain captured"},
+      {"cost_to_match_best_single", "cost to match the best single (fraction)"},
+      {"aiq", "AIQ (area under the quality-cost hull)"},
+      {"apgr", "APGR (gap recovered, weak to strong)"},
+      {"best_single_quality", "best single candidate's quality"},
+      {"oracle_gain_over_best_single", "oracle's gain over the best single"},
+  };
+  return f;
+}
+
+std::size_t cv_figure_index(const std::string& name) {
+  const auto& f = cv_figures();
+  for (std::size_t i = 0; i < f.size(); ++i)
+    if (name == f[i].name) return i;
+  std::string all;
+  for (const auto& x : f) all += (all.empty() ? "" : ", ") + std::string(x.name);
+  fail("unknown cross-validation figure \"{}\" (figures: {})", name, all);
+}
+
+FoldStats fold_stats(const std::vector<double>& values) {
+  FoldStats s;
+  double sum = 0;
+  for (double v : values)
+    if (!std::isnan(v)) {
+      sum += v;
+      ++s.n;
+      if (v > 0) ++s.positive;
+    }
+  if (s.n == 0) return s;
+  s.mean = sum / s.n;
+  if (s.n > 1) {
+    double ss = 0;
+    for (double v : values)
+      if (!std::isnan(v)) ss += (v - s.mean) * (v - s.mean);
+    s.std = std::sqrt(ss / (s.n - 1));
+  }
+  return s;
+}
+
+FoldStats arm_stats(const CvResult& r, std::size_t arm, std::size_t figure) {
+  std::vector<double> v;
+  for (const auto& f : r.runs) v.push_back(f.figures.at(arm).at(figure));
+  return fold_stats(v);
+}
+
+FoldStats paired_stats(const CvResult& r, std::size_t figure) {
+  if (r.arms.size() != 2) fail("a paired comparison needs two arms (have {})", r.arms.size());
+  std::vector<double> v;
+  for (const auto& f : r.runs) v.push_back(f.figures.at(1).at(figure) - f.figures.at(0).at(figure));  // NaN stays NaN
+  return fold_stats(v);
+}
+
+CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
+  if (req.arms.empty() || req.arms.size() > 2) fail("cross-validation takes one or two arms (got {})", req.arms.size());
+  if (req.repeats < 1) fail("--repeats must be at least 1 (got {})", req.repeats);
+  if (!(req.val_fraction > 0 && req.val_fraction < 0.5))
+    fail("the validation share must be in (0, 0.5) (got {})", req.val_fraction);
+  if (req.costs.size() != table.candidates.size())
+    fail("cross-validation: {} costs for {} candidates", req.costs.size(), table.candidates.size());
+  CvResult r;
+  r.table = table.source;
+  r.folds = req.folds;
+  r.repeats = req.repeats;
+  r.seed = req.seed;
+  r.rows = table.rows.size();
+  for (const auto& a : req.arms) r.arms.push_back(a.label);
+  const std::vector<std::string>& names = req.names.empty() ? table.candidates : req.names;
+
+  for (int rep = 0; rep < req.repeats; ++rep) {
+    // Repeats use well-separated seeds so that their fold assignments are independent draws.
+    const std::uint64_t rep_seed = req.seed + 1000003ULL * static_cast<std::uint64_t>(rep);
+    const auto folds = kfold_indices(table.rows.size(), req.folds, rep_seed);
+    for (int f = 0; f < req.folds; ++f) {
+      std::vector<std::size_t> rest;
+      for (int g = 0; g < req.folds; ++g)
+        if (g != f) rest.insert(rest.end(), folds[g].begin(), folds[g].end());
+      std::sort(rest.begin(), rest.end());
+      const QualityTable test = table.subset(folds[f]);
+      const auto split = split_table(table.subset(rest), {1.0 - req.val_fraction, req.val_fraction}, rep_seed + f);
+      CvFold run;
+      run.repeat = rep;
+      run.fold = f;
+      run.train_rows = split.parts[0].rows.size();
+      run.val_rows = split.parts[1].rows.size();
+      run.test_rows = test.rows.size();
+      std::vector<std::string> prompts;
+      for (const auto& row : test.rows) prompts.push_back(row.prompt);
+      const Matrix truth = quality_matrix(test);
+      for (const auto& arm : req.arms) {
+        TrainRequest tr = arm.train;
+        tr.seed = rep_seed + f;
+        tr.costs = req.costs;
+        auto p = train_predictor(tr, split.parts[0], split.parts[1]);
+        const Matrix pred = p->predict(prompts);
+        run.figures.push_back(figures_of(evaluate(truth, pred, req.costs, names)));
+      }
+      spdlog::info("cv repeat {}/{} fold {}/{}: {} train, {} val, {} test rows; gain over best single {}", rep + 1,
+                   req.repeats, f + 1, req.folds, run.train_rows, run.val_rows, run.test_rows, [&] {
+                     std::string s;
+                     for (std::size_t a = 0; a < run.figures.size(); ++a)
+                       s += fmt::format("{}{} {:+.4f}", a ? ", " : "", r.arms[a], run.figures[a][1]);
+                     return s;
+                   }());
+      r.runs.push_back(std::move(run));
+    }
+  }
+  return r;
+}
+
+std::string cv_markdown(const CvResult& r, const std::string& title) {
+  std::ostringstream o;
+  const auto& figs = cv_figures();
+  const bool paired = r.arms.size() == 2;
+  o << "## " << title << "\n\n";
+  o << fmt::format("{} rows; {}-fold cross-validation{} (seed {}); mean ± std over {} folds\n\n", r.rows, r.folds,
+                   r.repeats > 1 ? fmt::format(", repeated {} times", r.repeats) : std::string(), r.seed,
+                   r.runs.size());
+  o << "| figure |";
+  for (const auto& a : r.arms) o << " " << a << " |";
+  if (paired) o << " " << r.arms[1] << " − " << r.arms[0] << " (paired) | folds where higher |";
+  o << "\n|---|";
+  for (std::size_t a = 0; a < r.arms.size(); ++a) o << "---:|";
+  if (paired) o << "---:|---:|";
+  o << "\n";
+  for (std::size_t k = 0; k < figs.size(); ++k) {
+    o << "| " << figs[k].label << " |";
+    for (std::size_t a = 0; a < r.arms.size(); ++a) o << " " << pm(arm_stats(r, a, k)) << " |";
+    if (paired) {
+      auto d = paired_stats(r, k);
+      o << " " << pm(d, "{:+.4f}") << " | " << fmt::format("{}/{}", d.positive, d.n) << " |";
+    }
+    o << "\n";
+  }
+  if (paired) {
+    const auto d = paired_stats(r, cv_figure_index("gain_over_best_single"));
+    o << "\n"
+      << (d.n > 1 && std::abs(d.mean) > d.std
+              ? fmt::format("The paired difference in gain ({:+.4f}) exceeds one standard deviation of the per-fold "
+                            "differences ({:.4f}): {} is {}.\n",
+                            d.mean, d.std, r.arms[1], d.mean > 0 ? "better" : "worse")
+              : fmt::format("The paired difference in gain ({:+.4f}) is within one standard deviation of the "
+                            "per-fold differences ({:.4f}): no difference beyond the fold noise.\n",
+                            d.mean, d.std));
+  }
+  return o.str();
+}
+
+json cv_json(const CvResult& r) {
+  const auto& figs = cv_figures();
+  json j = {{"table", r.table},     {"rows", r.rows}, {"folds", r.folds},
+            {"repeats", r.repeats}, {"seed", r.seed}, {"arms", r.arms}};
+  json summary = json::array();
+  for (std::size_t a = 0; a < r.arms.size(); ++a) {
+    json s = json::object();
+    for (std::size_t k = 0; k < figs.size(); ++k) s[figs[k].name] = stats_json(arm_stats(r, a, k));
+    summary.push_back({{"arm", r.arms[a]}, {"figures", s}});
+  }
+  j["summary"] = summary;
+  if (r.arms.size() == 2) {
+    json d = json::object();
+    for (std::size_t k = 0; k < figs.size(); ++k) d[figs[k].name] = stats_json(paired_stats(r, k));
+    j["paired_difference"] = d;
+  }
+  json runs = json::array();
+  for (const auto& f : r.runs) {
+    json arms = json::array();
+    for (const auto& v : f.figures) {
+      json o = json::object();
+      for (std::size_t k = 0; k < figs.size(); ++k) o[figs[k].name] = std::isnan(v[k]) ? json(nullptr) : json(v[k]);
+      arms.push_back(o);
+    }
+    runs.push_back({{"repeat", f.repeat},
+                    {"fold", f.fold},
+                    {"train_rows", f.train_rows},
+                    {"val_rows", f.val_rows},
+                    {"test_rows", f.test_rows},
+                    {"arms", arms}});
+  }
+  j["runs"] = runs;
+  return j;
+}
+
+}  // namespace catimage
