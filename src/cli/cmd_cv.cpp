@@ -19,7 +19,9 @@ namespace {
 struct CvOptions {
   std::string table, kind = default_predictor_kind(), compare, hyper, compare_hyper, config, metric = "unknown",
                      tokenizer, output, title;
-  int folds = 5, repeats = 1, epochs = 0;
+  int folds = 5, repeats = 1, epochs = 0, test_max_words = 0;
+  std::string cascade;
+  double cascade_alpha = 10, score_cost = 0;
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
   bool json_out = false;
@@ -52,6 +54,8 @@ int run(const CvOptions& o) {
   } else if (!o.compare_hyper.empty()) {
     req.arms.push_back(make_arm(o, o.kind, o.compare_hyper, "--compare-hyper"));
   }
+  req.cascade = {o.cascade, o.cascade_alpha, o.score_cost};
+  req.test_max_words = o.test_max_words;
   spdlog::info("{}: {} prompts, {} candidates; {}-fold cross-validation x {} of {}", o.table, t.rows.size(),
                t.candidates.size(), o.folds, o.repeats,
                req.arms.size() == 2 ? req.arms[0].label + " vs " + req.arms[1].label : req.arms[0].label);
@@ -84,6 +88,16 @@ Runner add_cv(CLI::App& app) {
   c->add_option("--hyper", o->hyper, "JSON object of hyper-parameters for --kind (as for train)");
   c->add_option("--compare-hyper", o->compare_hyper,
                 "JSON object of hyper-parameters for the second arm (without --compare: --kind again with these)");
+  c->add_option("--cascade", o->cascade,
+                "Also cross-validate cascade routing from this first candidate (and cascade + keep-best), paired "
+                "with --kind on the same folds");
+  c->add_option("--cascade-alpha", o->cascade_alpha, "Ridge alpha of the cascade predictor (default 10)")
+      ->check(CLI::PositiveNumber);
+  c->add_option("--score-cost", o->score_cost, "Cost of scoring one image, in the cost unit (default 0)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--test-max-words", o->test_max_words,
+                "Measure on the held-out prompts of at most this many words only (e.g. 6: short prompts)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
   c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "catimage/eval/cascade_eval.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/eval/plot.hpp"
 #include "catimage/eval/report.hpp"
@@ -10,9 +11,11 @@
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/quality_table.hpp"
+#include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/predictor/quality_source.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 
@@ -24,6 +27,8 @@ struct EvalOptions {
   std::string table, config, outdir, title;
   PredictorSource source;
   bool json_out = false;
+  std::string cascade;      // cascade predictor folder
+  double score_cost = 0;    // per scored image, in the cost unit
 };
 
 int run(const EvalOptions& o) {
@@ -53,6 +58,24 @@ int run(const EvalOptions& o) {
   }
   Matrix pred = predict_qualities(o.source, refs, names, o.table);
   EvalResult r = evaluate(truth, pred, costs, names);
+  if (!o.cascade.empty()) {
+    const auto cp = load_cascade_predictor(o.cascade);
+    if (cp->meta().candidates != names)
+      fail("{}: its candidates ({}) are not the table's ({}) in the same order", o.cascade,
+           join(cp->meta().candidates, ", "), join(names, ", "));
+    std::vector<std::string> prompts;
+    std::vector<double> observed;
+    const int first = cp->first_index();
+    for (std::size_t i = 0; i < t.rows.size(); ++i) {
+      prompts.push_back(t.rows[i].prompt);
+      observed.push_back(truth(i, first));
+    }
+    const Matrix diff = cp->predict_differences(prompts, observed);
+    for (bool keep_best : {false, true})
+      add_cascade_router(r, truth, diff, cp->meta().error_std, {first, o.score_cost, keep_best});
+    spdlog::info("cascade from {} (first {}), scoring cost {} {} per image", o.cascade, cp->meta().first,
+                 o.score_cost, unit);
+  }
   std::string title = o.title.empty() ? std::filesystem::path(o.table).filename().string() : o.title;
 
   if (!o.outdir.empty()) {
@@ -98,6 +121,13 @@ Runner add_eval(CLI::App& app) {
   c->add_flag("--json", o->json_out, "Print one JSON object on stdout instead of the Markdown table");
   c->add_option("-o,--output-dir", o->outdir, "Write eval.md, curves.csv, eval.json and quality_cost.png here");
   c->add_option("--title", o->title, "Title for the table and plot");
+  c->add_option("--cascade-predictor", o->cascade,
+                "Also evaluate cascade routing (generate FIRST, score it, keep or escalate) and cascade + keep-best "
+                "with this cascade predictor (`train --cascade FIRST`)");
+  c->add_option("--score-cost", o->score_cost,
+                "Cost of scoring one image, in the cost unit (cascades pay it for FIRST, keep-best again for the "
+                "second image; default 0)")
+      ->check(CLI::NonNegativeNumber);
   return [o] { return run(*o); };
 }
 

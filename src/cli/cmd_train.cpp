@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "catimage/io/table_split.hpp"
+#include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/predictor/registry.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
@@ -19,10 +20,31 @@ struct TrainOptions {
   std::uint64_t seed = 0;
   int epochs = 0;
   bool all = false;
-  std::string hyper;
+  std::string hyper, cascade;
 };
 
+// --cascade FIRST: the cascade's predictor, on every row (it selects nothing on validation).
+int run_cascade(const TrainOptions& o) {
+  if (!o.val.empty()) fail("--cascade trains on every row of --table: it takes no --val");
+  CascadeTrainRequest r;
+  r.first = o.cascade;
+  r.metric = o.metric;
+  r.seed = o.seed;
+  const json h = parse_hyper(o.hyper);
+  for (const auto& [k, v] : h.items()) {
+    if (k != "alpha") fail("--hyper: cascade-ridge takes only \"alpha\" (got \"{}\")", k);
+    if (!v.is_number() || !(v.get<double>() > 0)) fail("--hyper: \"alpha\" must be a positive number, got {}", v.dump());
+    r.alpha = v.get<double>();
+  }
+  const auto table = load_quality_table(o.table);
+  auto p = train_cascade_predictor(table, r);
+  p->save(o.outdir);
+  spdlog::info("wrote cascade predictor (first {}) to {}", o.cascade, o.outdir);
+  return 0;
+}
+
 int run(const TrainOptions& o) {
+  if (!o.cascade.empty()) return run_cascade(o);
   auto train = load_quality_table(o.table);
   QualityTable val;
   val.candidates = train.candidates;
@@ -62,6 +84,10 @@ Runner add_train(CLI::App& app) {
   c->add_flag("--all", o->all,
               "Train on every row, no validation set (kinds that need none: tfidf-ridge with --hyper '{\"alpha\": A}' "
               "chosen by `catimage cv`)");
+  c->add_option("--cascade", o->cascade,
+                "Train the cascade's predictor instead (kind cascade-ridge): each candidate's quality difference to "
+                "FIRST given the prompt and FIRST's observed score; on every row; --hyper '{\"alpha\": A}' (default "
+                "10)");
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
       ->check(CLI::IsMember(predictor_kind_names()));

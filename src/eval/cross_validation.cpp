@@ -1,6 +1,7 @@
 #include "catimage/eval/cross_validation.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -8,7 +9,9 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "catimage/eval/cascade_eval.hpp"
 #include "catimage/eval/metrics.hpp"
+#include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -21,17 +24,28 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double or_nan(const std::optional<double>& v) { return v ? *v : kNaN; }
 
-// The figures of one evaluation, in cv_figures() order.
-std::vector<double> figures_of(const EvalResult& e) {
+// The figures of one router (`f`, of evaluation `e`), in cv_figures() order.
+std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f) {
   const double best = e.singles[e.best_single].quality;
-  return {e.router.quality_at_best_single_cost,
-          e.router.quality_at_best_single_cost - best,
-          or_nan(e.router.oracle_gap_captured),
-          or_nan(e.router.cost_to_match_best_single),
-          e.router.aiq,
-          or_nan(e.router.apgr),
+  return {f.quality_at_best_single_cost,
+          f.quality_at_best_single_cost - best,
+          or_nan(f.oracle_gap_captured),
+          or_nan(f.cost_to_match_best_single),
+          f.aiq,
+          or_nan(f.apgr),
           best,
           e.oracle.quality_at_best_single_cost - best};
+}
+
+std::size_t word_count(const std::string& s) {
+  std::size_t n = 0;
+  bool in = false;
+  for (unsigned char c : s) {
+    const bool space = std::isspace(c) != 0;
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
 }
 
 Matrix quality_matrix(const QualityTable& t) {
@@ -117,10 +131,11 @@ FoldStats arm_stats(const CvResult& r, std::size_t arm, std::size_t figure) {
   return fold_stats(v);
 }
 
-FoldStats paired_stats(const CvResult& r, std::size_t figure) {
-  if (r.arms.size() != 2) fail("a paired comparison needs two arms (have {})", r.arms.size());
+FoldStats paired_stats(const CvResult& r, std::size_t figure, std::size_t arm) {
+  if (arm == 0 || arm >= r.arms.size())
+    fail("a paired comparison needs arm {} beside arm 0 (have {} arms)", arm, r.arms.size());
   std::vector<double> v;
-  for (const auto& f : r.runs) v.push_back(f.figures.at(1).at(figure) - f.figures.at(0).at(figure));  // NaN stays NaN
+  for (const auto& f : r.runs) v.push_back(f.figures.at(arm).at(figure) - f.figures.at(0).at(figure));  // NaN stays NaN
   return fold_stats(v);
 }
 
@@ -137,7 +152,16 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
   r.repeats = req.repeats;
   r.seed = req.seed;
   r.rows = table.rows.size();
+  r.test_max_words = req.test_max_words;
   for (const auto& a : req.arms) r.arms.push_back(a.label);
+  int first = -1;
+  if (!req.cascade.first.empty()) {
+    for (std::size_t k = 0; k < table.candidates.size(); ++k)
+      if (table.candidates[k] == req.cascade.first) first = static_cast<int>(k);
+    if (first < 0) fail("{}: --cascade {}: not a candidate of the table", table.source, req.cascade.first);
+    r.arms.push_back(cascade_router_name(req.cascade.first, false));
+    r.arms.push_back(cascade_router_name(req.cascade.first, true));
+  }
   const std::vector<std::string>& names = req.names.empty() ? table.candidates : req.names;
 
   for (int rep = 0; rep < req.repeats; ++rep) {
@@ -149,7 +173,12 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
       for (int g = 0; g < req.folds; ++g)
         if (g != f) rest.insert(rest.end(), folds[g].begin(), folds[g].end());
       std::sort(rest.begin(), rest.end());
-      const QualityTable test = table.subset(folds[f]);
+      std::vector<std::size_t> test_rows;
+      for (std::size_t i : folds[f])
+        if (req.test_max_words <= 0 || word_count(table.rows[i].prompt) <= static_cast<std::size_t>(req.test_max_words))
+          test_rows.push_back(i);
+      if (test_rows.empty()) fail("{}: fold {} has no held-out prompt of at most {} words", table.source, f + 1, req.test_max_words);
+      const QualityTable test = table.subset(test_rows);
       const auto split = split_table(table.subset(rest), {1.0 - req.val_fraction, req.val_fraction}, rep_seed + f);
       CvFold run;
       run.repeat = rep;
@@ -166,7 +195,23 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         tr.costs = req.costs;
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
         const Matrix pred = p->predict(prompts);
-        run.figures.push_back(figures_of(evaluate(truth, pred, req.costs, names)));
+        const EvalResult e = evaluate(truth, pred, req.costs, names);
+        run.figures.push_back(figures_of(e, e.router));
+      }
+      if (first >= 0) {
+        CascadeTrainRequest cr;
+        cr.first = req.cascade.first;
+        cr.alpha = req.cascade.alpha;
+        cr.seed = rep_seed + f;
+        const auto cp = train_cascade_predictor(table.subset(rest), cr);
+        std::vector<double> observed(truth.rows);
+        for (std::size_t i = 0; i < truth.rows; ++i) observed[i] = truth(i, first);
+        const Matrix diff = cp->predict_differences(prompts, observed);
+        EvalResult e = evaluate(truth, truth, req.costs, names);  // singles and oracle
+        for (bool keep_best : {false, true}) {
+          add_cascade_router(e, truth, diff, cp->meta().error_std, {first, req.cascade.score_cost, keep_best});
+          run.figures.push_back(figures_of(e, e.extra.back().figures));
+        }
       }
       spdlog::info("cv repeat {}/{} fold {}/{}: {} train, {} val, {} test rows; gain over best single {}", rep + 1,
                    req.repeats, f + 1, req.folds, run.train_rows, run.val_rows, run.test_rows, [&] {
@@ -184,37 +229,39 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
 std::string cv_markdown(const CvResult& r, const std::string& title) {
   std::ostringstream o;
   const auto& figs = cv_figures();
-  const bool paired = r.arms.size() == 2;
+  const std::size_t arms = r.arms.size();
   o << "## " << title << "\n\n";
-  o << fmt::format("{} rows; {}-fold cross-validation{} (seed {}); mean ± std over {} folds\n\n", r.rows, r.folds,
+  o << fmt::format("{} rows; {}-fold cross-validation{} (seed {}); mean ± std over {} folds{}\n\n", r.rows, r.folds,
                    r.repeats > 1 ? fmt::format(", repeated {} times", r.repeats) : std::string(), r.seed,
-                   r.runs.size());
+                   r.runs.size(),
+                   r.test_max_words > 0
+                       ? fmt::format("; measured on the held-out prompts of at most {} words", r.test_max_words)
+                       : std::string());
   o << "| figure |";
   for (const auto& a : r.arms) o << " " << a << " |";
-  if (paired) o << " " << r.arms[1] << " − " << r.arms[0] << " (paired) | folds where higher |";
+  for (std::size_t a = 1; a < arms; ++a) o << " " << r.arms[a] << " − " << r.arms[0] << " (paired; folds higher) |";
   o << "\n|---|";
-  for (std::size_t a = 0; a < r.arms.size(); ++a) o << "---:|";
-  if (paired) o << "---:|---:|";
+  for (std::size_t a = 0; a < 2 * arms - 1; ++a) o << "---:|";
   o << "\n";
   for (std::size_t k = 0; k < figs.size(); ++k) {
     o << "| " << figs[k].label << " |";
-    for (std::size_t a = 0; a < r.arms.size(); ++a) o << " " << pm(arm_stats(r, a, k)) << " |";
-    if (paired) {
-      auto d = paired_stats(r, k);
-      o << " " << pm(d, "{:+.4f}") << " | " << fmt::format("{}/{}", d.positive, d.n) << " |";
+    for (std::size_t a = 0; a < arms; ++a) o << " " << pm(arm_stats(r, a, k)) << " |";
+    for (std::size_t a = 1; a < arms; ++a) {
+      auto d = paired_stats(r, k, a);
+      o << " " << pm(d, "{:+.4f}") << fmt::format(" ({}/{})", d.positive, d.n) << " |";
     }
     o << "\n";
   }
-  if (paired) {
-    const auto d = paired_stats(r, cv_figure_index("gain_over_best_single"));
-    o << "\n"
-      << (d.n > 1 && std::abs(d.mean) > d.std
-              ? fmt::format("The paired difference in gain ({:+.4f}) exceeds one standard deviation of the per-fold "
-                            "differences ({:.4f}): {} is {}.\n",
-                            d.mean, d.std, r.arms[1], d.mean > 0 ? "better" : "worse")
-              : fmt::format("The paired difference in gain ({:+.4f}) is within one standard deviation of the "
-                            "per-fold differences ({:.4f}): no difference beyond the fold noise.\n",
-                            d.mean, d.std));
+  if (arms > 1) o << "\n";
+  for (std::size_t a = 1; a < arms; ++a) {
+    const auto d = paired_stats(r, cv_figure_index("gain_over_best_single"), a);
+    o << (d.n > 1 && std::abs(d.mean) > d.std
+              ? fmt::format("{} − {}: the paired difference in gain ({:+.4f}) exceeds one standard deviation of the "
+                            "per-fold differences ({:.4f}): {} is {}.\n",
+                            r.arms[a], r.arms[0], d.mean, d.std, r.arms[a], d.mean > 0 ? "better" : "worse")
+              : fmt::format("{} − {}: the paired difference in gain ({:+.4f}) is within one standard deviation of "
+                            "the per-fold differences ({:.4f}): no difference beyond the fold noise.\n",
+                            r.arms[a], r.arms[0], d.mean, d.std));
   }
   return o.str();
 }
@@ -230,11 +277,15 @@ json cv_json(const CvResult& r) {
     summary.push_back({{"arm", r.arms[a]}, {"figures", s}});
   }
   j["summary"] = summary;
-  if (r.arms.size() == 2) {
+  json diffs = json::array();
+  for (std::size_t a = 1; a < r.arms.size(); ++a) {
     json d = json::object();
-    for (std::size_t k = 0; k < figs.size(); ++k) d[figs[k].name] = stats_json(paired_stats(r, k));
-    j["paired_difference"] = d;
+    for (std::size_t k = 0; k < figs.size(); ++k) d[figs[k].name] = stats_json(paired_stats(r, k, a));
+    if (a == 1) j["paired_difference"] = d;
+    diffs.push_back({{"arm", r.arms[a]}, {"minus", r.arms[0]}, {"figures", d}});
   }
+  j["paired_differences"] = diffs;
+  j["test_max_words"] = r.test_max_words;
   json runs = json::array();
   for (const auto& f : r.runs) {
     json arms = json::array();

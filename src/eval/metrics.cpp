@@ -125,4 +125,28 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
   return r;
 }
 
+void add_router(EvalResult& r, std::string name, const Matrix& realised, const Matrix& predicted,
+                const std::vector<double>& option_costs, int keep) {
+  if (realised.rows != r.prompts || predicted.rows != r.prompts || realised.cols != predicted.cols ||
+      realised.cols != option_costs.size())
+    fail("add_router {}: shapes differ ({} prompts; realised {}x{}, predicted {}x{}, {} costs)", name, r.prompts,
+         realised.rows, realised.cols, predicted.rows, predicted.cols, option_costs.size());
+  ExtraRouter e;
+  e.name = std::move(name);
+  Router router(option_costs);
+  router.set_predictions(predicted);
+  e.curve = quality_cost_curve(router.paths(), realised, predicted, option_costs);
+  e.figures = curve_figures(e.curve, r, &r.oracle_curve);
+  if (keep >= 0) {
+    const double budget = r.singles[r.best_single].cost;
+    if (*std::min_element(option_costs.begin(), option_costs.end()) <= budget) {
+      const Routing at = router.route_budget(budget);
+      std::size_t away = 0;
+      for (int c : at.choice) away += c != keep;
+      e.departed_at_best_single_cost = static_cast<double>(away) / at.choice.size();
+    }
+  }
+  r.extra.push_back(std::move(e));
+}
+
 }  // namespace catimage

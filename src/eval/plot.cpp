@@ -80,7 +80,9 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
     xs.push_back(s.cost);
     ys.push_back(s.quality);
   }
-  for (const auto* c : {&r.router_curve, &r.oracle_curve})
+  std::vector<const std::vector<CurvePoint>*> curves = {&r.router_curve, &r.oracle_curve};
+  for (const auto& e : r.extra) curves.push_back(&e.curve);
+  for (const auto* c : curves)
     for (const auto& p : *c) {
       xs.push_back(p.cost);
       ys.push_back(p.quality);
@@ -152,6 +154,11 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
   };
   draw_curve(r.oracle_curve, 0.2, 0.6, 0.2);
   draw_curve(r.router_curve, 0.15, 0.35, 0.85);
+  static const double extra_rgb[][3] = {{0.9, 0.5, 0.05}, {0.55, 0.2, 0.7}, {0.1, 0.6, 0.65}, {0.6, 0.45, 0.2}};
+  for (std::size_t k = 0; k < r.extra.size(); ++k) {
+    const double* c = extra_rgb[k % 4];
+    draw_curve(r.extra[k].curve, c[0], c[1], c[2]);
+  }
 
   for (std::size_t k = 0; k < r.singles.size(); ++k) {
     double x = f.px(r.singles[k].cost), y = f.py(r.singles[k].quality);
@@ -172,18 +179,24 @@ void plot_quality_cost(const EvalResult& r, const std::string& title, const std:
     cairo_stroke(cr);
   }
   // legend
-  double lx = f.W - f.R - 210, ly = f.H - f.B - 92;
-  cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
-  cairo_rectangle(cr, lx - 8, ly - 14, 206, 84);
-  cairo_fill(cr);
-  struct {
-    const char* name;
+  struct Item {
+    std::string name;
     double r, g, b;
     int kind;
-  } items[] = {{"router (frontier)", 0.15, 0.35, 0.85, 0},
-               {"oracle (frontier)", 0.2, 0.6, 0.2, 0},
-               {"single candidates", 0.85, 0.2, 0.15, 1},
-               {"uniform random", 0.4, 0.4, 0.4, 2}};
+  };
+  std::vector<Item> items = {{"router (frontier)", 0.15, 0.35, 0.85, 0},
+                             {"oracle (frontier)", 0.2, 0.6, 0.2, 0},
+                             {"single candidates", 0.85, 0.2, 0.15, 1},
+                             {"uniform random", 0.4, 0.4, 0.4, 2}};
+  for (std::size_t k = 0; k < r.extra.size(); ++k) {
+    const double* c = extra_rgb[k % 4];
+    items.insert(items.begin() + 1 + k, Item{r.extra[k].name + " (frontier)", c[0], c[1], c[2], 0});
+  }
+  const double legend_w = r.extra.empty() ? 206 : 276;
+  double lx = f.W - f.R - legend_w - 4, ly = f.H - f.B - 16 - 19.0 * items.size();
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.9);
+  cairo_rectangle(cr, lx - 8, ly - 14, legend_w, 8 + 19.0 * items.size());
+  cairo_fill(cr);
   for (const auto& it : items) {
     cairo_set_source_rgb(cr, it.r, it.g, it.b);
     if (it.kind == 0) {

@@ -56,9 +56,14 @@ std::string eval_markdown(const EvalResult& r, const std::string& title, const s
                      f.aiq, opt(f.apgr, "{:.4f}"));
   };
   row("router", r.router);
+  for (const auto& e : r.extra) row(e.name.c_str(), e.figures);
   row("oracle", r.oracle);
   o << fmt::format("\nrouter curve: {} distinct routings; oracle curve: {}.\n", r.router_curve.size(),
                    r.oracle_curve.size());
+  for (const auto& e : r.extra)
+    if (e.departed_at_best_single_cost)
+      o << fmt::format("{}: at the best single's cost, {:.1f}% of prompts go beyond the first option.\n", e.name,
+                       100 * *e.departed_at_best_single_cost);
   return o.str();
 }
 
@@ -71,6 +76,7 @@ std::string eval_curves_csv(const EvalResult& r) {
   };
   dump("router", r.router_curve);
   dump("oracle", r.oracle_curve);
+  for (const auto& e : r.extra) dump(e.name.c_str(), e.curve);
   for (std::size_t k = 0; k < r.names.size(); ++k)
     o << fmt::format("single:{},,{:.10g},{:.10g},\n", r.names[k], r.singles[k].cost, r.singles[k].quality);
   o << fmt::format("random,,{:.10g},{:.10g},\n", r.random.cost, r.random.quality);
@@ -83,7 +89,16 @@ json eval_json(const EvalResult& r) {
     singles[r.names[k]] = {{"quality", r.singles[k].quality}, {"cost", r.singles[k].cost}};
   json oracle = figures_json(r.oracle);
   oracle["curve"] = curve_json(r.oracle_curve);
-  return {{"prompts", r.prompts},
+  json extra = json::array();
+  for (const auto& e : r.extra) {
+    json x = figures_json(e.figures);
+    x["name"] = e.name;
+    x["departed_at_best_single_cost"] = opt_json(e.departed_at_best_single_cost);
+    x["curve"] = curve_json(e.curve);
+    extra.push_back(std::move(x));
+  }
+  return {{"routers", extra},
+          {"prompts", r.prompts},
           {"singles", singles},
           {"best_single", r.names[r.best_single]},
           {"cheapest_single", r.names[r.cheapest]},

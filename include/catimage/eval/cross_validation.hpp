@@ -24,8 +24,21 @@ struct CvArm {
   TrainRequest train;  // kind, hyper, epochs, metric, costs; the seed is set per fold
 };
 
+// Cascade arms: per fold a cascade predictor (cascade_predictor.hpp) trained on the fold's
+// training rows, evaluated as "cascade (FIRST)" and "cascade + keep-best (FIRST)" after the
+// prompt-only arms.
+struct CvCascade {
+  std::string first;      // candidate name; empty: no cascade arms
+  double alpha = 10;      // its ridge penalty
+  double score_cost = 0;  // cost of scoring one image
+};
+
 struct CvRequest {
-  std::vector<CvArm> arms;  // one, or two for a paired comparison (second minus first)
+  std::vector<CvArm> arms;  // one or two prompt-only arms; each further arm is compared with the first
+  CvCascade cascade;
+  // > 0: figures measured on the held-out rows whose prompt has at most this many words
+  // (training is unchanged), e.g. 6 for short benchmark-style prompts.
+  int test_max_words = 0;
   int folds = 5;
   int repeats = 1;
   std::uint64_t seed = 0;
@@ -55,6 +68,7 @@ struct CvResult {
   int folds = 0, repeats = 0;
   std::uint64_t seed = 0;
   std::size_t rows = 0;
+  int test_max_words = 0;
   std::vector<CvFold> runs;  // repeats x folds, in order
 };
 
@@ -66,8 +80,8 @@ struct FoldStats {
 FoldStats fold_stats(const std::vector<double>& values);  // NaNs skipped
 // Figure `figure` of arm `arm` over the folds.
 FoldStats arm_stats(const CvResult& r, std::size_t arm, std::size_t figure);
-// Per-fold difference arm 1 - arm 0 of `figure` (folds where both are defined).
-FoldStats paired_stats(const CvResult& r, std::size_t figure);
+// Per-fold difference arm `arm` - arm 0 of `figure` (folds where both are defined).
+FoldStats paired_stats(const CvResult& r, std::size_t figure, std::size_t arm = 1);
 
 CvResult cross_validate(const QualityTable& table, const CvRequest& req);
 

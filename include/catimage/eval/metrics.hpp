@@ -30,6 +30,18 @@ struct CurveFigures {
   std::optional<double> apgr;
 };
 
+// A further router on the same prompts whose options carry their own costs and realised
+// qualities (a cascade: keep the first image or pay for another), judged against the same
+// single candidates and oracle.
+struct ExtraRouter {
+  std::string name;
+  std::vector<CurvePoint> curve;
+  CurveFigures figures;
+  // Share of prompts routed away from option `keep` at the best single's cost (a cascade's
+  // escalation rate); nullopt when no routing fits that cost.
+  std::optional<double> departed_at_best_single_cost;
+};
+
 struct EvalResult {
   std::size_t prompts = 0;
   std::vector<std::string> names;
@@ -40,10 +52,17 @@ struct EvalResult {
   OperatingPoint random;  // uniform random routing (expected)
   std::vector<CurvePoint> router_curve, oracle_curve;
   CurveFigures router, oracle;
+  std::vector<ExtraRouter> extra;
 };
 
 EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs,
                     const std::vector<std::string>& names);
+
+// Adds a router to `r` (an evaluation of the same prompts): option k of prompt i has predicted
+// quality predicted(i, k), realised quality realised(i, k) and cost option_costs[k]; `keep` is
+// the option counted as not departing (-1: none).
+void add_router(EvalResult& r, std::string name, const Matrix& realised, const Matrix& predicted,
+                const std::vector<double>& option_costs, int keep = -1);
 
 // Exposed for tests.
 double area_under_hull(const std::vector<CurvePoint>& curve, double c_lo, double c_hi);
