@@ -633,3 +633,157 @@ TEST(SweepCli, SweepScoreTableTrainEvalAndResumeGiveTheSameTable) {
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "a sweep of other candidates")) << r.err;
 }
+
+namespace {
+
+// A cascade predictor for tiny_config's candidates (first "small"), trained through the CLI on
+// a made-up table where the larger model gains most when the small one scores low.
+std::string tiny_cascade_predictor(const fs::path& d) {
+  static const char* words[] = {"red", "cube", "dog", "cat", "dusk", "wall", "park", "neon", "city", "tree"};
+  std::mt19937 rng(3);
+  std::normal_distribution<double> g(0, 1);
+  std::string table;
+  for (int i = 0; i < 60; ++i) {
+    std::string p;
+    for (int w = 0; w < 2 + i % 6; ++w) p += std::string(p.empty() ? "" : " ") + words[rng() % 10];
+    const double s = 20 + 4 * g(rng), xl = 22 + 2 * g(rng) + 0.5 * (20 - s);
+    table += json{{"id", "r" + std::to_string(i)},
+                  {"prompt", p},
+                  {"quality", {{"small", s}, {"xl", xl}, {"masked", 18 + g(rng)}}},
+                  {"cost", {{"small", 1.0}, {"xl", 3.0}, {"masked", 2.0}}}}
+                 .dump() +
+             "\n";
+  }
+  const auto t = write(d / "cascade-table.jsonl", table);
+  const auto out = (d / "cascade-predictor").string();
+  auto r = run_catimage("train -t " + t + " --cascade small --metric clipscore -o " + out);
+  EXPECT_EQ(r.code, 0) << r.err;
+  return out;
+}
+
+}  // namespace
+
+TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  const auto predictor = tiny_cascade_predictor(d);
+  const auto scorer = tiny_clip();
+  std::string text;
+  const int n = 12;
+  // Words the predictor knows, in a different mix per prompt, so that no two prompts tie.
+  static const char* words[] = {"red", "cube", "dog", "cat", "dusk", "wall", "park", "neon", "city", "tree"};
+  for (int i = 0; i < n; ++i)
+    text += std::string(words[i % 10]) + " " + words[(3 * i + 1) % 10] + " " + words[(7 * i + 2) % 10] + " " +
+            std::to_string(i) + "\n";
+  auto prompts = write(d / "p.txt", text);
+  auto args = [&](const fs::path& out) {
+    return std::vector<std::string>{CATIMAGE_BINARY, "-q",        "route",       prompts,  "-c",       cfg,
+                                    "--generate",    "--cascade", "--cascade-predictor", predictor, "--scorer", scorer,
+                                    "--keep-best",   "--budget",  "2.5",         "--out",  out.string(), "--seed",
+                                    "5"};
+  };
+  auto run_to_end = [&](const fs::path& out) {
+    std::string cmd;
+    for (const auto& a : args(out)) cmd += "'" + a + "' ";
+    return std::system((cmd + ">/dev/null 2>&1").c_str());
+  };
+  ASSERT_EQ(run_to_end(d / "ref"), 0);
+  const auto ref = manifest(d / "ref" / "cascade.jsonl");
+  ASSERT_EQ(ref.size(), static_cast<std::size_t>(n));
+  std::size_t escalated = 0;
+  for (const auto& rec : ref) {
+    const auto file = rec["file"].get<std::string>(), kept = rec["kept_file"].get<std::string>();
+    EXPECT_EQ(slurp(d / "ref" / file), slurp(d / "ref" / kept)) << file;  // ID.png is the kept image
+    EXPECT_EQ(rec["first_file"], "small/" + file);
+    if (rec["escalated"].get<bool>()) {
+      ++escalated;
+      EXPECT_EQ(rec["second_file"], "xl/" + file);
+      EXPECT_TRUE(fs::exists(d / "ref" / rec["second_file"].get<std::string>()));
+      // keep-best keeps the image with the higher observed score
+      const bool second_better = rec["second_score"].get<double>() > rec["observed"].get<double>();
+      EXPECT_EQ(kept, second_better ? rec["second_file"].get<std::string>() : rec["first_file"].get<std::string>());
+    } else {
+      EXPECT_EQ(kept, rec["first_file"]);
+      EXPECT_FALSE(fs::exists(d / "ref" / "xl" / file));
+    }
+  }
+  // A budget of 2.5 between costs 1 (keep) and 4 (escalate): some prompts escalate, at most half.
+  EXPECT_GT(escalated, 0u);
+  EXPECT_LE(escalated, static_cast<std::size_t>(n / 2));
+  const auto ref_manifest = manifest(d / "ref" / "manifest.jsonl");
+  EXPECT_EQ(ref_manifest.size(), n + escalated);
+
+  std::mt19937 rng(777);
+  std::uniform_int_distribution<int> delay_ms(100, 1400);
+  int kills = 0;
+  for (int attempt = 0; attempt < 200 && kills < 20; ++attempt) {
+    auto a = args(d / "killed");
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ++kills;
+    } else {
+      fs::remove_all(d / "killed_done");
+      fs::rename(d / "killed", d / "killed_done");
+    }
+  }
+  ASSERT_GE(kills, 20);
+  ASSERT_EQ(run_to_end(d / "killed"), 0);
+  // Same decisions, same images, each recorded once; nothing else left behind.
+  EXPECT_EQ(slurp(d / "killed" / "cascade.jsonl"), slurp(d / "ref" / "cascade.jsonl"));
+  const auto m = manifest(d / "killed" / "manifest.jsonl");
+  EXPECT_EQ(m.size(), ref_manifest.size());
+  std::set<std::string> expected = {"manifest.jsonl", "manifest.jsonl.lock", "job.json", "cascade.jsonl",
+                                    "scores-clipscore.jsonl", "scores-clipscore.jsonl.lock", "small", "xl"};
+  for (const auto& j : m) {
+    const auto f = j["file"].get<std::string>();
+    EXPECT_EQ(slurp(d / "killed" / f), slurp(d / "ref" / f)) << f;
+    EXPECT_TRUE(inspect_png(slurp(d / "killed" / f)).complete) << f;
+  }
+  for (const auto& rec : ref) {
+    expected.insert(rec["file"].get<std::string>());
+    EXPECT_EQ(slurp(d / "killed" / rec["file"].get<std::string>()), slurp(d / "ref" / rec["file"].get<std::string>()));
+  }
+  for (const auto& e : fs::directory_iterator(d / "killed"))
+    EXPECT_TRUE(expected.count(e.path().filename().string())) << e.path();
+  for (const char* sub : {"small", "xl"})
+    for (const auto& e : fs::directory_iterator(d / "killed" / sub))
+      EXPECT_EQ(e.path().extension(), ".png") << e.path();
+}
+
+TEST(GenerateCli, CascadeRefusesWhatItCannotDoBeforeWork) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  const auto predictor = tiny_cascade_predictor(d);
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  const std::string base = "route " + prompts + " -c " + cfg + " --out " + (d / "o").string();
+  auto r = run_catimage(base + " --cascade --cascade-predictor " + predictor);
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("needs --generate"), std::string::npos) << r.err;
+  r = run_catimage(base + " --generate --cascade --cascade-predictor " + predictor);
+  EXPECT_NE(r.err.find("--scorer"), std::string::npos) << r.err;
+  r = run_catimage(base + " --generate --cascade --cascade-predictor " + predictor + " --scorer " + tiny_clip() +
+                   " --metric pickscore");
+  EXPECT_NE(r.err.find("predictor's scale"), std::string::npos) << r.err;
+  r = run_catimage(base + " --generate --cascade --cascade-predictor " + predictor + " --scorer " + tiny_clip() +
+                   " --shard 0/2");
+  EXPECT_NE(r.err.find("without --shard"), std::string::npos) << r.err;
+  r = run_catimage(base + " --generate --cascade --scorer " + tiny_clip() + " --cascade-predictor " + cfg);
+  EXPECT_NE(r.code, 0);
+  // A cascade predictor is not a prompt-only one.
+  r = run_catimage("route " + prompts + " -c " + cfg + " --predictor " + predictor);
+  EXPECT_NE(r.err.find("--cascade-predictor"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(d / "o"));
+}

@@ -120,8 +120,12 @@ std::vector<ScoreItem> read_score_items(const std::string& input) {
   return list_items(input);
 }
 
+std::string folder_score_file(const std::string& dir, const std::string& metric) {
+  return (fs::path(dir) / ("scores-" + metric + ".jsonl")).string();
+}
+
 std::string default_score_file(const std::string& input, const std::string& metric) {
-  if (fs::is_directory(input)) return (fs::path(input) / ("scores-" + metric + ".jsonl")).string();
+  if (fs::is_directory(input)) return folder_score_file(input, metric);
   return input.substr(0, input.size() - 6) + ".scores-" + metric + ".jsonl";
 }
 

@@ -4,9 +4,11 @@
 #include <map>
 #include <memory>
 
+#include "catimage/batch/cascade_job.hpp"
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
+#include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/predictor/quality_source.hpp"
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
@@ -27,7 +29,38 @@ struct RouteOptions {
   PromptInput input;
   bool generate = false;
   GenerationJobOptions job;
+  bool cascade = false;
+  CascadeJobOptions cascade_job;
 };
+
+// --cascade: generate FIRST, score, route the priced options, escalate (batch/cascade_job.hpp).
+int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, const RoutingRequest& request) {
+  if (o.cascade_job.predictor.empty()) o.cascade_job.predictor = default_cascade_predictor_dir();
+  const CascadeJobResult res = run_cascade_job(cs, pf, request, o.job, o.cascade_job);
+  std::unique_ptr<AtomicFile> file;
+  std::ostream* out = &std::cout;
+  if (!o.output.empty() && o.output != "-") {
+    file = std::make_unique<AtomicFile>(o.output);
+    out = &file->stream();
+  }
+  for (const auto& rec : res.records) *out << rec.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+  out->flush();
+  if (file) file->commit();
+  std::map<std::string, std::size_t> count;
+  std::size_t kept_second = 0;
+  for (const auto& rec : res.records) {
+    ++count[rec["candidate"].get<std::string>()];
+    kept_second += rec["kept_file"] != rec["first_file"];
+  }
+  const std::size_t n = res.records.size();
+  spdlog::info("cascade from {}: {} prompts, {} escalated ({:.1f}%), {} kept the second image; {} line(s) skipped",
+               res.first, n, res.escalated, n ? 100.0 * res.escalated / n : 0.0, kept_second, pf.skipped.size());
+  for (const auto& [name, c] : count) spdlog::info("  {:<24} {:>7} prompts", name, c);
+  if (n)
+    spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {} (first image and scoring included)",
+                 res.mean_predicted, res.mean_cost, cs.cost_unit);
+  return 0;
+}
 
 void print_summary(const PromptFile& pf, const CandidateSet& cs, const RoutingOutcome& out) {
   const Routing& r = out.routing;
@@ -81,6 +114,12 @@ int run(RouteOptions& o) {
         spdlog::warn("routing without {} candidate(s) that cannot generate here: {}", cannot.size(),
                      join(cannot, "; "));
     }
+  }
+  if (o.cascade) {
+    if (!o.generate) fail("--cascade generates and scores the first images: it needs --generate");
+    if (!o.source.predictor.empty() || !o.source.predictions.empty())
+      fail("--cascade routes with a cascade predictor (--cascade-predictor), not --predictor / --predictions");
+    return run_cascade(o, pf, cs, request);
   }
   std::vector<PromptRef> refs;
   refs.reserve(pf.prompts.size());
@@ -150,6 +189,27 @@ Runner add_route(CLI::App& app) {
   c->add_flag("--generate", o->generate,
               "Also generate every prompt's image with its chosen candidate (see generate's options)");
   add_generation_options(c, o->job);
+  auto* cf = c->add_flag("--cascade", o->cascade,
+                         "Cascade routing (with --generate): generate every prompt with the cascade predictor's first "
+                         "candidate, score that image, then keep it or pay for another candidate; writes "
+                         "OUT/cascade.jsonl");
+  c->add_option("--cascade-predictor", o->cascade_job.predictor,
+                "Cascade predictor folder (`train --cascade FIRST`; default: the shipped models/cascade-clip)")
+      ->needs(cf);
+  c->add_option("--scorer", o->cascade_job.scorer, "CLIPModel folder that scores the first images (with --cascade)")
+      ->needs(cf);
+  c->add_option("--metric", o->cascade_job.metric, "Score metric of the cascade (clipscore or pickscore; default clipscore)")
+      ->needs(cf);
+  c->add_option("--score-cost", o->cascade_job.score_cost,
+                "Cost of scoring one image in the config's cost unit (default 0), paid for every first image")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(cf);
+  c->add_flag("--keep-best", o->cascade_job.keep_best,
+              "Also score the second image and keep the better of the two (it selects on the metric it is judged by)")
+      ->needs(cf);
+  c->add_option("--score-batch", o->cascade_job.score_batch, "Images per scorer forward pass (default 16)")
+      ->check(CLI::PositiveNumber)
+      ->needs(cf);
   return [o] { return run(*o); };
 }
 

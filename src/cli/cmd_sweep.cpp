@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "catimage/batch/generation_job.hpp"
+#include "catimage/batch/score_job.hpp"
 #include "catimage/batch/sweep.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/util/error.hpp"
@@ -70,7 +71,7 @@ int run_table(TableOptions& o) {
         fail("{}: {} score files (scores-METRIC.jsonl) here; pick one with --metric or --scores", o.dir, found.size());
       o.scores = (fs::path(o.dir) / found[0]).string();
     } else {
-      o.scores = (fs::path(o.dir) / ("scores-" + o.metric + ".jsonl")).string();
+      o.scores = folder_score_file(o.dir, o.metric);
     }
   }
   const SweepTable t = join_sweep(o.dir, o.scores, o.allow_missing);

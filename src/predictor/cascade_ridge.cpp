@@ -11,6 +11,7 @@
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/paths.hpp"
 #include "predictor/ridge.hpp"
 #include "predictor/tfidf.hpp"
 
@@ -114,6 +115,13 @@ void CascadePredictor::save(const std::string& dir) const {
     std::memcpy(b.bytes.data() + o * 4, &v, 4);
   }
   write_safetensors((fs::path(dir) / "weights.safetensors").string(), {w, b}, {{"kind", kKind}});
+}
+
+std::string default_cascade_predictor_dir() {
+  auto p = find_resource("models/cascade-clip/predictor.json");
+  if (p.empty())
+    fail("the shipped cascade predictor models/cascade-clip was not found (set CATIMAGE_HOME to the catimage folder)");
+  return std::filesystem::path(p).parent_path().string();
 }
 
 bool is_cascade_predictor(const std::string& dir) {

@@ -40,6 +40,8 @@ struct ScoreJobReport {
 
 ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJobOptions& o);
 
+// An output folder's score file: DIR/scores-METRIC.jsonl (whether or not DIR exists yet).
+std::string folder_score_file(const std::string& dir, const std::string& metric);
 // The default score file of an input: DIR/scores-METRIC.jsonl for a folder, LIST.scores-METRIC.jsonl for a list.
 std::string default_score_file(const std::string& input, const std::string& metric);
 

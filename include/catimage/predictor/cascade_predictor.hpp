@@ -63,6 +63,8 @@ class CascadePredictor {
 // --cascade`). Errors name the table when FIRST is not one of its candidates.
 std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t, const CascadeTrainRequest& r);
 std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir);
+// The shipped cascade predictor (models/cascade-clip: FIRST = SD-Turbo, CLIPScore).
+std::string default_cascade_predictor_dir();
 // True when the folder's predictor.json says kind "cascade-ridge".
 bool is_cascade_predictor(const std::string& dir);
 
