@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "catimage/eval/cluster_cv.hpp"
 #include "catimage/eval/cross_validation.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/quality_table.hpp"
@@ -21,6 +22,9 @@ struct CvOptions {
                      tokenizer, output, title;
   int folds = 5, repeats = 1, epochs = 0, test_max_words = 0;
   std::string cascade;
+  int clusters = 0;
+  std::vector<double> margins = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
+  double min_share = 0.9;
   double cascade_alpha = 10, score_cost = 0;
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
@@ -38,8 +42,38 @@ CvArm make_arm(const CvOptions& o, const std::string& kind, const std::string& h
   return a;
 }
 
+// --clusters: leave-cluster-out calibration of the guard margin.
+int run_guard(const CvOptions& o, const QualityTable& t) {
+  if (!o.cascade.empty() || !o.compare.empty() || o.test_max_words)
+    fail("--clusters calibrates the guard of one kind: it takes no --cascade, --compare or --test-max-words");
+  GuardCvRequest req;
+  req.arm = make_arm(o, o.kind, o.hyper, "--hyper");
+  req.clusters = o.clusters;
+  req.margins = o.margins;
+  req.seed = o.seed;
+  req.val_fraction = o.val_fraction;
+  req.costs = training_costs(t, o.config);
+  req.min_share = o.min_share;
+  spdlog::info("{}: {} prompts; leave-cluster-out over {} clusters of {}", o.table, t.rows.size(), o.clusters,
+               req.arm.label);
+  const GuardCvResult r = guard_cross_validate(t, req);
+  const std::string title =
+      o.title.empty() ? "leave-cluster-out guard calibration on " + std::filesystem::path(o.table).filename().string()
+                      : o.title;
+  if (!o.output.empty()) {
+    write_file_atomic(o.output, guard_cv_json(r).dump(2) + "\n");
+    spdlog::info("wrote {}", o.output);
+  }
+  if (o.json_out)
+    std::cout << guard_cv_json(r).dump(2) << "\n";
+  else
+    std::cout << guard_cv_markdown(r, title);
+  return 0;
+}
+
 int run(const CvOptions& o) {
   const QualityTable t = load_quality_table(o.table);
+  if (o.clusters) return run_guard(o, t);
   CvRequest req;
   req.folds = o.folds;
   req.repeats = o.repeats;
@@ -98,6 +132,14 @@ Runner add_cv(CLI::App& app) {
   c->add_option("--test-max-words", o->test_max_words,
                 "Measure on the held-out prompts of at most this many words only (e.g. 6: short prompts)")
       ->check(CLI::NonNegativeNumber);
+  c->add_option("--clusters", o->clusters,
+                "Leave-cluster-out calibration of the guard margin instead: k-means the prompts into this many "
+                "clusters (>= 2), hold each out whole, route with every --margins value")
+      ->check(CLI::Range(2, 1000));
+  c->add_option("--margins", o->margins, "Guard margins to try, ascending (with --clusters)")->delimiter(',');
+  c->add_option("--min-share", o->min_share,
+                "Share of held-out clusters that must be at or above the best single (with --clusters; default 0.9)")
+      ->check(CLI::Range(0.0, 1.0));
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
   c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");

@@ -31,6 +31,7 @@ struct RouteOptions {
   GenerationJobOptions job;
   bool cascade = false;
   CascadeJobOptions cascade_job;
+  std::optional<double> margin;
 };
 
 // --cascade: generate FIRST, score, route the priced options, escalate (batch/cascade_job.hpp).
@@ -125,6 +126,7 @@ int run(RouteOptions& o) {
   refs.reserve(pf.prompts.size());
   for (const auto& p : pf.prompts) refs.push_back({p.id, p.prompt, where(pf.source, p.line)});
   Matrix q = pf.prompts.empty() ? Matrix(0, cs.size()) : predict_qualities(o.source, refs, cs.names(), cs.source);
+  request.margin = o.margin ? *o.margin : source_margin(o.source);
 
   const RoutingOutcome routed = RoutingPolicy(cs.names(), cs.costs(), cs.cost_unit, cs.source).route(q, request);
   const Routing& r = routed.routing;
@@ -142,8 +144,14 @@ int run(RouteOptions& o) {
     json pred = json::object();
     for (std::size_t k = 0; k < cs.size(); ++k) pred[cs.candidates[k].name] = q(i, k);
     const auto& c = cs.candidates[r.choice[i]];
-    json j = {{"line", p.line},      {"id", p.id},     {"prompt", p.prompt},
-              {"candidate", c.name}, {"cost", c.cost}, {"predicted", std::move(pred)}};
+    json j = {{"line", p.line},
+              {"id", p.id},
+              {"prompt", p.prompt},
+              {"candidate", c.name},
+              {"cost", c.cost},
+              {"predicted", std::move(pred)},
+              {"margin", routed.guard.margin[i]},
+              {"fallback", static_cast<bool>(routed.guard.fallback[i])}};
     *out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   }
   out->flush();
@@ -181,6 +189,11 @@ Runner add_route(CLI::App& app) {
   l->excludes(b)->excludes(f);
   b->excludes(f);
   c->add_option("--max-cost", o->request.max_cost, "Never choose a candidate costing more than this per prompt")
+      ->check(CLI::NonNegativeNumber)
+      ->check(kFinite);
+  c->add_option("--margin", o->margin,
+                "Guard: depart from the best single candidate only for a predicted advantage above this (default: the "
+                "predictor's calibrated margin, 0 for --predictions)")
       ->check(CLI::NonNegativeNumber)
       ->check(kFinite);
   c->add_option("--exclude", o->request.exclude, "Never choose these candidates (NAME[,NAME...])")->delimiter(',');

@@ -21,6 +21,7 @@ struct TrainOptions {
   int epochs = 0;
   bool all = false;
   std::string hyper, cascade;
+  double margin = 0;
 };
 
 // --cascade FIRST: the cascade's predictor, on every row (it selects nothing on validation).
@@ -69,6 +70,7 @@ int run(const TrainOptions& o) {
   req.hyper = parse_hyper(o.hyper);
   req.costs = training_costs(train, o.config);
   auto p = train_predictor(req, train, val);
+  p->mutable_meta().margin = o.margin;
   p->save(o.outdir);
   spdlog::info("wrote predictor to {}", o.outdir);
   return 0;
@@ -88,6 +90,9 @@ Runner add_train(CLI::App& app) {
                 "Train the cascade's predictor instead (kind cascade-ridge): each candidate's quality difference to "
                 "FIRST given the prompt and FIRST's observed score; on every row; --hyper '{\"alpha\": A}' (default "
                 "10)");
+  c->add_option("--margin", o->margin,
+                "Guard margin recorded for `route` (choose it with `catimage cv --clusters K --margins ...`; default 0)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
       ->check(CLI::IsMember(predictor_kind_names()));

@@ -31,6 +31,7 @@ json meta_to_json(const PredictorMeta& m) {
             {"hi_one", m.length_range.hi_one},
             {"hi_zero", m.length_range.hi_zero}}},
           {"model", m.model},
+          {"guard", {{"margin", m.margin}}},
           {"training", m.training}};
 }
 
@@ -63,6 +64,11 @@ PredictorMeta meta_from_json(const json& j, const std::string& origin) {
       m.length_range.hi_zero = l.at("hi_zero").get<double>();
     }
     m.model = j.value("model", json::object());
+    if (j.contains("guard")) {
+      m.margin = j.at("guard").at("margin").get<double>();
+      if (!(m.margin >= 0) || !std::isfinite(m.margin))
+        fail("{}: guard.margin must be a finite number >= 0, got {}", origin, m.margin);
+    }
     m.training = j.value("training", json::object());
   } catch (const json::exception& e) {
     fail("{}: malformed predictor metadata: {}", origin, e.what());

@@ -51,4 +51,13 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   return q;
 }
 
+double source_margin(const PredictorSource& src) {
+  if (!src.predictions.empty()) return 0.0;
+  const auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
+  const auto path = dir + "/predictor.json";
+  const json j = read_json_file(path);
+  if (j.is_object() && j.value("kind", "") == "cascade-ridge") return 0.0;  // refused with its own message later
+  return meta_from_json(j, path).margin;
+}
+
 }  // namespace catimage

@@ -69,8 +69,10 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
   out.mean_predicted = column_means(q);
   out.best_single = best_single(out.mean_predicted, costs_, out.allowed);
   const bool empty = q.rows == 0;
+  if (!(req.margin >= 0) || !std::isfinite(req.margin)) fail("--margin must be a finite number >= 0, got {}", req.margin);
+  const bool guard = req.margin > 0 && req.candidate.empty();
   Router router(costs_, out.allowed);
-  router.set_predictions(std::move(q));
+  router.set_predictions(guard ? guarded_predictions(q, out.best_single, req.margin) : q);
   if (!req.candidate.empty()) {
     auto it = std::find(names_.begin(), names_.end(), req.candidate);
     if (it == names_.end())
@@ -96,6 +98,15 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
     out.routing = empty ? Routing{} : router.route_budget(budget);
     out.mode += fmt::format(", lambda {:.6g}", out.routing.lambda);
   }
+  if (guard) {
+    out.mode += fmt::format(", margin {:.4g} over {}", req.margin, names_[out.best_single]);
+    // report the unguarded predictions of the chosen candidates
+    double sum = 0;
+    for (std::size_t i = 0; i < q.rows; ++i) sum += q(i, out.routing.choice[i]);
+    out.routing.mean_predicted = q.rows ? sum / q.rows : 0.0;
+  }
+  out.guard = guard_marks(q, costs_, out.allowed, out.routing.lambda, out.best_single, req.candidate.empty() ? req.margin : 0.0,
+                          out.routing.choice);
   return out;
 }
 

@@ -24,4 +24,8 @@ struct PromptRef {
 Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
                          const std::vector<std::string>& names, const std::string& names_origin);
 
+// The guard margin the source's predictor was trained with (predictor.json "guard"); 0 for a
+// predictions file.
+double source_margin(const PredictorSource& src);
+
 }  // namespace catimage

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "catimage/router/guard.hpp"
 #include "catimage/router/router.hpp"
 #include "catimage/util/matrix.hpp"
 
@@ -25,6 +26,7 @@ struct RoutingRequest {
   std::string candidate;             // every prompt to this one
   std::optional<double> max_cost;    // exclude candidates costing more
   std::vector<std::string> exclude;  // never choose these (e.g. those that cannot generate here)
+  double margin = 0;                 // the guard's tau (router/guard.hpp); 0: no guard
 };
 
 struct RoutingOutcome {
@@ -33,6 +35,7 @@ struct RoutingOutcome {
   std::vector<char> allowed;           // empty: every candidate
   std::vector<double> mean_predicted;  // per candidate, over the batch
   int best_single = 0;                 // allowed candidate with the best mean predicted quality
+  GuardMarks guard;                    // per prompt margin over best_single and whether the guard held it
 };
 
 class RoutingPolicy {

@@ -1,0 +1,55 @@
+#pragma once
+// Leave-cluster-out cross-validation of the guard (router/guard.hpp). The prompts are
+// clustered (predictor/prompt_clusters.hpp); each cluster is held out whole, a predictor is
+// trained on the others, and on the held-out cluster each margin tau is routed at the cost of
+// the best single candidate of the training rows (the one a prompt-blind user would pick) and
+// compared with always using it. Unseen kinds of prompts are what a router meets in use.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "catimage/eval/cross_validation.hpp"
+#include "catimage/io/json_file.hpp"
+#include "catimage/io/quality_table.hpp"
+
+namespace catimage {
+
+struct GuardCvRequest {
+  CvArm arm;
+  int clusters = 10;
+  std::vector<double> margins;  // taus to try, ascending, starting at 0
+  std::uint64_t seed = 0;
+  double val_fraction = 0.1;
+  std::vector<double> costs;
+  double min_share = 0.9;       // of clusters at or above the best single
+};
+
+struct GuardCvCluster {
+  std::size_t rows = 0;
+  std::string exemplar;             // the prompt nearest the cluster's centre
+  std::string best_single;          // on the training rows
+  double best_single_quality = 0;   // on the cluster
+  std::vector<double> gain;         // per margin: routed quality - best single's, on the cluster
+  std::vector<double> departed;     // per margin: share of prompts not on the best single
+};
+
+struct GuardCvResult {
+  std::string table, arm;
+  std::vector<double> margins;
+  std::vector<GuardCvCluster> clusters;
+  std::size_t chosen = 0;   // index into margins: the smallest meeting the rule
+  bool met = false;         // whether any margin met it
+  double min_share = 0.9;
+};
+
+// Per margin over clusters: mean gain (weighted by rows: the whole table's average), and the
+// share of clusters whose gain is >= 0.
+double guard_mean_gain(const GuardCvResult& r, std::size_t margin);
+double guard_share_at_or_above(const GuardCvResult& r, std::size_t margin);
+
+GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvRequest& req);
+
+std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title);
+json guard_cv_json(const GuardCvResult& r);
+
+}  // namespace catimage

@@ -1,0 +1,162 @@
+#include "catimage/eval/cluster_cv.hpp"
+
+#include <limits>
+#include <sstream>
+
+#include <spdlog/fmt/fmt.h>
+
+#include "catimage/io/table_split.hpp"
+#include "catimage/predictor/prompt_clusters.hpp"
+#include "catimage/router/guard.hpp"
+#include "catimage/router/router.hpp"
+#include "catimage/router/routing_policy.hpp"
+#include "catimage/util/error.hpp"
+#include "catimage/util/logging.hpp"
+
+namespace catimage {
+
+double guard_mean_gain(const GuardCvResult& r, std::size_t m) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (const auto& c : r.clusters) {
+    sum += c.gain.at(m) * c.rows;
+    n += c.rows;
+  }
+  return n ? sum / n : 0.0;
+}
+
+double guard_share_at_or_above(const GuardCvResult& r, std::size_t m) {
+  std::size_t ok = 0;
+  for (const auto& c : r.clusters) ok += c.gain.at(m) >= -1e-12;
+  return r.clusters.empty() ? 0.0 : static_cast<double>(ok) / r.clusters.size();
+}
+
+GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvRequest& req) {
+  if (req.margins.empty()) fail("guard cross-validation: no margins to try");
+  for (std::size_t i = 0; i < req.margins.size(); ++i)
+    if (!(req.margins[i] >= 0) || (i && req.margins[i] <= req.margins[i - 1]))
+      fail("--margins must be ascending numbers >= 0");
+  if (req.costs.size() != table.candidates.size())
+    fail("guard cross-validation: {} costs for {} candidates", req.costs.size(), table.candidates.size());
+  GuardCvResult r;
+  r.table = table.source;
+  r.arm = req.arm.label;
+  r.margins = req.margins;
+  r.min_share = req.min_share;
+  std::vector<std::string> prompts;
+  for (const auto& row : table.rows) prompts.push_back(row.prompt);
+  const PromptClusters pc = cluster_prompts(prompts, req.clusters, req.seed);
+  const std::size_t m = table.candidates.size();
+  for (int c = 0; c < req.clusters; ++c) {
+    if (pc.size[c] == 0) continue;
+    std::vector<std::size_t> in, out;
+    for (std::size_t i = 0; i < table.rows.size(); ++i) (pc.label[i] == c ? in : out).push_back(i);
+    const QualityTable held = table.subset(in), rest = table.subset(out);
+    // the best single of the training rows
+    Matrix rest_truth(rest.rows.size(), m);
+    for (std::size_t i = 0; i < rest.rows.size(); ++i)
+      for (std::size_t k = 0; k < m; ++k) rest_truth(i, k) = rest.rows[i].quality[k];
+    const int b = best_single(column_means(rest_truth), req.costs);
+    const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, req.seed + c);
+    TrainRequest tr = req.arm.train;
+    tr.seed = req.seed + c;
+    tr.costs = req.costs;
+    auto p = train_predictor(tr, split.parts[0], split.parts[1]);
+    std::vector<std::string> hp;
+    for (const auto& row : held.rows) hp.push_back(row.prompt);
+    const Matrix pred = p->predict(hp);
+    GuardCvCluster gc;
+    gc.rows = held.rows.size();
+    gc.exemplar = table.rows[pc.exemplar[c]].prompt;
+    gc.best_single = table.candidates[b];
+    for (const auto& row : held.rows) gc.best_single_quality += row.quality[b] / held.rows.size();
+    for (double tau : req.margins) {
+      Router router(req.costs);
+      router.set_predictions(guarded_predictions(pred, b, tau));
+      const Routing rt = router.route_budget(req.costs[b]);
+      double q = 0;
+      std::size_t away = 0;
+      for (std::size_t i = 0; i < held.rows.size(); ++i) {
+        q += held.rows[i].quality[rt.choice[i]];
+        away += rt.choice[i] != b;
+      }
+      gc.gain.push_back(q / held.rows.size() - gc.best_single_quality);
+      gc.departed.push_back(static_cast<double>(away) / held.rows.size());
+    }
+    spdlog::info("held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", c + 1, req.clusters,
+                 gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
+    r.clusters.push_back(std::move(gc));
+  }
+  for (std::size_t k = 0; k < r.margins.size(); ++k)
+    if (guard_mean_gain(r, k) >= 0 && guard_share_at_or_above(r, k) >= req.min_share) {
+      r.chosen = k;
+      r.met = true;
+      break;
+    }
+  if (!r.met) r.chosen = r.margins.size() - 1;
+  return r;
+}
+
+std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) {
+  std::ostringstream o;
+  o << "## " << title << "\n\n";
+  o << fmt::format(
+      "{}; {} held-out clusters; each margin routed at the cost of the training rows' best single candidate\n\n",
+      r.arm, r.clusters.size());
+  o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it | worst cluster | "
+       "prompts departing |\n|---:|---:|---:|---:|---:|\n";
+  for (std::size_t k = 0; k < r.margins.size(); ++k) {
+    double worst = std::numeric_limits<double>::infinity(), dep = 0;
+    std::size_t n = 0;
+    for (const auto& c : r.clusters) {
+      worst = std::min(worst, c.gain[k]);
+      dep += c.departed[k] * c.rows;
+      n += c.rows;
+    }
+    o << fmt::format("| {:.4g}{} | {:+.4f} | {:.0f}% | {:+.4f} | {:.1f}% |\n", r.margins[k],
+                     k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
+                     100 * guard_share_at_or_above(r, k), worst, n ? 100 * dep / n : 0.0);
+  }
+  o << "\n| cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
+    << r.margins[r.chosen] << " |\n|---:|---:|---|---|---:|---:|\n";
+  for (std::size_t c = 0; c < r.clusters.size(); ++c) {
+    const auto& g = r.clusters[c];
+    std::string ex = g.exemplar.substr(0, 70);
+    for (char& ch : ex)
+      if (ch == '|' || ch == '\n') ch = ' ';
+    o << fmt::format("| {} | {} | {} | {} | {:+.4f} | {:+.4f} |\n", c + 1, g.rows, ex, g.best_single, g.gain[0],
+                     g.gain[r.chosen]);
+  }
+  o << "\n"
+    << (r.met ? fmt::format("Chosen margin: τ = {:.4g}, the smallest with a mean gain >= 0 and at least {:.0f}% of "
+                            "held-out clusters at or above the best single.\n",
+                            r.margins[r.chosen], 100 * r.min_share)
+              : fmt::format("No margin tried meets the rule (mean gain >= 0, {:.0f}% of clusters at or above): try "
+                            "larger margins.\n",
+                            100 * r.min_share));
+  return o.str();
+}
+
+json guard_cv_json(const GuardCvResult& r) {
+  json clusters = json::array();
+  for (const auto& c : r.clusters)
+    clusters.push_back({{"rows", c.rows},
+                        {"exemplar", c.exemplar},
+                        {"best_single", c.best_single},
+                        {"best_single_quality", c.best_single_quality},
+                        {"gain", c.gain},
+                        {"departed", c.departed}});
+  json per = json::array();
+  for (std::size_t k = 0; k < r.margins.size(); ++k)
+    per.push_back({{"margin", r.margins[k]},
+                   {"mean_gain", guard_mean_gain(r, k)},
+                   {"share_at_or_above", guard_share_at_or_above(r, k)}});
+  return {{"table", r.table},
+          {"arm", r.arm},
+          {"margins", per},
+          {"chosen_margin", r.met ? json(r.margins[r.chosen]) : json(nullptr)},
+          {"min_share", r.min_share},
+          {"clusters", clusters}};
+}
+
+}  // namespace catimage

@@ -1,0 +1,105 @@
+#include "catimage/predictor/prompt_clusters.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "catimage/util/error.hpp"
+#include "predictor/ridge.hpp"
+#include "predictor/tfidf.hpp"
+
+namespace catimage {
+
+PromptClusters cluster_prompts(const std::vector<std::string>& prompts, int k, std::uint64_t seed, int iterations) {
+  const std::size_t n = prompts.size();
+  if (k < 2) fail("clustering needs at least 2 clusters (got {})", k);
+  if (n < static_cast<std::size_t>(k)) fail("clustering: {} prompts cannot make {} clusters", n, k);
+  TfidfVectorizer vec;
+  vec.fit(prompts, 2);
+  const std::size_t nf = vec.size();
+  std::vector<SparseRow> X(n);
+  for (std::size_t i = 0; i < n; ++i) X[i] = vec.transform(prompts[i]);
+  std::vector<std::vector<float>> centre(k, std::vector<float>(nf, 0.0f));
+  auto set_centre = [&](int c, const SparseRow& r) {
+    std::fill(centre[c].begin(), centre[c].end(), 0.0f);
+    for (std::size_t j = 0; j < r.idx.size(); ++j) centre[c][r.idx[j]] = r.val[j];
+  };
+  // k-means++ on cosine distance (rows are L2-normalised blocks: the dot product ranks as cosine).
+  std::mt19937_64 rng(seed);
+  set_centre(0, X[rng() % n]);
+  std::vector<double> dist(n, std::numeric_limits<double>::infinity());
+  for (int c = 1; c < k; ++c) {
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      dist[i] = std::min(dist[i], std::max(0.0, 2.0 - sparse_dot(X[i], centre[c - 1].data())));
+      total += dist[i] * dist[i];
+    }
+    double pick = std::uniform_real_distribution<double>(0, total)(rng);
+    std::size_t chosen = n - 1;
+    for (std::size_t i = 0; i < n; ++i) {
+      pick -= dist[i] * dist[i];
+      if (pick <= 0) {
+        chosen = i;
+        break;
+      }
+    }
+    set_centre(c, X[chosen]);
+  }
+  PromptClusters out;
+  out.label.assign(n, 0);
+  std::vector<double> best_sim(n, 0);
+  for (int it = 0; it <= iterations; ++it) {
+    bool changed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      int arg = 0;
+      double best = -std::numeric_limits<double>::infinity();
+      for (int c = 0; c < k; ++c) {
+        const double s = sparse_dot(X[i], centre[c].data());
+        if (s > best) {
+          best = s;
+          arg = c;
+        }
+      }
+      changed |= arg != out.label[i] || it == 0;
+      out.label[i] = arg;
+      best_sim[i] = best;
+    }
+    if (!changed || it == iterations) break;
+    // new centres: normalised means; an emptied cluster takes the prompt farthest from its centre
+    for (auto& c : centre) std::fill(c.begin(), c.end(), 0.0f);
+    std::vector<std::size_t> count(k, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      ++count[out.label[i]];
+      for (std::size_t j = 0; j < X[i].idx.size(); ++j) centre[out.label[i]][X[i].idx[j]] += X[i].val[j];
+    }
+    for (int c = 0; c < k; ++c) {
+      if (count[c] == 0) {
+        std::size_t far = 0;
+        for (std::size_t i = 1; i < n; ++i)
+          if (best_sim[i] < best_sim[far]) far = i;
+        set_centre(c, X[far]);
+        best_sim[far] = std::numeric_limits<double>::infinity();
+        continue;
+      }
+      double norm = 0;
+      for (float v : centre[c]) norm += double(v) * v;
+      norm = std::sqrt(norm);
+      if (norm > 0)
+        for (float& v : centre[c]) v = static_cast<float>(v / norm);
+    }
+  }
+  out.size.assign(k, 0);
+  out.exemplar.assign(k, 0);
+  std::vector<double> top(k, -std::numeric_limits<double>::infinity());
+  for (std::size_t i = 0; i < n; ++i) {
+    const int c = out.label[i];
+    ++out.size[c];
+    if (best_sim[i] > top[c]) {
+      top[c] = best_sim[i];
+      out.exemplar[c] = i;
+    }
+  }
+  return out;
+}
+
+}  // namespace catimage
