@@ -24,7 +24,7 @@ struct CvOptions {
   std::string cascade;
   int clusters = 0;
   std::vector<double> margins = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
-  double min_share = 0.9;
+  double min_share = 0.9, margin = 0;
   double cascade_alpha = 10, score_cost = 0;
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
@@ -49,6 +49,7 @@ int run_guard(const CvOptions& o, const QualityTable& t) {
   GuardCvRequest req;
   req.arm = make_arm(o, o.kind, o.hyper, "--hyper");
   req.clusters = o.clusters;
+  req.repeats = o.repeats;
   req.margins = o.margins;
   req.seed = o.seed;
   req.val_fraction = o.val_fraction;
@@ -90,6 +91,7 @@ int run(const CvOptions& o) {
   }
   req.cascade = {o.cascade, o.cascade_alpha, o.score_cost};
   req.test_max_words = o.test_max_words;
+  req.margin = o.margin;
   spdlog::info("{}: {} prompts, {} candidates; {}-fold cross-validation x {} of {}", o.table, t.rows.size(),
                t.candidates.size(), o.folds, o.repeats,
                req.arms.size() == 2 ? req.arms[0].label + " vs " + req.arms[1].label : req.arms[0].label);
@@ -140,6 +142,8 @@ Runner add_cv(CLI::App& app) {
   c->add_option("--min-share", o->min_share,
                 "Share of held-out clusters that must be at or above the best single (with --clusters; default 0.9)")
       ->check(CLI::Range(0.0, 1.0));
+  c->add_option("--margin", o->margin, "Route the prompt-only arms with this guard margin (default 0: no guard)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
   c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");

@@ -43,10 +43,14 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
   r.arm = req.arm.label;
   r.margins = req.margins;
   r.min_share = req.min_share;
+  if (req.repeats < 1) fail("--repeats must be at least 1");
+  r.repeats = req.repeats;
   std::vector<std::string> prompts;
   for (const auto& row : table.rows) prompts.push_back(row.prompt);
-  const PromptClusters pc = cluster_prompts(prompts, req.clusters, req.seed);
   const std::size_t m = table.candidates.size();
+  for (int rep = 0; rep < req.repeats; ++rep) {
+  const std::uint64_t seed = req.seed + 1000003ULL * static_cast<std::uint64_t>(rep);
+  const PromptClusters pc = cluster_prompts(prompts, req.clusters, seed);
   for (int c = 0; c < req.clusters; ++c) {
     if (pc.size[c] == 0) continue;
     std::vector<std::size_t> in, out;
@@ -57,15 +61,16 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
     for (std::size_t i = 0; i < rest.rows.size(); ++i)
       for (std::size_t k = 0; k < m; ++k) rest_truth(i, k) = rest.rows[i].quality[k];
     const int b = best_single(column_means(rest_truth), req.costs);
-    const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, req.seed + c);
+    const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, seed + c);
     TrainRequest tr = req.arm.train;
-    tr.seed = req.seed + c;
+    tr.seed = seed + c;
     tr.costs = req.costs;
     auto p = train_predictor(tr, split.parts[0], split.parts[1]);
     std::vector<std::string> hp;
     for (const auto& row : held.rows) hp.push_back(row.prompt);
     const Matrix pred = p->predict(hp);
     GuardCvCluster gc;
+    gc.repeat = rep;
     gc.rows = held.rows.size();
     gc.exemplar = table.rows[pc.exemplar[c]].prompt;
     gc.best_single = table.candidates[b];
@@ -83,9 +88,10 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       gc.gain.push_back(q / held.rows.size() - gc.best_single_quality);
       gc.departed.push_back(static_cast<double>(away) / held.rows.size());
     }
-    spdlog::info("held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", c + 1, req.clusters,
-                 gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
+    spdlog::info("repeat {}/{}, held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", rep + 1,
+                 req.repeats, c + 1, req.clusters, gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
     r.clusters.push_back(std::move(gc));
+  }
   }
   for (std::size_t k = 0; k < r.margins.size(); ++k)
     if (guard_mean_gain(r, k) >= 0 && guard_share_at_or_above(r, k) >= req.min_share) {
@@ -101,8 +107,9 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
   std::ostringstream o;
   o << "## " << title << "\n\n";
   o << fmt::format(
-      "{}; {} held-out clusters; each margin routed at the cost of the training rows' best single candidate\n\n",
-      r.arm, r.clusters.size());
+      "{}; {} held-out clusters ({} clustering{}, pooled); each margin routed at the cost of the training rows' best "
+      "single candidate; gains are means over all held-out prompts\n\n",
+      r.arm, r.clusters.size(), r.repeats, r.repeats > 1 ? "s" : "");
   o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it | worst cluster | "
        "prompts departing |\n|---:|---:|---:|---:|---:|\n";
   for (std::size_t k = 0; k < r.margins.size(); ++k) {
@@ -117,14 +124,15 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
                      k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
                      100 * guard_share_at_or_above(r, k), worst, n ? 100 * dep / n : 0.0);
   }
-  o << "\n| cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
-    << r.margins[r.chosen] << " |\n|---:|---:|---|---|---:|---:|\n";
-  for (std::size_t c = 0; c < r.clusters.size(); ++c) {
+  o << "\n| clustering | cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
+    << r.margins[r.chosen] << " |\n|---:|---:|---:|---|---|---:|---:|\n";
+  for (std::size_t c = 0, in_repeat = 0; c < r.clusters.size(); ++c, ++in_repeat) {
     const auto& g = r.clusters[c];
+    if (c && g.repeat != r.clusters[c - 1].repeat) in_repeat = 0;
     std::string ex = g.exemplar.substr(0, 70);
     for (char& ch : ex)
       if (ch == '|' || ch == '\n') ch = ' ';
-    o << fmt::format("| {} | {} | {} | {} | {:+.4f} | {:+.4f} |\n", c + 1, g.rows, ex, g.best_single, g.gain[0],
+    o << fmt::format("| {} | {} | {} | {} | {} | {:+.4f} | {:+.4f} |\n", g.repeat + 1, in_repeat + 1, g.rows, ex, g.best_single, g.gain[0],
                      g.gain[r.chosen]);
   }
   o << "\n"
@@ -140,7 +148,8 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
 json guard_cv_json(const GuardCvResult& r) {
   json clusters = json::array();
   for (const auto& c : r.clusters)
-    clusters.push_back({{"rows", c.rows},
+    clusters.push_back({{"repeat", c.repeat},
+                        {"rows", c.rows},
                         {"exemplar", c.exemplar},
                         {"best_single", c.best_single},
                         {"best_single_quality", c.best_single_quality},
@@ -156,6 +165,7 @@ json guard_cv_json(const GuardCvResult& r) {
           {"margins", per},
           {"chosen_margin", r.met ? json(r.margins[r.chosen]) : json(nullptr)},
           {"min_share", r.min_share},
+          {"repeats", r.repeats},
           {"clusters", clusters}};
 }
 

@@ -12,6 +12,8 @@
 #include "catimage/eval/cascade_eval.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
+#include "catimage/router/guard.hpp"
+#include "catimage/router/routing_policy.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -194,7 +196,9 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         tr.seed = rep_seed + f;
         tr.costs = req.costs;
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
-        const Matrix pred = p->predict(prompts);
+        Matrix pred = p->predict(prompts);
+        if (req.margin > 0)
+          pred = guarded_predictions(pred, best_single(column_means(pred), req.costs), req.margin);
         const EvalResult e = evaluate(truth, pred, req.costs, names);
         run.figures.push_back(figures_of(e, e.router));
       }

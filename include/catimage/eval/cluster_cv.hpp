@@ -17,6 +17,7 @@ namespace catimage {
 struct GuardCvRequest {
   CvArm arm;
   int clusters = 10;
+  int repeats = 1;              // clusterings (seeds seed, seed + 1000003, ...); their clusters pooled
   std::vector<double> margins;  // taus to try, ascending, starting at 0
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
@@ -25,6 +26,7 @@ struct GuardCvRequest {
 };
 
 struct GuardCvCluster {
+  int repeat = 0;
   std::size_t rows = 0;
   std::string exemplar;             // the prompt nearest the cluster's centre
   std::string best_single;          // on the training rows
@@ -36,13 +38,14 @@ struct GuardCvCluster {
 struct GuardCvResult {
   std::string table, arm;
   std::vector<double> margins;
-  std::vector<GuardCvCluster> clusters;
+  std::vector<GuardCvCluster> clusters;  // every repeat's, in order
+  int repeats = 1;
   std::size_t chosen = 0;   // index into margins: the smallest meeting the rule
   bool met = false;         // whether any margin met it
   double min_share = 0.9;
 };
 
-// Per margin over clusters: mean gain (weighted by rows: the whole table's average), and the
+// Per margin over clusters (all repeats): mean gain (weighted by rows: the whole table's average), and the
 // share of clusters whose gain is >= 0.
 double guard_mean_gain(const GuardCvResult& r, std::size_t margin);
 double guard_share_at_or_above(const GuardCvResult& r, std::size_t margin);

@@ -36,6 +36,9 @@ struct CvCascade {
 struct CvRequest {
   std::vector<CvArm> arms;  // one or two prompt-only arms; each further arm is compared with the first
   CvCascade cascade;
+  // > 0: the prompt-only arms route with the guard (router/guard.hpp) at this margin, the kept
+  // candidate being the best single by mean predicted quality on the held-out fold.
+  double margin = 0;
   // > 0: figures measured on the held-out rows whose prompt has at most this many words
   // (training is unchanged), e.g. 6 for short benchmark-style prompts.
   int test_max_words = 0;
