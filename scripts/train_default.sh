@@ -14,15 +14,21 @@ bin=$here/build/catimage
 data=${CEMS_DIR:-$here/../shared/data/cems-diffusiondb}
 ALPHA_CLIP=${ALPHA_CLIP:-10}
 ALPHA_NIMA=${ALPHA_NIMA:-10}
+# The guard margin recorded for `route`: leave-cluster-out calibrated
+# (`catimage cv --clusters 10 --seed 0`: the smallest margin with a mean gain >= 0 and >= 90% of
+# held-out clusters at or above the best single; README, "The guard").
+MARGIN_CLIP=${MARGIN_CLIP:-0.75}
+MARGIN_NIMA=${MARGIN_NIMA:-0.1}
 CASCADE_FIRST=${CASCADE_FIRST:-SD-Turbo}
 CASCADE_ALPHA=${CASCADE_ALPHA:-10}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 for metric in clip nima; do
   alpha=ALPHA_${metric^^}
+  margin=MARGIN_${metric^^}
   "$bin" import cems "$data" --metric "$metric" -o "$tmp/$metric.jsonl"
   rm -rf "$here/models/predictor-$metric"
   "$bin" train --table "$tmp/$metric.jsonl" --all --kind tfidf-ridge --hyper "{\"alpha\": ${!alpha}}" --seed 0 \
-    --metric "$metric" -o "$here/models/predictor-$metric"
+    --margin "${!margin}" --metric "$metric" -o "$here/models/predictor-$metric"
   rm -rf "$here/models/cascade-$metric"
   "$bin" train --table "$tmp/$metric.jsonl" --cascade "$CASCADE_FIRST" --hyper "{\"alpha\": $CASCADE_ALPHA}" --seed 0 \
     --metric "$metric" -o "$here/models/cascade-$metric"

@@ -6,6 +6,7 @@
 #include "catimage/eval/cross_validation.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/io/cems_import.hpp"
+#include "catimage/io/json_file.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/predictor/predictor.hpp"
 #include "catimage/router/cascade.hpp"
@@ -197,4 +198,34 @@ TEST(Cascade, CrossValidationAddsPairedCascadeArms) {
     short_rows += w <= 6;
   }
   EXPECT_EQ(tested, short_rows);
+}
+
+TEST(Cascade, EvalReportsBothCascadesBesideThePlainRouter) {
+  auto d = test::temp_dir();
+  const auto table = (d / "t.jsonl").string();
+  ASSERT_EQ(test::run_catimage("import cems " + std::string(CATIMAGE_SHARED_DATA) +
+                               "/cems-diffusiondb --metric clip -o " + table)
+                .code,
+            0);
+  const auto out = d / "eval";
+  auto r = test::run_catimage("eval -t " + table + " --cascade-predictor " + std::string(CATIMAGE_SOURCE_DIR) +
+                              "/models/cascade-clip --score-cost 0.01 --json -o " + out.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  ASSERT_EQ(j["routers"].size(), 2u);
+  EXPECT_EQ(j["routers"][0]["name"], "cascade (SD-Turbo)");
+  EXPECT_EQ(j["routers"][1]["name"], "cascade + keep-best (SD-Turbo)");
+  // every cascade routing pays for SD-Turbo and its scoring
+  for (const auto& p : j["routers"][0]["curve"]) EXPECT_GE(p["cost"].get<double>(), 0.01);
+  const double share = j["routers"][0]["departed_at_best_single_cost"].get<double>();
+  EXPECT_GT(share, 0.0);
+  EXPECT_LT(share, 1.0);
+  EXPECT_NE(test::slurp(out / "eval.md").find("| cascade + keep-best (SD-Turbo) |"), std::string::npos);
+  EXPECT_NE(test::slurp(out / "curves.csv").find("cascade (SD-Turbo),"), std::string::npos);
+  // a cascade predictor whose candidates are not the table's is refused by name
+  r = test::run_catimage("eval -t " + table + " -c " + std::string(CATIMAGE_SOURCE_DIR) +
+                         "/configs/default.json --cascade-predictor " + std::string(CATIMAGE_SOURCE_DIR) +
+                         "/models/predictor-clip");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("cascade"), std::string::npos) << r.err;
 }

@@ -92,9 +92,14 @@ TEST(Guard, LeaveClusterOutChoosesAMarginThatMeetsTheRule) {
   EXPECT_EQ(rows, t.rows.size());
   ASSERT_TRUE(r.met);
   EXPECT_GE(guard_mean_gain(r, r.chosen), 0.0);
-  EXPECT_GE(guard_share_at_or_above(r, r.chosen), 0.9);
+  EXPECT_GE(guard_share_at_or_above(r, r.chosen, 0.0), 0.9);
   for (std::size_t k = 0; k < r.chosen; ++k)
-    EXPECT_TRUE(guard_mean_gain(r, k) < 0 || guard_share_at_or_above(r, k) < 0.9) << "margin " << r.margins[k];
+    EXPECT_TRUE(guard_mean_gain(r, k) < 0 || guard_share_at_or_above(r, k, 0.0) < 0.9) << "margin " << r.margins[k];
+  // the tolerant count includes the strict one
+  for (std::size_t k = 0; k < r.margins.size(); ++k)
+    EXPECT_GE(guard_share_at_or_above(r, k, 1.0), guard_share_at_or_above(r, k, 0.0));
+  // strictly: a margin nothing clears is always at or above (gain exactly 0)
+  EXPECT_EQ(guard_share_at_or_above(r, r.margins.size() - 1, 0.0), 1.0);
   EXPECT_NE(guard_cv_markdown(r, "t").find("(chosen)"), std::string::npos);
   req.margins = {0.5, 0.1};
   EXPECT_THROW(guard_cross_validate(t, req), Error);

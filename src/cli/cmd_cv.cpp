@@ -24,7 +24,7 @@ struct CvOptions {
   std::string cascade;
   int clusters = 0;
   std::vector<double> margins = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
-  double min_share = 0.9, margin = 0;
+  double min_share = 0.9, margin = 0, se_tolerance = 0.0;
   double cascade_alpha = 10, score_cost = 0;
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
@@ -55,6 +55,7 @@ int run_guard(const CvOptions& o, const QualityTable& t) {
   req.val_fraction = o.val_fraction;
   req.costs = training_costs(t, o.config);
   req.min_share = o.min_share;
+  req.se_tolerance = o.se_tolerance;
   spdlog::info("{}: {} prompts; leave-cluster-out over {} clusters of {}", o.table, t.rows.size(), o.clusters,
                req.arm.label);
   const GuardCvResult r = guard_cross_validate(t, req);
@@ -143,6 +144,10 @@ Runner add_cv(CLI::App& app) {
                 "Share of held-out clusters that must be at or above the best single (with --clusters; default 0.9)")
       ->check(CLI::Range(0.0, 1.0));
   c->add_option("--margin", o->margin, "Route the prompt-only arms with this guard margin (default 0: no guard)")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--se-tolerance", o->se_tolerance,
+                "With --clusters: a cluster counts as at or above the best single unless its gain is below it by more "
+                "than this many standard errors of that gain (default 0: strictly >= 0)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));

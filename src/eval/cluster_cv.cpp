@@ -1,5 +1,6 @@
 #include "catimage/eval/cluster_cv.hpp"
 
+#include <cmath>
 #include <limits>
 #include <sstream>
 
@@ -25,9 +26,9 @@ double guard_mean_gain(const GuardCvResult& r, std::size_t m) {
   return n ? sum / n : 0.0;
 }
 
-double guard_share_at_or_above(const GuardCvResult& r, std::size_t m) {
+double guard_share_at_or_above(const GuardCvResult& r, std::size_t m, double tolerance) {
   std::size_t ok = 0;
-  for (const auto& c : r.clusters) ok += c.gain.at(m) >= -1e-12;
+  for (const auto& c : r.clusters) ok += c.gain.at(m) >= -tolerance * c.gain_se.at(m) - 1e-12;
   return r.clusters.empty() ? 0.0 : static_cast<double>(ok) / r.clusters.size();
 }
 
@@ -43,6 +44,8 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
   r.arm = req.arm.label;
   r.margins = req.margins;
   r.min_share = req.min_share;
+  r.se_tolerance = req.se_tolerance;
+  if (!(req.se_tolerance >= 0)) fail("the standard-error tolerance must be >= 0");
   if (req.repeats < 1) fail("--repeats must be at least 1");
   r.repeats = req.repeats;
   std::vector<std::string> prompts;
@@ -79,13 +82,18 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       Router router(req.costs);
       router.set_predictions(guarded_predictions(pred, b, tau));
       const Routing rt = router.route_budget(req.costs[b]);
-      double q = 0;
+      double sum = 0, sq = 0;
       std::size_t away = 0;
-      for (std::size_t i = 0; i < held.rows.size(); ++i) {
-        q += held.rows[i].quality[rt.choice[i]];
+      const std::size_t nh = held.rows.size();
+      for (std::size_t i = 0; i < nh; ++i) {
+        const double d = held.rows[i].quality[rt.choice[i]] - held.rows[i].quality[b];
+        sum += d;
+        sq += d * d;
         away += rt.choice[i] != b;
       }
-      gc.gain.push_back(q / held.rows.size() - gc.best_single_quality);
+      const double mean = sum / nh;
+      gc.gain.push_back(mean);
+      gc.gain_se.push_back(nh > 1 ? std::sqrt(std::max(0.0, (sq - nh * mean * mean) / (nh - 1)) / nh) : 0.0);
       gc.departed.push_back(static_cast<double>(away) / held.rows.size());
     }
     spdlog::info("repeat {}/{}, held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", rep + 1,
@@ -94,7 +102,7 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
   }
   }
   for (std::size_t k = 0; k < r.margins.size(); ++k)
-    if (guard_mean_gain(r, k) >= 0 && guard_share_at_or_above(r, k) >= req.min_share) {
+    if (guard_mean_gain(r, k) >= 0 && guard_share_at_or_above(r, k, req.se_tolerance) >= req.min_share) {
       r.chosen = k;
       r.met = true;
       break;
@@ -110,8 +118,8 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
       "{}; {} held-out clusters ({} clustering{}, pooled); each margin routed at the cost of the training rows' best "
       "single candidate; gains are means over all held-out prompts\n\n",
       r.arm, r.clusters.size(), r.repeats, r.repeats > 1 ? "s" : "");
-  o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it | worst cluster | "
-       "prompts departing |\n|---:|---:|---:|---:|---:|\n";
+  o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it (gain ≥ 0) | "
+       "clusters not below it by more than 1 s.e. | worst cluster | prompts departing |\n|---:|---:|---:|---:|---:|---:|\n";
   for (std::size_t k = 0; k < r.margins.size(); ++k) {
     double worst = std::numeric_limits<double>::infinity(), dep = 0;
     std::size_t n = 0;
@@ -120,9 +128,10 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
       dep += c.departed[k] * c.rows;
       n += c.rows;
     }
-    o << fmt::format("| {:.4g}{} | {:+.4f} | {:.0f}% | {:+.4f} | {:.1f}% |\n", r.margins[k],
+    o << fmt::format("| {:.4g}{} | {:+.4f} | {:.0f}% | {:.0f}% | {:+.4f} | {:.1f}% |\n", r.margins[k],
                      k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
-                     100 * guard_share_at_or_above(r, k), worst, n ? 100 * dep / n : 0.0);
+                     100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0),
+                     worst, n ? 100 * dep / n : 0.0);
   }
   o << "\n| clustering | cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
     << r.margins[r.chosen] << " |\n|---:|---:|---:|---|---|---:|---:|\n";
@@ -137,8 +146,12 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
   }
   o << "\n"
     << (r.met ? fmt::format("Chosen margin: τ = {:.4g}, the smallest with a mean gain >= 0 and at least {:.0f}% of "
-                            "held-out clusters at or above the best single.\n",
-                            r.margins[r.chosen], 100 * r.min_share)
+                            "held-out clusters {}.\n",
+                            r.margins[r.chosen], 100 * r.min_share,
+                            r.se_tolerance > 0
+                                ? fmt::format("not below the best single by more than {} standard error(s) of their gain",
+                                              r.se_tolerance)
+                                : std::string("at or above the best single"))
               : fmt::format("No margin tried meets the rule (mean gain >= 0, {:.0f}% of clusters at or above): try "
                             "larger margins.\n",
                             100 * r.min_share));
@@ -154,17 +167,20 @@ json guard_cv_json(const GuardCvResult& r) {
                         {"best_single", c.best_single},
                         {"best_single_quality", c.best_single_quality},
                         {"gain", c.gain},
-                        {"departed", c.departed}});
+                        {"departed", c.departed},
+                        {"gain_se", c.gain_se}});
   json per = json::array();
   for (std::size_t k = 0; k < r.margins.size(); ++k)
     per.push_back({{"margin", r.margins[k]},
                    {"mean_gain", guard_mean_gain(r, k)},
-                   {"share_at_or_above", guard_share_at_or_above(r, k)}});
+                   {"share_at_or_above", guard_share_at_or_above(r, k, 0.0)},
+                   {"share_not_below_within_1_se", guard_share_at_or_above(r, k, 1.0)}});
   return {{"table", r.table},
           {"arm", r.arm},
           {"margins", per},
           {"chosen_margin", r.met ? json(r.margins[r.chosen]) : json(nullptr)},
           {"min_share", r.min_share},
+          {"se_tolerance", r.se_tolerance},
           {"repeats", r.repeats},
           {"clusters", clusters}};
 }

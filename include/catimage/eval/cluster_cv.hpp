@@ -23,6 +23,10 @@ struct GuardCvRequest {
   double val_fraction = 0.1;
   std::vector<double> costs;
   double min_share = 0.9;       // of clusters at or above the best single
+  // A cluster counts as "at or above" when its gain >= -strict_tolerance * its standard error:
+  // 0 (default) = strictly >= 0; 1 = not below by more than one standard error, i.e. no
+  // loss beyond what its own sampling noise explains.
+  double se_tolerance = 0.0;
 };
 
 struct GuardCvCluster {
@@ -33,6 +37,7 @@ struct GuardCvCluster {
   double best_single_quality = 0;   // on the cluster
   std::vector<double> gain;         // per margin: routed quality - best single's, on the cluster
   std::vector<double> departed;     // per margin: share of prompts not on the best single
+  std::vector<double> gain_se;      // per margin: standard error of `gain` (per-prompt differences)
 };
 
 struct GuardCvResult {
@@ -43,12 +48,14 @@ struct GuardCvResult {
   std::size_t chosen = 0;   // index into margins: the smallest meeting the rule
   bool met = false;         // whether any margin met it
   double min_share = 0.9;
+  double se_tolerance = 0.0;
 };
 
 // Per margin over clusters (all repeats): mean gain (weighted by rows: the whole table's average), and the
 // share of clusters whose gain is >= 0.
 double guard_mean_gain(const GuardCvResult& r, std::size_t margin);
-double guard_share_at_or_above(const GuardCvResult& r, std::size_t margin);
+// `tolerance`: in standard errors of each cluster's gain (0: strictly >= 0).
+double guard_share_at_or_above(const GuardCvResult& r, std::size_t margin, double tolerance);
 
 GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvRequest& req);
 
