@@ -74,6 +74,14 @@ TEST(Cascade, OptionsArePricedAsDocumented) {
   truth(1, 0) = 20;
   truth(1, 1) = 18;
   truth(1, 2) = 22;
+  // keep-best selects by `truth`, then the kept image is valued by another metric
+  Matrix judge(2, 3);
+  for (std::size_t i = 0; i < 6; ++i) judge.data[i] = 100 + i;
+  Matrix judged = cascade_realised(truth, {0, 0, true}, &judge);
+  EXPECT_EQ(judged(0, 1), judge(0, 1));  // 31 > 30: the second image is kept
+  EXPECT_EQ(judged(0, 2), judge(0, 0));  // 25 < 30: the first is kept
+  EXPECT_EQ(judged(1, 2), judge(1, 2));
+  EXPECT_EQ(cascade_realised(truth, {0, 0, false}, &judge).data, judge.data);
   Matrix plain = cascade_realised(truth, {0, 0, false});
   EXPECT_EQ(plain.data, truth.data);
   Matrix best = cascade_realised(truth, {0, 0, true});
@@ -181,6 +189,13 @@ TEST(Cascade, CrossValidationAddsPairedCascadeArms) {
   const std::string md = cv_markdown(r, "t");
   EXPECT_NE(md.find("cascade + keep-best (SD-Turbo) − tfidf-ridge"), std::string::npos) << md;
   EXPECT_EQ(cv_json(r)["paired_differences"].size(), 2u);
+
+  // Judged on the same table: the same figures.
+  req.judge = t;
+  const CvResult same = cross_validate(t, req);
+  ASSERT_EQ(same.runs.size(), r.runs.size());
+  for (std::size_t f = 0; f < r.runs.size(); ++f) EXPECT_EQ(same.runs[f].figures, r.runs[f].figures);
+  req.judge = QualityTable{};
 
   req.test_max_words = 6;
   req.cascade.first.clear();

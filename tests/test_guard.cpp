@@ -101,6 +101,14 @@ TEST(Guard, LeaveClusterOutChoosesAMarginThatMeetsTheRule) {
   // strictly: a margin nothing clears is always at or above (gain exactly 0)
   EXPECT_EQ(guard_share_at_or_above(r, r.margins.size() - 1, 0.0), 1.0);
   EXPECT_NE(guard_cv_markdown(r, "t").find("(chosen)"), std::string::npos);
+  // The cascades on the same held-out clusters: one gain each per cluster, none when not asked.
+  EXPECT_TRUE(r.cascades.empty());
+  req.cascade.first = "SD-Turbo";
+  req.clusters = 2;
+  const GuardCvResult rc = guard_cross_validate(t, req);
+  ASSERT_EQ(rc.cascades.size(), 2u);
+  for (const auto& c : rc.clusters) EXPECT_EQ(c.cascade_gain.size(), 2u);
+  EXPECT_NE(guard_cv_markdown(rc, "t").find("| cascade + keep-best (SD-Turbo) |"), std::string::npos);
   req.margins = {0.5, 0.1};
   EXPECT_THROW(guard_cross_validate(t, req), Error);
 }

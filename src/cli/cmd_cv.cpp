@@ -21,7 +21,7 @@ struct CvOptions {
   std::string table, kind = default_predictor_kind(), compare, hyper, compare_hyper, config, metric = "unknown",
                      tokenizer, output, title;
   int folds = 5, repeats = 1, epochs = 0, test_max_words = 0;
-  std::string cascade;
+  std::string cascade, judge;
   int clusters = 0;
   std::vector<double> margins = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
   double min_share = 0.9, margin = 0, se_tolerance = 0.0;
@@ -44,8 +44,8 @@ CvArm make_arm(const CvOptions& o, const std::string& kind, const std::string& h
 
 // --clusters: leave-cluster-out calibration of the guard margin.
 int run_guard(const CvOptions& o, const QualityTable& t) {
-  if (!o.cascade.empty() || !o.compare.empty() || o.test_max_words)
-    fail("--clusters calibrates the guard of one kind: it takes no --cascade, --compare or --test-max-words");
+  if (!o.compare.empty() || o.test_max_words)
+    fail("--clusters calibrates the guard of one kind: it takes no --compare or --test-max-words");
   GuardCvRequest req;
   req.arm = make_arm(o, o.kind, o.hyper, "--hyper");
   req.clusters = o.clusters;
@@ -56,6 +56,7 @@ int run_guard(const CvOptions& o, const QualityTable& t) {
   req.costs = training_costs(t, o.config);
   req.min_share = o.min_share;
   req.se_tolerance = o.se_tolerance;
+  req.cascade = {o.cascade, o.cascade_alpha, o.score_cost};
   spdlog::info("{}: {} prompts; leave-cluster-out over {} clusters of {}", o.table, t.rows.size(), o.clusters,
                req.arm.label);
   const GuardCvResult r = guard_cross_validate(t, req);
@@ -93,6 +94,7 @@ int run(const CvOptions& o) {
   req.cascade = {o.cascade, o.cascade_alpha, o.score_cost};
   req.test_max_words = o.test_max_words;
   req.margin = o.margin;
+  if (!o.judge.empty()) req.judge = load_quality_table(o.judge);
   spdlog::info("{}: {} prompts, {} candidates; {}-fold cross-validation x {} of {}", o.table, t.rows.size(),
                t.candidates.size(), o.folds, o.repeats,
                req.arms.size() == 2 ? req.arms[0].label + " vs " + req.arms[1].label : req.arms[0].label);
@@ -143,6 +145,9 @@ Runner add_cv(CLI::App& app) {
   c->add_option("--min-share", o->min_share,
                 "Share of held-out clusters that must be at or above the best single (with --clusters; default 0.9)")
       ->check(CLI::Range(0.0, 1.0));
+  c->add_option("--judge", o->judge,
+                "Judge every arm on this table's metric instead (the same prompts and images under another metric, "
+                "matched by id); routing and keep-best still use --table's");
   c->add_option("--margin", o->margin, "Route the prompt-only arms with this guard margin (default 0: no guard)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("--se-tolerance", o->se_tolerance,

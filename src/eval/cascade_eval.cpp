@@ -7,10 +7,10 @@ std::string cascade_router_name(const std::string& first, bool keep_best) {
 }
 
 void add_cascade_router(EvalResult& r, const Matrix& truth, const Matrix& diff, const std::vector<double>& error_std,
-                        const CascadeOptions& o) {
+                        const CascadeOptions& o, const Matrix* judge) {
   std::vector<double> observed(truth.rows);
   for (std::size_t i = 0; i < truth.rows; ++i) observed[i] = truth(i, o.first);
-  add_router(r, cascade_router_name(r.names.at(o.first), o.keep_best), cascade_realised(truth, o),
+  add_router(r, cascade_router_name(r.names.at(o.first), o.keep_best), cascade_realised(truth, o, judge),
              cascade_predicted(observed, diff, error_std, o), cascade_costs(r.costs, o), o.first);
 }
 

@@ -6,7 +6,10 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include "catimage/eval/cascade_eval.hpp"
 #include "catimage/io/table_split.hpp"
+#include "catimage/predictor/cascade_predictor.hpp"
+#include "catimage/router/cascade.hpp"
 #include "catimage/predictor/prompt_clusters.hpp"
 #include "catimage/router/guard.hpp"
 #include "catimage/router/router.hpp"
@@ -51,6 +54,13 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
   std::vector<std::string> prompts;
   for (const auto& row : table.rows) prompts.push_back(row.prompt);
   const std::size_t m = table.candidates.size();
+  int first = -1;
+  if (!req.cascade.first.empty()) {
+    for (std::size_t k = 0; k < m; ++k)
+      if (table.candidates[k] == req.cascade.first) first = static_cast<int>(k);
+    if (first < 0) fail("{}: --cascade {}: not a candidate of the table", table.source, req.cascade.first);
+    r.cascades = {cascade_router_name(req.cascade.first, false), cascade_router_name(req.cascade.first, true)};
+  }
   for (int rep = 0; rep < req.repeats; ++rep) {
   const std::uint64_t seed = req.seed + 1000003ULL * static_cast<std::uint64_t>(rep);
   const PromptClusters pc = cluster_prompts(prompts, req.clusters, seed);
@@ -96,6 +106,35 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       gc.gain_se.push_back(nh > 1 ? std::sqrt(std::max(0.0, (sq - nh * mean * mean) / (nh - 1)) / nh) : 0.0);
       gc.departed.push_back(static_cast<double>(away) / held.rows.size());
     }
+    if (first >= 0) {
+      CascadeTrainRequest cr;
+      cr.first = req.cascade.first;
+      cr.alpha = req.cascade.alpha;
+      cr.seed = seed + c;
+      const auto cp = train_cascade_predictor(rest, cr);
+      Matrix truth(held.rows.size(), m);
+      std::vector<double> observed(held.rows.size());
+      for (std::size_t i = 0; i < held.rows.size(); ++i) {
+        for (std::size_t k = 0; k < m; ++k) truth(i, k) = held.rows[i].quality[k];
+        observed[i] = truth(i, first);
+      }
+      const Matrix diff = cp->predict_differences(hp, observed);
+      for (bool keep_best : {false, true}) {
+        const CascadeOptions co{first, req.cascade.score_cost, keep_best};
+        const auto option_costs = cascade_costs(req.costs, co);
+        if (option_costs[first] > req.costs[b]) {
+          gc.cascade_gain.push_back(std::numeric_limits<double>::quiet_NaN());
+          continue;
+        }
+        Router router(option_costs);
+        router.set_predictions(cascade_predicted(observed, diff, cp->meta().error_std, co));
+        const Routing rt = router.route_budget(req.costs[b]);
+        const Matrix realised = cascade_realised(truth, co);
+        double q = 0;
+        for (std::size_t i = 0; i < held.rows.size(); ++i) q += realised(i, rt.choice[i]);
+        gc.cascade_gain.push_back(q / held.rows.size() - gc.best_single_quality);
+      }
+    }
     spdlog::info("repeat {}/{}, held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", rep + 1,
                  req.repeats, c + 1, req.clusters, gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
     r.clusters.push_back(std::move(gc));
@@ -133,6 +172,25 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
                      100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0),
                      worst, n ? 100 * dep / n : 0.0);
   }
+  if (!r.cascades.empty()) {
+    o << "\nThe cascades on the same held-out clusters (no margin), at the same cost:\n\n| router | gain over the "
+         "best single | clusters at or above it (gain ≥ 0) | worst cluster |\n|---|---:|---:|---:|\n";
+    for (std::size_t a = 0; a < r.cascades.size(); ++a) {
+      double sum = 0, worst = std::numeric_limits<double>::infinity();
+      std::size_t n = 0, ok = 0, defined = 0;
+      for (const auto& c : r.clusters) {
+        const double g = c.cascade_gain.at(a);
+        if (std::isnan(g)) continue;
+        sum += g * c.rows;
+        n += c.rows;
+        ++defined;
+        ok += g >= -1e-12;
+        worst = std::min(worst, g);
+      }
+      o << fmt::format("| {} | {:+.4f} | {:.0f}% | {:+.4f} |\n", r.cascades[a], n ? sum / n : 0.0,
+                       defined ? 100.0 * ok / defined : 0.0, worst);
+    }
+  }
   o << "\n| clustering | cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
     << r.margins[r.chosen] << " |\n|---:|---:|---:|---|---|---:|---:|\n";
   for (std::size_t c = 0, in_repeat = 0; c < r.clusters.size(); ++c, ++in_repeat) {
@@ -168,7 +226,8 @@ json guard_cv_json(const GuardCvResult& r) {
                         {"best_single_quality", c.best_single_quality},
                         {"gain", c.gain},
                         {"departed", c.departed},
-                        {"gain_se", c.gain_se}});
+                        {"gain_se", c.gain_se},
+                        {"cascade_gain", c.cascade_gain}});
   json per = json::array();
   for (std::size_t k = 0; k < r.margins.size(); ++k)
     per.push_back({{"margin", r.margins[k]},
@@ -182,6 +241,7 @@ json guard_cv_json(const GuardCvResult& r) {
           {"min_share", r.min_share},
           {"se_tolerance", r.se_tolerance},
           {"repeats", r.repeats},
+          {"cascades", r.cascades},
           {"clusters", clusters}};
 }
 

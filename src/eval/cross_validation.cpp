@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
 #include <sstream>
 
@@ -155,6 +156,21 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
   r.seed = req.seed;
   r.rows = table.rows.size();
   r.test_max_words = req.test_max_words;
+  // The judging metric's qualities in the table's row and candidate order.
+  Matrix judge_all;
+  const bool judged = !req.judge.rows.empty();
+  if (judged) {
+    r.judge = req.judge.source;
+    const QualityTable j = req.judge.reordered(table.candidates);
+    std::map<std::string, const QualityRecord*> by_id;
+    for (const auto& row : j.rows) by_id[row.id] = &row;
+    judge_all = Matrix(table.rows.size(), table.candidates.size());
+    for (std::size_t i = 0; i < table.rows.size(); ++i) {
+      auto it = by_id.find(table.rows[i].id);
+      if (it == by_id.end()) fail("{}: no row with id \"{}\" (of {})", j.source, table.rows[i].id, table.source);
+      for (std::size_t k = 0; k < table.candidates.size(); ++k) judge_all(i, k) = it->second->quality[k];
+    }
+  }
   for (const auto& a : req.arms) r.arms.push_back(a.label);
   int first = -1;
   if (!req.cascade.first.empty()) {
@@ -181,6 +197,12 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
           test_rows.push_back(i);
       if (test_rows.empty()) fail("{}: fold {} has no held-out prompt of at most {} words", table.source, f + 1, req.test_max_words);
       const QualityTable test = table.subset(test_rows);
+      Matrix judge_truth;
+      if (judged) {
+        judge_truth = Matrix(test_rows.size(), table.candidates.size());
+        for (std::size_t i = 0; i < test_rows.size(); ++i)
+          for (std::size_t k = 0; k < table.candidates.size(); ++k) judge_truth(i, k) = judge_all(test_rows[i], k);
+      }
       const auto split = split_table(table.subset(rest), {1.0 - req.val_fraction, req.val_fraction}, rep_seed + f);
       CvFold run;
       run.repeat = rep;
@@ -199,7 +221,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         Matrix pred = p->predict(prompts);
         if (req.margin > 0)
           pred = guarded_predictions(pred, best_single(column_means(pred), req.costs), req.margin);
-        const EvalResult e = evaluate(truth, pred, req.costs, names);
+        const EvalResult e = evaluate(judged ? judge_truth : truth, pred, req.costs, names);
         run.figures.push_back(figures_of(e, e.router));
       }
       if (first >= 0) {
@@ -211,9 +233,11 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         std::vector<double> observed(truth.rows);
         for (std::size_t i = 0; i < truth.rows; ++i) observed[i] = truth(i, first);
         const Matrix diff = cp->predict_differences(prompts, observed);
-        EvalResult e = evaluate(truth, truth, req.costs, names);  // singles and oracle
+        const Matrix& value = judged ? judge_truth : truth;
+        EvalResult e = evaluate(value, value, req.costs, names);  // singles and oracle
         for (bool keep_best : {false, true}) {
-          add_cascade_router(e, truth, diff, cp->meta().error_std, {first, req.cascade.score_cost, keep_best});
+          add_cascade_router(e, truth, diff, cp->meta().error_std, {first, req.cascade.score_cost, keep_best},
+                             judged ? &judge_truth : nullptr);
           run.figures.push_back(figures_of(e, e.extra.back().figures));
         }
       }
@@ -241,6 +265,9 @@ std::string cv_markdown(const CvResult& r, const std::string& title) {
                    r.test_max_words > 0
                        ? fmt::format("; measured on the held-out prompts of at most {} words", r.test_max_words)
                        : std::string());
+  if (!r.judge.empty())
+    o << "Routed (and keep-best selecting) on " << r.table << "'s metric; every figure judged on " << r.judge
+      << "'s.\n\n";
   o << "| figure |";
   for (const auto& a : r.arms) o << " " << a << " |";
   for (std::size_t a = 1; a < arms; ++a) o << " " << r.arms[a] << " − " << r.arms[0] << " (paired; folds higher) |";
@@ -290,6 +317,7 @@ json cv_json(const CvResult& r) {
   }
   j["paired_differences"] = diffs;
   j["test_max_words"] = r.test_max_words;
+  j["judge"] = r.judge.empty() ? json(nullptr) : json(r.judge);
   json runs = json::array();
   for (const auto& f : r.runs) {
     json arms = json::array();

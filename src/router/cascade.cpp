@@ -52,12 +52,17 @@ Matrix cascade_predicted(const std::vector<double>& observed, const Matrix& diff
   return p;
 }
 
-Matrix cascade_realised(const Matrix& truth, const CascadeOptions& o) {
+Matrix cascade_realised(const Matrix& truth, const CascadeOptions& o, const Matrix* judge) {
   check_first(o, truth.cols);
-  Matrix r = truth;
+  if (judge && (judge->rows != truth.rows || judge->cols != truth.cols))
+    fail("cascade: the judging metric's table is {}x{}, the selecting one's {}x{}", judge->rows, judge->cols,
+         truth.rows, truth.cols);
+  const Matrix& value = judge ? *judge : truth;
+  Matrix r = value;
   if (o.keep_best)
     for (std::size_t i = 0; i < truth.rows; ++i)
-      for (std::size_t m = 0; m < truth.cols; ++m) r(i, m) = std::max(truth(i, m), truth(i, o.first));
+      for (std::size_t m = 0; m < truth.cols; ++m)
+        r(i, m) = truth(i, m) > truth(i, o.first) ? value(i, m) : value(i, o.first);
   return r;
 }
 

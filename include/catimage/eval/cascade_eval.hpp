@@ -16,7 +16,9 @@ std::string cascade_router_name(const std::string& first, bool keep_best);
 // Adds the cascade (o.keep_best picks which) to `r`, an evaluation of the same prompts whose
 // true qualities are `truth`; `diff` and `error_std` come from a CascadePredictor given
 // truth's FIRST column as the observed scores.
+// With `judge`, `r` is an evaluation under that other metric (the same images): the cascade
+// routes and keep-best selects on `truth`, and is valued by `judge`.
 void add_cascade_router(EvalResult& r, const Matrix& truth, const Matrix& diff, const std::vector<double>& error_std,
-                        const CascadeOptions& o);
+                        const CascadeOptions& o, const Matrix* judge = nullptr);
 
 }  // namespace catimage

@@ -19,6 +19,7 @@ struct GuardCvRequest {
   int clusters = 10;
   int repeats = 1;              // clusterings (seeds seed, seed + 1000003, ...); their clusters pooled
   std::vector<double> margins;  // taus to try, ascending, starting at 0
+  CvCascade cascade;            // first non-empty: also the cascades, on the same held-out clusters
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
   std::vector<double> costs;
@@ -38,12 +39,14 @@ struct GuardCvCluster {
   std::vector<double> gain;         // per margin: routed quality - best single's, on the cluster
   std::vector<double> departed;     // per margin: share of prompts not on the best single
   std::vector<double> gain_se;      // per margin: standard error of `gain` (per-prompt differences)
+  std::vector<double> cascade_gain; // cascade, cascade + keep-best (empty without them; NaN: budget too small)
 };
 
 struct GuardCvResult {
   std::string table, arm;
   std::vector<double> margins;
   std::vector<GuardCvCluster> clusters;  // every repeat's, in order
+  std::vector<std::string> cascades;      // names of the cascade arms (empty without them)
   int repeats = 1;
   std::size_t chosen = 0;   // index into margins: the smallest meeting the rule
   bool met = false;         // whether any margin met it

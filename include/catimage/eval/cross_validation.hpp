@@ -39,6 +39,9 @@ struct CvRequest {
   // > 0: the prompt-only arms route with the guard (router/guard.hpp) at this margin, the kept
   // candidate being the best single by mean predicted quality on the held-out fold.
   double margin = 0;
+  // Non-empty: every arm routes (and keep-best selects) on the table's metric, and is judged
+  // on this table's (the same prompts and images under another metric, matched by id).
+  QualityTable judge;
   // > 0: figures measured on the held-out rows whose prompt has at most this many words
   // (training is unchanged), e.g. 6 for short benchmark-style prompts.
   int test_max_words = 0;
@@ -72,6 +75,7 @@ struct CvResult {
   std::uint64_t seed = 0;
   std::size_t rows = 0;
   int test_max_words = 0;
+  std::string judge;  // the judging table, when not the table itself
   std::vector<CvFold> runs;  // repeats x folds, in order
 };
 

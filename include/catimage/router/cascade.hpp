@@ -33,7 +33,9 @@ Matrix cascade_predicted(const std::vector<double>& observed, const Matrix& diff
                          const CascadeOptions& o);
 
 // Each option's realised quality given the true qualities of every candidate (prompts x M).
-Matrix cascade_realised(const Matrix& truth, const CascadeOptions& o);
+// With `judge` (the same images under another metric), keep-best still selects by `truth`
+// (the metric it scores with) and the kept image is then valued by `judge`.
+Matrix cascade_realised(const Matrix& truth, const CascadeOptions& o, const Matrix* judge = nullptr);
 
 // E[max(0, D)] for D ~ Normal(mu, sigma^2); max(0, mu) when sigma is 0.
 double expected_positive_part(double mu, double sigma);
