@@ -64,6 +64,39 @@ TEST(TfidfRidge, VectorizerRowsAreNormalisedPerBlock) {
   EXPECT_EQ(again.val, r.val);
 }
 
+TEST(TfidfRidge, RicherFeaturesAreConfiguredSavedAndChecked) {
+  const std::vector<std::string> prompts = {"a red book by Greg Rutkowski, trending on artstation, 8k",
+                                            "a (red:1.3) vase, oil painting", "a blue book", "photo of a blue vase"};
+  TfidfVectorizer base, rich;
+  base.fit(prompts, 1);
+  rich.fit(prompts, 1, TfidfOptions::from_hyper({{"word_ngrams", {1, 3}}, {"char_ngrams", {1, 6}}, {"style", true}}));
+  EXPECT_GT(rich.size(), base.size() + style_features("").size());
+  const auto again = TfidfVectorizer::from_json(rich.to_json(), "x");
+  EXPECT_EQ(again.size(), rich.size());
+  for (const auto& p : prompts) {
+    const auto a = rich.transform(p), b = again.transform(p);
+    EXPECT_EQ(a.idx, b.idx) << p;
+    EXPECT_EQ(a.val, b.val) << p;
+    // the style block sits after the TF-IDF terms
+    EXPECT_GE(a.idx.back(), static_cast<int>(rich.size() - style_features("").size())) << p;
+  }
+  // style markers: one "by ARTIST", artstation, a resolution, a "(word:1.3)" weight
+  const auto f = style_features(prompts[0]);
+  EXPECT_FLOAT_EQ(f[5], std::log1p(1.0f));
+  EXPECT_EQ(f[6], 1.0f);
+  EXPECT_EQ(f[9], 1.0f);
+  EXPECT_FLOAT_EQ(style_features(prompts[1])[10], std::log1p(1.0f));
+  EXPECT_EQ(style_features("a blue book")[5], 0.0f);
+  // bad ranges name the key
+  try {
+    TfidfOptions::from_hyper({{"char_ngrams", {3, 2}}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("char_ngrams"), std::string::npos);
+  }
+  EXPECT_THROW(TfidfOptions::from_hyper({{"style", "yes"}}), Error);
+}
+
 TEST(TfidfRidge, SolvesTheNormalEquations) {
   // two orthonormal features: w_j = (x_j . y') / (1 + alpha)
   std::vector<SparseRow> X = {{{0}, {1.f}}, {{1}, {1.f}}, {{0, 1}, {0.6f, 0.8f}}};

@@ -75,7 +75,8 @@ std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string
 std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   const auto& train = in.train;
   TfidfVectorizer vec;
-  vec.fit(train.prompts, 2);
+  const TfidfOptions topt = TfidfOptions::from_hyper(in.req.hyper);
+  vec.fit(train.prompts, 2, topt);
   std::vector<SparseRow> X;
   X.reserve(train.prompts.size());
   for (const auto& p : train.prompts) X.push_back(vec.transform(p));
@@ -111,7 +112,12 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
     PredictorMeta meta = in.base;
     meta.kind = "tfidf-ridge";
     meta.tokenizer_checksum.clear();
-    meta.model = {{"alpha", alpha}, {"features", vec.size()}, {"min_df", 2}};
+    meta.model = {{"alpha", alpha},
+                  {"features", vec.size()},
+                  {"min_df", 2},
+                  {"word_ngrams", {topt.word_lo, topt.word_hi}},
+                  {"char_ngrams", {topt.char_lo, topt.char_hi}},
+                  {"style", topt.style}};
     auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
     const double s = no_val ? 0.0 : validation_score(*p, in.val, in.req.costs).score;
     if (!no_val) spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
