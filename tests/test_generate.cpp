@@ -677,10 +677,10 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
             std::to_string(i) + "\n";
   auto prompts = write(d / "p.txt", text);
   auto args = [&](const fs::path& out) {
-    return std::vector<std::string>{CATIMAGE_BINARY, "-q",        "route",       prompts,  "-c",       cfg,
-                                    "--generate",    "--cascade", "--cascade-predictor", predictor, "--scorer", scorer,
-                                    "--keep-best",   "--budget",  "2.5",         "--out",  out.string(), "--seed",
-                                    "5"};
+    return std::vector<std::string>{
+        CATIMAGE_BINARY,       "-q",      "route",    prompts, "-c",          cfg,        "--generate", "--cascade",
+        "--cascade-predictor", predictor, "--scorer", scorer,  "--keep-best", "--budget", "2.5",        "--out",
+        out.string(),          "--seed",  "5"};
   };
   auto run_to_end = [&](const fs::path& out) {
     std::string cmd;
@@ -745,8 +745,9 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
   EXPECT_EQ(slurp(d / "killed" / "cascade.jsonl"), slurp(d / "ref" / "cascade.jsonl"));
   const auto m = manifest(d / "killed" / "manifest.jsonl");
   EXPECT_EQ(m.size(), ref_manifest.size());
-  std::set<std::string> expected = {"manifest.jsonl", "manifest.jsonl.lock", "job.json", "cascade.jsonl",
-                                    "scores-clipscore.jsonl", "scores-clipscore.jsonl.lock", "small", "xl"};
+  std::set<std::string> expected = {
+      "manifest.jsonl",         "manifest.jsonl.lock",         "job.json", "cascade.jsonl",
+      "scores-clipscore.jsonl", "scores-clipscore.jsonl.lock", "small",    "xl"};
   for (const auto& j : m) {
     const auto f = j["file"].get<std::string>();
     EXPECT_EQ(slurp(d / "killed" / f), slurp(d / "ref" / f)) << f;

@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "catimage/eval/cluster_cv.hpp"
-#include "catimage/io/json_file.hpp"
 #include "catimage/io/cems_import.hpp"
+#include "catimage/io/json_file.hpp"
 #include "catimage/predictor/prompt_clusters.hpp"
 #include "catimage/router/guard.hpp"
 #include "catimage/router/routing_policy.hpp"

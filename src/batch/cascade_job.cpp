@@ -62,10 +62,12 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
                                  GenerationJobOptions job, const CascadeJobOptions& o) {
   // ---- checks before any work
   if (!job.shard.whole())
-    fail("--cascade routes the whole batch on every first image's score (a budget is a property of the batch): run "
-         "it without --shard");
+    fail(
+        "--cascade routes the whole batch on every first image's score (a budget is a property of the batch): run "
+        "it without --shard");
   if (!request.candidate.empty()) fail("--cascade chooses per prompt: it takes no --candidate");
-  if (o.scorer.empty()) fail("--cascade needs --scorer DIR (a transformers CLIPModel folder) to score the first images");
+  if (o.scorer.empty())
+    fail("--cascade needs --scorer DIR (a transformers CLIPModel folder) to score the first images");
   const auto cp = load_cascade_predictor(o.predictor);
   const std::string mpath = (fs::path(o.predictor) / "predictor.json").string();
   {
@@ -78,12 +80,13 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
   }
   const std::string want = scorer_metric_of(cp->meta().metric);
   if (want.empty())
-    fail("{}: trained on metric \"{}\", which catimage cannot score images with (clipscore, pickscore): a cascade "
-         "needs the first image scored on the predictor's own scale",
-         mpath, cp->meta().metric);
+    fail(
+        "{}: trained on metric \"{}\", which catimage cannot score images with (clipscore, pickscore): a cascade "
+        "needs the first image scored on the predictor's own scale",
+        mpath, cp->meta().metric);
   if (want != o.metric)
-    fail("{}: trained on \"{}\" scores, but --metric is {}: the observed scores must be on the predictor's scale", mpath,
-         cp->meta().metric, o.metric);
+    fail("{}: trained on \"{}\" scores, but --metric is {}: the observed scores must be on the predictor's scale",
+         mpath, cp->meta().metric, o.metric);
   const int first = cs.index(cp->meta().first);
   const std::size_t n = pf.prompts.size(), m = cs.size();
   std::vector<char> allowed =
@@ -166,8 +169,8 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
                          cs.candidates[best].name);
     }
     if (budget < option_costs[first])
-      fail("--cascade: the budget {} {} is below the first candidate's cost plus scoring ({} {})", budget,
-           cs.cost_unit, option_costs[first], cs.cost_unit);
+      fail("--cascade: the budget {} {} is below the first candidate's cost plus scoring ({} {})", budget, cs.cost_unit,
+           option_costs[first], cs.cost_unit);
     r = router.route_budget(budget);
   }
   res.lambda = r.lambda;

@@ -27,8 +27,8 @@ struct EvalOptions {
   std::string table, config, outdir, title;
   PredictorSource source;
   bool json_out = false;
-  std::string cascade;      // cascade predictor folder
-  double score_cost = 0;    // per scored image, in the cost unit
+  std::string cascade;    // cascade predictor folder
+  double score_cost = 0;  // per scored image, in the cost unit
 };
 
 int run(const EvalOptions& o) {
@@ -73,8 +73,8 @@ int run(const EvalOptions& o) {
     const Matrix diff = cp->predict_differences(prompts, observed);
     for (bool keep_best : {false, true})
       add_cascade_router(r, truth, diff, cp->meta().error_std, {first, o.score_cost, keep_best});
-    spdlog::info("cascade from {} (first {}), scoring cost {} {} per image", o.cascade, cp->meta().first,
-                 o.score_cost, unit);
+    spdlog::info("cascade from {} (first {}), scoring cost {} {} per image", o.cascade, cp->meta().first, o.score_cost,
+                 unit);
   }
   std::string title = o.title.empty() ? std::filesystem::path(o.table).filename().string() : o.title;
 

@@ -211,7 +211,8 @@ Runner add_route(CLI::App& app) {
       ->needs(cf);
   c->add_option("--scorer", o->cascade_job.scorer, "CLIPModel folder that scores the first images (with --cascade)")
       ->needs(cf);
-  c->add_option("--metric", o->cascade_job.metric, "Score metric of the cascade (clipscore or pickscore; default clipscore)")
+  c->add_option("--metric", o->cascade_job.metric,
+                "Score metric of the cascade (clipscore or pickscore; default clipscore)")
       ->needs(cf);
   c->add_option("--score-cost", o->cascade_job.score_cost,
                 "Cost of scoring one image in the config's cost unit (default 0), paid for every first image")

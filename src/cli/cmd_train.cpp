@@ -34,7 +34,8 @@ int run_cascade(const TrainOptions& o) {
   const json h = parse_hyper(o.hyper);
   for (const auto& [k, v] : h.items()) {
     if (k != "alpha") fail("--hyper: cascade-ridge takes only \"alpha\" (got \"{}\")", k);
-    if (!v.is_number() || !(v.get<double>() > 0)) fail("--hyper: \"alpha\" must be a positive number, got {}", v.dump());
+    if (!v.is_number() || !(v.get<double>() > 0))
+      fail("--hyper: \"alpha\" must be a positive number, got {}", v.dump());
     r.alpha = v.get<double>();
   }
   const auto table = load_quality_table(o.table);
@@ -90,8 +91,9 @@ Runner add_train(CLI::App& app) {
                 "Train the cascade's predictor instead (kind cascade-ridge): each candidate's quality difference to "
                 "FIRST given the prompt and FIRST's observed score; on every row; --hyper '{\"alpha\": A}' (default "
                 "10)");
-  c->add_option("--margin", o->margin,
-                "Guard margin recorded for `route` (choose it with `catimage cv --clusters K --margins ...`; default 0)")
+  c->add_option(
+       "--margin", o->margin,
+       "Guard margin recorded for `route` (choose it with `catimage cv --clusters K --margins ...`; default 0)")
       ->check(CLI::NonNegativeNumber);
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())

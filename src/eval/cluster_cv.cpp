@@ -9,8 +9,8 @@
 #include "catimage/eval/cascade_eval.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
-#include "catimage/router/cascade.hpp"
 #include "catimage/predictor/prompt_clusters.hpp"
+#include "catimage/router/cascade.hpp"
 #include "catimage/router/guard.hpp"
 #include "catimage/router/router.hpp"
 #include "catimage/router/routing_policy.hpp"
@@ -62,83 +62,83 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
     r.cascades = {cascade_router_name(req.cascade.first, false), cascade_router_name(req.cascade.first, true)};
   }
   for (int rep = 0; rep < req.repeats; ++rep) {
-  const std::uint64_t seed = req.seed + 1000003ULL * static_cast<std::uint64_t>(rep);
-  const PromptClusters pc = cluster_prompts(prompts, req.clusters, seed);
-  for (int c = 0; c < req.clusters; ++c) {
-    if (pc.size[c] == 0) continue;
-    std::vector<std::size_t> in, out;
-    for (std::size_t i = 0; i < table.rows.size(); ++i) (pc.label[i] == c ? in : out).push_back(i);
-    const QualityTable held = table.subset(in), rest = table.subset(out);
-    // the best single of the training rows
-    Matrix rest_truth(rest.rows.size(), m);
-    for (std::size_t i = 0; i < rest.rows.size(); ++i)
-      for (std::size_t k = 0; k < m; ++k) rest_truth(i, k) = rest.rows[i].quality[k];
-    const int b = best_single(column_means(rest_truth), req.costs);
-    const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, seed + c);
-    TrainRequest tr = req.arm.train;
-    tr.seed = seed + c;
-    tr.costs = req.costs;
-    auto p = train_predictor(tr, split.parts[0], split.parts[1]);
-    std::vector<std::string> hp;
-    for (const auto& row : held.rows) hp.push_back(row.prompt);
-    const Matrix pred = p->predict(hp);
-    GuardCvCluster gc;
-    gc.repeat = rep;
-    gc.rows = held.rows.size();
-    gc.exemplar = table.rows[pc.exemplar[c]].prompt;
-    gc.best_single = table.candidates[b];
-    for (const auto& row : held.rows) gc.best_single_quality += row.quality[b] / held.rows.size();
-    for (double tau : req.margins) {
-      Router router(req.costs);
-      router.set_predictions(guarded_predictions(pred, b, tau));
-      const Routing rt = router.route_budget(req.costs[b]);
-      double sum = 0, sq = 0;
-      std::size_t away = 0;
-      const std::size_t nh = held.rows.size();
-      for (std::size_t i = 0; i < nh; ++i) {
-        const double d = held.rows[i].quality[rt.choice[i]] - held.rows[i].quality[b];
-        sum += d;
-        sq += d * d;
-        away += rt.choice[i] != b;
-      }
-      const double mean = sum / nh;
-      gc.gain.push_back(mean);
-      gc.gain_se.push_back(nh > 1 ? std::sqrt(std::max(0.0, (sq - nh * mean * mean) / (nh - 1)) / nh) : 0.0);
-      gc.departed.push_back(static_cast<double>(away) / held.rows.size());
-    }
-    if (first >= 0) {
-      CascadeTrainRequest cr;
-      cr.first = req.cascade.first;
-      cr.alpha = req.cascade.alpha;
-      cr.seed = seed + c;
-      const auto cp = train_cascade_predictor(rest, cr);
-      Matrix truth(held.rows.size(), m);
-      std::vector<double> observed(held.rows.size());
-      for (std::size_t i = 0; i < held.rows.size(); ++i) {
-        for (std::size_t k = 0; k < m; ++k) truth(i, k) = held.rows[i].quality[k];
-        observed[i] = truth(i, first);
-      }
-      const Matrix diff = cp->predict_differences(hp, observed);
-      for (bool keep_best : {false, true}) {
-        const CascadeOptions co{first, req.cascade.score_cost, keep_best};
-        const auto option_costs = cascade_costs(req.costs, co);
-        if (option_costs[first] > req.costs[b]) {
-          gc.cascade_gain.push_back(std::numeric_limits<double>::quiet_NaN());
-          continue;
-        }
-        Router router(option_costs);
-        router.set_predictions(cascade_predicted(observed, diff, cp->meta().error_std, co));
+    const std::uint64_t seed = req.seed + 1000003ULL * static_cast<std::uint64_t>(rep);
+    const PromptClusters pc = cluster_prompts(prompts, req.clusters, seed);
+    for (int c = 0; c < req.clusters; ++c) {
+      if (pc.size[c] == 0) continue;
+      std::vector<std::size_t> in, out;
+      for (std::size_t i = 0; i < table.rows.size(); ++i) (pc.label[i] == c ? in : out).push_back(i);
+      const QualityTable held = table.subset(in), rest = table.subset(out);
+      // the best single of the training rows
+      Matrix rest_truth(rest.rows.size(), m);
+      for (std::size_t i = 0; i < rest.rows.size(); ++i)
+        for (std::size_t k = 0; k < m; ++k) rest_truth(i, k) = rest.rows[i].quality[k];
+      const int b = best_single(column_means(rest_truth), req.costs);
+      const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, seed + c);
+      TrainRequest tr = req.arm.train;
+      tr.seed = seed + c;
+      tr.costs = req.costs;
+      auto p = train_predictor(tr, split.parts[0], split.parts[1]);
+      std::vector<std::string> hp;
+      for (const auto& row : held.rows) hp.push_back(row.prompt);
+      const Matrix pred = p->predict(hp);
+      GuardCvCluster gc;
+      gc.repeat = rep;
+      gc.rows = held.rows.size();
+      gc.exemplar = table.rows[pc.exemplar[c]].prompt;
+      gc.best_single = table.candidates[b];
+      for (const auto& row : held.rows) gc.best_single_quality += row.quality[b] / held.rows.size();
+      for (double tau : req.margins) {
+        Router router(req.costs);
+        router.set_predictions(guarded_predictions(pred, b, tau));
         const Routing rt = router.route_budget(req.costs[b]);
-        const Matrix realised = cascade_realised(truth, co);
-        double q = 0;
-        for (std::size_t i = 0; i < held.rows.size(); ++i) q += realised(i, rt.choice[i]);
-        gc.cascade_gain.push_back(q / held.rows.size() - gc.best_single_quality);
+        double sum = 0, sq = 0;
+        std::size_t away = 0;
+        const std::size_t nh = held.rows.size();
+        for (std::size_t i = 0; i < nh; ++i) {
+          const double d = held.rows[i].quality[rt.choice[i]] - held.rows[i].quality[b];
+          sum += d;
+          sq += d * d;
+          away += rt.choice[i] != b;
+        }
+        const double mean = sum / nh;
+        gc.gain.push_back(mean);
+        gc.gain_se.push_back(nh > 1 ? std::sqrt(std::max(0.0, (sq - nh * mean * mean) / (nh - 1)) / nh) : 0.0);
+        gc.departed.push_back(static_cast<double>(away) / held.rows.size());
       }
+      if (first >= 0) {
+        CascadeTrainRequest cr;
+        cr.first = req.cascade.first;
+        cr.alpha = req.cascade.alpha;
+        cr.seed = seed + c;
+        const auto cp = train_cascade_predictor(rest, cr);
+        Matrix truth(held.rows.size(), m);
+        std::vector<double> observed(held.rows.size());
+        for (std::size_t i = 0; i < held.rows.size(); ++i) {
+          for (std::size_t k = 0; k < m; ++k) truth(i, k) = held.rows[i].quality[k];
+          observed[i] = truth(i, first);
+        }
+        const Matrix diff = cp->predict_differences(hp, observed);
+        for (bool keep_best : {false, true}) {
+          const CascadeOptions co{first, req.cascade.score_cost, keep_best};
+          const auto option_costs = cascade_costs(req.costs, co);
+          if (option_costs[first] > req.costs[b]) {
+            gc.cascade_gain.push_back(std::numeric_limits<double>::quiet_NaN());
+            continue;
+          }
+          Router router(option_costs);
+          router.set_predictions(cascade_predicted(observed, diff, cp->meta().error_std, co));
+          const Routing rt = router.route_budget(req.costs[b]);
+          const Matrix realised = cascade_realised(truth, co);
+          double q = 0;
+          for (std::size_t i = 0; i < held.rows.size(); ++i) q += realised(i, rt.choice[i]);
+          gc.cascade_gain.push_back(q / held.rows.size() - gc.best_single_quality);
+        }
+      }
+      spdlog::info("repeat {}/{}, held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", rep + 1,
+                   req.repeats, c + 1, req.clusters, gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
+      r.clusters.push_back(std::move(gc));
     }
-    spdlog::info("repeat {}/{}, held-out cluster {}/{} ({} prompts, e.g. \"{}\"): gain {:+.4f} at margin 0", rep + 1,
-                 req.repeats, c + 1, req.clusters, gc.rows, gc.exemplar.substr(0, 60), gc.gain[0]);
-    r.clusters.push_back(std::move(gc));
-  }
   }
   for (std::size_t k = 0; k < r.margins.size(); ++k)
     if (guard_mean_gain(r, k) >= 0 && guard_share_at_or_above(r, k, req.se_tolerance) >= req.min_share) {
@@ -158,7 +158,8 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
       "single candidate; gains are means over all held-out prompts\n\n",
       r.arm, r.clusters.size(), r.repeats, r.repeats > 1 ? "s" : "");
   o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it (gain ≥ 0) | "
-       "clusters not below it by more than 1 s.e. | worst cluster | prompts departing |\n|---:|---:|---:|---:|---:|---:|\n";
+       "clusters not below it by more than 1 s.e. | worst cluster | prompts departing "
+       "|\n|---:|---:|---:|---:|---:|---:|\n";
   for (std::size_t k = 0; k < r.margins.size(); ++k) {
     double worst = std::numeric_limits<double>::infinity(), dep = 0;
     std::size_t n = 0;
@@ -169,8 +170,8 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
     }
     o << fmt::format("| {:.4g}{} | {:+.4f} | {:.0f}% | {:.0f}% | {:+.4f} | {:.1f}% |\n", r.margins[k],
                      k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
-                     100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0),
-                     worst, n ? 100 * dep / n : 0.0);
+                     100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0), worst,
+                     n ? 100 * dep / n : 0.0);
   }
   if (!r.cascades.empty()) {
     o << "\nThe cascades on the same held-out clusters (no margin), at the same cost:\n\n| router | gain over the "
@@ -191,28 +192,29 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
                        defined ? 100.0 * ok / defined : 0.0, worst);
     }
   }
-  o << "\n| clustering | cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0] << " | gain at τ = "
-    << r.margins[r.chosen] << " |\n|---:|---:|---:|---|---|---:|---:|\n";
+  o << "\n| clustering | cluster | prompts | e.g. | best single | gain at τ = " << r.margins[0]
+    << " | gain at τ = " << r.margins[r.chosen] << " |\n|---:|---:|---:|---|---|---:|---:|\n";
   for (std::size_t c = 0, in_repeat = 0; c < r.clusters.size(); ++c, ++in_repeat) {
     const auto& g = r.clusters[c];
     if (c && g.repeat != r.clusters[c - 1].repeat) in_repeat = 0;
     std::string ex = g.exemplar.substr(0, 70);
     for (char& ch : ex)
       if (ch == '|' || ch == '\n') ch = ' ';
-    o << fmt::format("| {} | {} | {} | {} | {} | {:+.4f} | {:+.4f} |\n", g.repeat + 1, in_repeat + 1, g.rows, ex, g.best_single, g.gain[0],
-                     g.gain[r.chosen]);
+    o << fmt::format("| {} | {} | {} | {} | {} | {:+.4f} | {:+.4f} |\n", g.repeat + 1, in_repeat + 1, g.rows, ex,
+                     g.best_single, g.gain[0], g.gain[r.chosen]);
   }
   o << "\n"
-    << (r.met ? fmt::format("Chosen margin: τ = {:.4g}, the smallest with a mean gain >= 0 and at least {:.0f}% of "
-                            "held-out clusters {}.\n",
-                            r.margins[r.chosen], 100 * r.min_share,
-                            r.se_tolerance > 0
-                                ? fmt::format("not below the best single by more than {} standard error(s) of their gain",
-                                              r.se_tolerance)
-                                : std::string("at or above the best single"))
-              : fmt::format("No margin tried meets the rule (mean gain >= 0, {:.0f}% of clusters at or above): try "
-                            "larger margins.\n",
-                            100 * r.min_share));
+    << (r.met
+            ? fmt::format("Chosen margin: τ = {:.4g}, the smallest with a mean gain >= 0 and at least {:.0f}% of "
+                          "held-out clusters {}.\n",
+                          r.margins[r.chosen], 100 * r.min_share,
+                          r.se_tolerance > 0
+                              ? fmt::format("not below the best single by more than {} standard error(s) of their gain",
+                                            r.se_tolerance)
+                              : std::string("at or above the best single"))
+            : fmt::format("No margin tried meets the rule (mean gain >= 0, {:.0f}% of clusters at or above): try "
+                          "larger margins.\n",
+                          100 * r.min_share));
   return o.str();
 }
 
@@ -234,14 +236,10 @@ json guard_cv_json(const GuardCvResult& r) {
                    {"mean_gain", guard_mean_gain(r, k)},
                    {"share_at_or_above", guard_share_at_or_above(r, k, 0.0)},
                    {"share_not_below_within_1_se", guard_share_at_or_above(r, k, 1.0)}});
-  return {{"table", r.table},
-          {"arm", r.arm},
-          {"margins", per},
-          {"chosen_margin", r.met ? json(r.margins[r.chosen]) : json(nullptr)},
-          {"min_share", r.min_share},
-          {"se_tolerance", r.se_tolerance},
-          {"repeats", r.repeats},
-          {"cascades", r.cascades},
+  return {{"table", r.table},         {"arm", r.arm},
+          {"margins", per},           {"chosen_margin", r.met ? json(r.margins[r.chosen]) : json(nullptr)},
+          {"min_share", r.min_share}, {"se_tolerance", r.se_tolerance},
+          {"repeats", r.repeats},     {"cascades", r.cascades},
           {"clusters", clusters}};
 }
 

@@ -12,10 +12,10 @@
 
 #include "catimage/eval/cascade_eval.hpp"
 #include "catimage/eval/metrics.hpp"
+#include "catimage/io/table_split.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/router/guard.hpp"
 #include "catimage/router/routing_policy.hpp"
-#include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 
@@ -195,7 +195,8 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
       for (std::size_t i : folds[f])
         if (req.test_max_words <= 0 || word_count(table.rows[i].prompt) <= static_cast<std::size_t>(req.test_max_words))
           test_rows.push_back(i);
-      if (test_rows.empty()) fail("{}: fold {} has no held-out prompt of at most {} words", table.source, f + 1, req.test_max_words);
+      if (test_rows.empty())
+        fail("{}: fold {} has no held-out prompt of at most {} words", table.source, f + 1, req.test_max_words);
       const QualityTable test = table.subset(test_rows);
       Matrix judge_truth;
       if (judged) {
@@ -219,8 +220,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         tr.costs = req.costs;
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
         Matrix pred = p->predict(prompts);
-        if (req.margin > 0)
-          pred = guarded_predictions(pred, best_single(column_means(pred), req.costs), req.margin);
+        if (req.margin > 0) pred = guarded_predictions(pred, best_single(column_means(pred), req.costs), req.margin);
         const EvalResult e = evaluate(judged ? judge_truth : truth, pred, req.costs, names);
         run.figures.push_back(figures_of(e, e.router));
       }
@@ -260,8 +260,7 @@ std::string cv_markdown(const CvResult& r, const std::string& title) {
   const std::size_t arms = r.arms.size();
   o << "## " << title << "\n\n";
   o << fmt::format("{} rows; {}-fold cross-validation{} (seed {}); mean ± std over {} folds{}\n\n", r.rows, r.folds,
-                   r.repeats > 1 ? fmt::format(", repeated {} times", r.repeats) : std::string(), r.seed,
-                   r.runs.size(),
+                   r.repeats > 1 ? fmt::format(", repeated {} times", r.repeats) : std::string(), r.seed, r.runs.size(),
                    r.test_max_words > 0
                        ? fmt::format("; measured on the held-out prompts of at most {} words", r.test_max_words)
                        : std::string());

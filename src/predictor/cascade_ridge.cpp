@@ -84,8 +84,9 @@ Matrix CascadePredictor::predict_differences(const std::vector<std::string>& pro
       if (!std::isfinite(observed[i])) fail("cascade predictor: observed score of prompt {} is not finite", i);
       const SparseRow x = features(*vec_, prompts[i], standard_score(observed[i], meta_));
       for (std::size_t k = 0; k < m; ++k)
-        d(i, k) = static_cast<int>(k) == f ? 0.0
-                                            : meta_.diff_mean[k] + meta_.diff_std[k] * (b_[k] + sparse_dot(x, w_[k].data()));
+        d(i, k) = static_cast<int>(k) == f
+                      ? 0.0
+                      : meta_.diff_mean[k] + meta_.diff_std[k] * (b_[k] + sparse_dot(x, w_[k].data()));
     }
   });
   return d;
@@ -136,12 +137,12 @@ std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir)
   if (!fs::is_directory(dir)) fail("{}: cascade predictor folder not found", dir);
   const std::string mpath = (fs::path(dir) / "predictor.json").string();
   const json j = read_json_file(mpath);
-  if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string())
-    fail("{}: missing string key \"kind\"", mpath);
+  if (!j.is_object() || !j.contains("kind") || !j["kind"].is_string()) fail("{}: missing string key \"kind\"", mpath);
   if (j["kind"] != kKind)
-    fail("{}: kind \"{}\" is a prompt-only predictor; a cascade needs one trained with `catimage train --cascade "
-         "FIRST` (kind \"{}\")",
-         mpath, j["kind"].get<std::string>(), kKind);
+    fail(
+        "{}: kind \"{}\" is a prompt-only predictor; a cascade needs one trained with `catimage train --cascade "
+        "FIRST` (kind \"{}\")",
+        mpath, j["kind"].get<std::string>(), kKind);
   CascadeMeta m;
   try {
     m.candidates = j.at("candidates").get<std::vector<std::string>>();
@@ -207,7 +208,8 @@ std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t,
   for (std::size_t i = 0; i < n; ++i) obs[i] = t.rows[i].quality[f];
   meta.observed_mean = mean_of(obs);
   meta.observed_std = std_of(obs, meta.observed_mean);
-  if (!(meta.observed_std > 0)) fail("{}: {}'s quality is the same on every row: nothing to condition on", t.source, r.first);
+  if (!(meta.observed_std > 0))
+    fail("{}: {}'s quality is the same on every row: nothing to condition on", t.source, r.first);
   meta.diff_mean.assign(m, 0.0);
   meta.diff_std.assign(m, 1.0);
   meta.error_std.assign(m, 0.0);
@@ -262,18 +264,15 @@ std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t,
     RidgeFit fit = fit_ridge(X, nf, y[k], r.alpha);
     w[k] = std::move(fit.w);
     b[k] = fit.intercept;
-    per[t.candidates[k]] = {{"difference_std", meta.diff_std[k]},
-                            {"out_of_fold_rmse", meta.error_std[k]},
-                            {"out_of_fold_r2", 1.0 - (meta.error_std[k] * meta.error_std[k]) /
-                                                         (meta.diff_std[k] * meta.diff_std[k])}};
+    per[t.candidates[k]] = {
+        {"difference_std", meta.diff_std[k]},
+        {"out_of_fold_rmse", meta.error_std[k]},
+        {"out_of_fold_r2", 1.0 - (meta.error_std[k] * meta.error_std[k]) / (meta.diff_std[k] * meta.diff_std[k])}};
     spdlog::info("  {:<24} difference std {:.4f}, out-of-fold RMSE {:.4f}", t.candidates[k], meta.diff_std[k],
                  meta.error_std[k]);
   }
-  meta.training = {{"table", t.source},
-                   {"rows", n},
-                   {"seed", r.seed},
-                   {"error_folds", folds.size()},
-                   {"candidates", per}};
+  meta.training = {
+      {"table", t.source}, {"rows", n}, {"seed", r.seed}, {"error_folds", folds.size()}, {"candidates", per}};
   return std::make_unique<CascadePredictor>(std::move(meta), std::move(vec), std::move(w), std::move(b));
 }
 

@@ -12,9 +12,10 @@ std::unique_ptr<Predictor> load_predictor(const std::string& dir) {
   auto mpath = (fs::path(dir) / "predictor.json").string();
   const json j = read_json_file(mpath);
   if (j.is_object() && j.contains("kind") && j["kind"] == "cascade-ridge")
-    fail("{}: a cascade predictor (kind \"cascade-ridge\", first {}) needs the first image's score: give it with "
-         "--cascade-predictor, not as a prompt-only --predictor",
-         mpath, j.value("first", std::string("?")));
+    fail(
+        "{}: a cascade predictor (kind \"cascade-ridge\", first {}) needs the first image's score: give it with "
+        "--cascade-predictor, not as a prompt-only --predictor",
+        mpath, j.value("first", std::string("?")));
   auto meta = meta_from_json(j, mpath);
   const auto& kind = predictor_kind(meta.kind, mpath);
   return kind.load(dir, std::move(meta));

@@ -45,7 +45,7 @@ class TfidfVectorizer {
  private:
   TfidfOptions opt_;
   std::vector<float> style_mean_, style_std_;  // empty without the style block
-  std::vector<std::string> terms_;  // word block first, then char block (the style block follows them)
+  std::vector<std::string> terms_;             // word block first, then char block (the style block follows them)
   std::vector<float> idf_;
   std::size_t n_word_ = 0;
   std::unordered_map<std::string, int> word_index_;

@@ -38,8 +38,7 @@ double expected_positive_part(double mu, double sigma) {
 Matrix cascade_predicted(const std::vector<double>& observed, const Matrix& diff, const std::vector<double>& sigma,
                          const CascadeOptions& o) {
   check_first(o, diff.cols);
-  if (observed.size() != diff.rows)
-    fail("cascade: {} observed scores for {} prompts", observed.size(), diff.rows);
+  if (observed.size() != diff.rows) fail("cascade: {} observed scores for {} prompts", observed.size(), diff.rows);
   if (o.keep_best && sigma.size() != diff.cols)
     fail("cascade: keep-best needs one error spread per candidate ({} for {})", sigma.size(), diff.cols);
   Matrix p(diff.rows, diff.cols);

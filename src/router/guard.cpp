@@ -25,7 +25,8 @@ GuardMarks guard_marks(const Matrix& q, const std::vector<double>& costs, const 
   for (std::size_t i = 0; i < q.rows; ++i) {
     double best = -std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < q.cols; ++k)
-      if (static_cast<int>(k) != keep && (allowed.empty() || allowed[k])) best = std::max(best, q(i, k) - lambda * costs[k]);
+      if (static_cast<int>(k) != keep && (allowed.empty() || allowed[k]))
+        best = std::max(best, q(i, k) - lambda * costs[k]);
     g.margin[i] = best - (q(i, keep) - lambda * costs[keep]);
     g.fallback[i] = choice[i] == keep && g.margin[i] > 0 && tau > 0;
   }

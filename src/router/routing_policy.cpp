@@ -69,7 +69,8 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
   out.mean_predicted = column_means(q);
   out.best_single = best_single(out.mean_predicted, costs_, out.allowed);
   const bool empty = q.rows == 0;
-  if (!(req.margin >= 0) || !std::isfinite(req.margin)) fail("--margin must be a finite number >= 0, got {}", req.margin);
+  if (!(req.margin >= 0) || !std::isfinite(req.margin))
+    fail("--margin must be a finite number >= 0, got {}", req.margin);
   const bool guard = req.margin > 0 && req.candidate.empty();
   Router router(costs_, out.allowed);
   router.set_predictions(guard ? guarded_predictions(q, out.best_single, req.margin) : q);
@@ -105,8 +106,8 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
     for (std::size_t i = 0; i < q.rows; ++i) sum += q(i, out.routing.choice[i]);
     out.routing.mean_predicted = q.rows ? sum / q.rows : 0.0;
   }
-  out.guard = guard_marks(q, costs_, out.allowed, out.routing.lambda, out.best_single, req.candidate.empty() ? req.margin : 0.0,
-                          out.routing.choice);
+  out.guard = guard_marks(q, costs_, out.allowed, out.routing.lambda, out.best_single,
+                          req.candidate.empty() ? req.margin : 0.0, out.routing.choice);
   return out;
 }
 

@@ -23,7 +23,7 @@ struct GuardCvRequest {
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
   std::vector<double> costs;
-  double min_share = 0.9;       // of clusters at or above the best single
+  double min_share = 0.9;  // of clusters at or above the best single
   // A cluster counts as "at or above" when its gain >= -strict_tolerance * its standard error:
   // 0 (default) = strictly >= 0; 1 = not below by more than one standard error, i.e. no
   // loss beyond what its own sampling noise explains.
@@ -33,23 +33,23 @@ struct GuardCvRequest {
 struct GuardCvCluster {
   int repeat = 0;
   std::size_t rows = 0;
-  std::string exemplar;             // the prompt nearest the cluster's centre
-  std::string best_single;          // on the training rows
-  double best_single_quality = 0;   // on the cluster
-  std::vector<double> gain;         // per margin: routed quality - best single's, on the cluster
-  std::vector<double> departed;     // per margin: share of prompts not on the best single
-  std::vector<double> gain_se;      // per margin: standard error of `gain` (per-prompt differences)
-  std::vector<double> cascade_gain; // cascade, cascade + keep-best (empty without them; NaN: budget too small)
+  std::string exemplar;              // the prompt nearest the cluster's centre
+  std::string best_single;           // on the training rows
+  double best_single_quality = 0;    // on the cluster
+  std::vector<double> gain;          // per margin: routed quality - best single's, on the cluster
+  std::vector<double> departed;      // per margin: share of prompts not on the best single
+  std::vector<double> gain_se;       // per margin: standard error of `gain` (per-prompt differences)
+  std::vector<double> cascade_gain;  // cascade, cascade + keep-best (empty without them; NaN: budget too small)
 };
 
 struct GuardCvResult {
   std::string table, arm;
   std::vector<double> margins;
   std::vector<GuardCvCluster> clusters;  // every repeat's, in order
-  std::vector<std::string> cascades;      // names of the cascade arms (empty without them)
+  std::vector<std::string> cascades;     // names of the cascade arms (empty without them)
   int repeats = 1;
-  std::size_t chosen = 0;   // index into margins: the smallest meeting the rule
-  bool met = false;         // whether any margin met it
+  std::size_t chosen = 0;  // index into margins: the smallest meeting the rule
+  bool met = false;        // whether any margin met it
   double min_share = 0.9;
   double se_tolerance = 0.0;
 };

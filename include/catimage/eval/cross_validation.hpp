@@ -75,7 +75,7 @@ struct CvResult {
   std::uint64_t seed = 0;
   std::size_t rows = 0;
   int test_max_words = 0;
-  std::string judge;  // the judging table, when not the table itself
+  std::string judge;         // the judging table, when not the table itself
   std::vector<CvFold> runs;  // repeats x folds, in order
 };
 

@@ -22,11 +22,11 @@
 namespace catimage {
 
 struct CascadeTrainRequest {
-  std::string first;         // candidate name
-  double alpha = 10;         // ridge penalty
+  std::string first;  // candidate name
+  double alpha = 10;  // ridge penalty
   std::string metric = "unknown";
-  std::uint64_t seed = 0;    // of the out-of-fold error estimate
-  int error_folds = 5;       // folds of that estimate (>= 2)
+  std::uint64_t seed = 0;  // of the out-of-fold error estimate
+  int error_folds = 5;     // folds of that estimate (>= 2)
 };
 
 struct CascadeMeta {

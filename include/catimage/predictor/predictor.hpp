@@ -51,8 +51,8 @@ struct PredictorMeta {
   Confidence confidence;
   LengthRange length_range;
   double margin = 0;  // the guard's tau for `route` (router/guard.hpp), from `cv --clusters`
-  json training;  // free-form training summary (seed, epochs, validation figures, time)
-  json model;     // architecture hyper-parameters
+  json training;      // free-form training summary (seed, epochs, validation figures, time)
+  json model;         // architecture hyper-parameters
 };
 
 json meta_to_json(const PredictorMeta& m);

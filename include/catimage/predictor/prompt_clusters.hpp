@@ -9,13 +9,12 @@
 namespace catimage {
 
 struct PromptClusters {
-  std::vector<int> label;              // cluster of each prompt
-  std::vector<std::size_t> size;       // prompts per cluster
-  std::vector<std::size_t> exemplar;   // per cluster, the prompt nearest its centre
+  std::vector<int> label;             // cluster of each prompt
+  std::vector<std::size_t> size;      // prompts per cluster
+  std::vector<std::size_t> exemplar;  // per cluster, the prompt nearest its centre
 };
 
 // k >= 2 and at most the number of prompts; the same seed gives the same clusters.
-PromptClusters cluster_prompts(const std::vector<std::string>& prompts, int k, std::uint64_t seed,
-                               int iterations = 25);
+PromptClusters cluster_prompts(const std::vector<std::string>& prompts, int k, std::uint64_t seed, int iterations = 25);
 
 }  // namespace catimage

@@ -18,9 +18,9 @@
 namespace catimage {
 
 struct CascadeOptions {
-  int first = 0;            // candidate index of FIRST
-  double score_cost = 0;    // cost of scoring one image, in the candidates' cost unit
-  bool keep_best = false;   // score the second image too and keep the better one
+  int first = 0;           // candidate index of FIRST
+  double score_cost = 0;   // cost of scoring one image, in the candidates' cost unit
+  bool keep_best = false;  // score the second image too and keep the better one
 };
 
 // Each option's cost: c_first + score_cost (+ c_m (+ score_cost with keep-best) for m != first).
