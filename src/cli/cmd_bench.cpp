@@ -11,6 +11,10 @@
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/util/error.hpp"
+#ifdef CATIMAGE_WITH_CUDA  // set by CMake when libtorch has CUDA
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 #include "cli/commands.hpp"
@@ -41,6 +45,33 @@ double peak_rss_mib() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return u.ru_maxrss / 1024.0;
+}
+
+// Peak bytes the CUDA caching allocator handed out on `d` since the last reset, in MiB; -1
+// without CUDA support in this build.
+double peak_gpu_mib(const torch::Device& d) {
+#ifdef CATIMAGE_WITH_CUDA
+  if (d.is_cuda()) {
+    const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(d.index() < 0 ? 0 : d.index());
+    return stats.allocated_bytes[0].peak / (1024.0 * 1024.0);  // [0]: the aggregate over pool types
+  }
+#endif
+  (void)d;
+  return -1;
+}
+
+void reset_peak_gpu(const torch::Device& d) {
+#ifdef CATIMAGE_WITH_CUDA
+  if (d.is_cuda()) c10::cuda::CUDACachingAllocator::resetPeakStats(d.index() < 0 ? 0 : d.index());
+#endif
+  (void)d;
+}
+
+std::string device_name(const torch::Device& d) {
+#ifdef CATIMAGE_WITH_CUDA
+  if (d.is_cuda()) return at::cuda::getDeviceProperties(d.index() < 0 ? 0 : d.index())->name;
+#endif
+  return d.str();
 }
 
 void sync(const torch::Device& d) {
@@ -83,6 +114,7 @@ int run(const BenchOptions& o) {
                params / 1e6, device.str(), dtype_label(dtype), o.batch, o.cfg ? " x2 (CFG)" : "", o.size, o.size, lat,
                lat, build_s);
   std::vector<double> times;
+  reset_peak_gpu(device);  // the weights stay counted; the peak adds the steps' activations
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     sync(device);
     auto a = std::chrono::steady_clock::now();
@@ -96,11 +128,12 @@ int run(const BenchOptions& o) {
   const std::vector<double> in_order = times;
   std::sort(times.begin(), times.end());
   const double median = times[times.size() / 2];
-  double peak_gpu = -1;  // (GPU allocator statistics are not read yet)
+  const double peak_gpu = peak_gpu_mib(device);
   json j = {{"tool", "catimage"},
             {"arch", cfg_path},
             {"parameters", params},
             {"device", device.str()},
+            {"device_name", device_name(device)},
             {"dtype", dtype_label(dtype)},
             {"batch", o.batch},
             {"cfg", o.cfg},
