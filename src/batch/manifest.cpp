@@ -43,28 +43,22 @@ Manifest::Manifest(const std::string& path) : path_(path) {
     text.resize(keep);
     fs::resize_file(path_, keep);
   }
-  long n = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    const auto nl = text.find('\n', at);
-    const std::string line = text.substr(at, nl - at);
-    at = nl + 1;
-    ++n;
-    if (line.empty()) continue;
+  for_each_record_line(text, [&](const std::string& line, long n) {
     json j;
     try {
       j = json::parse(line);
     } catch (const std::exception&) {
       spdlog::warn("{}: unreadable manifest line; ignored (that image is made again)", where(path_, n));
-      continue;
+      return;
     }
     if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) {
       spdlog::warn("{}: manifest line without a \"file\"; ignored", where(path_, n));
-      continue;
+      return;
     }
     const std::string file = j["file"].get<std::string>();
     records_[file] = std::move(j);
     ++lines_;
-  }
+  });
   open_for_append();
 }
 
@@ -115,21 +109,15 @@ void Manifest::compact() {
 
 std::map<std::string, json> read_record_log(const std::string& path) {
   std::map<std::string, json> last;
-  const std::string text = read_file(path);
-  for (std::size_t at = 0; at < text.size();) {
-    const auto nl = text.find('\n', at);
-    if (nl == std::string::npos) break;  // a partial last line: not a record
-    const std::string line = text.substr(at, nl - at);
-    at = nl + 1;
-    if (line.empty()) continue;
+  for_each_record_line(read_file(path), [&](const std::string& line, long) {
     try {
       json j = json::parse(line);
-      if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) continue;
+      if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) return;
       const std::string file = j["file"].get<std::string>();
       last[file] = std::move(j);
     } catch (const std::exception&) {
     }
-  }
+  });
   return last;
 }
 

@@ -31,17 +31,7 @@ bool ends_with(const std::string& s, const std::string& tail) {
 // Whole lines of a JSONL file with their numbers; a partial last line is not a record.
 template <class F>
 void for_each_line(const std::string& path, F&& f) {
-  const std::string text = read_file(path);
-  long n = 0;
-  for (std::size_t at = 0; at < text.size();) {
-    const auto nl = text.find('\n', at);
-    if (nl == std::string::npos) break;
-    ++n;
-    std::string line = text.substr(at, nl - at);
-    at = nl + 1;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    f(line, n);
-  }
+  for_each_record_line(read_file(path), f);
 }
 
 const std::string& string_field(const json& j, const char* key, const std::string& loc) {

@@ -58,4 +58,17 @@ json read_json_file(const std::string& path) { return parse_json(read_file(path)
 
 const char* json_type(const json& j) { return j.type_name(); }
 
+void for_each_record_line(const std::string& text, const std::function<void(const std::string&, long)>& f) {
+  long n = 0;
+  for (std::size_t at = 0; at < text.size();) {
+    const auto nl = text.find('\n', at);
+    if (nl == std::string::npos) break;
+    ++n;
+    const std::string line = text.substr(at, nl - at);
+    at = nl + 1;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    f(line, n);
+  }
+}
+
 }  // namespace catimage
