@@ -19,8 +19,8 @@ using namespace catimage::test;
 
 namespace {
 
-#define REQUIRE_CUDA()                                                                 \
-  do {                                                                                 \
+#define REQUIRE_CUDA()                                                                \
+  do {                                                                                \
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device in this build"; \
   } while (0)
 
@@ -85,7 +85,8 @@ TEST(Gpu, OutOfMemoryHalvesTheBatchAndFinishes) {
   std::vector<torch::Tensor> hold;
   const std::int64_t chunk = std::int64_t(256) << 20;
   try {
-    for (int i = 0; i < 4096; ++i) hold.push_back(torch::empty({chunk}, torch::dtype(torch::kUInt8).device(torch::kCUDA)));
+    for (int i = 0; i < 4096; ++i)
+      hold.push_back(torch::empty({chunk}, torch::dtype(torch::kUInt8).device(torch::kCUDA)));
   } catch (const std::exception&) {
   }
   for (int i = 0; i < 4 && !hold.empty(); ++i) hold.pop_back();

@@ -36,6 +36,30 @@ constexpr float kStyleWeight = 1.0f;  // the style block's L2 norm is about this
 
 }  // namespace
 
+bool HashIndex::insert(std::uint64_t key, int val) {
+  if (2 * (size_ + 1) > keys_.size()) grow();
+  for (std::size_t i = mix(key) & (keys_.size() - 1);; i = (i + 1) & (keys_.size() - 1)) {
+    if (vals_[i] < 0) {
+      keys_[i] = key;
+      vals_[i] = val;
+      ++size_;
+      return true;
+    }
+    if (keys_[i] == key) return false;
+  }
+}
+
+void HashIndex::grow() {
+  std::vector<std::uint64_t> keys = std::move(keys_);
+  std::vector<int> vals = std::move(vals_);
+  const std::size_t cap = keys.empty() ? 1024 : 2 * keys.size();  // a power of two, at most half full
+  keys_.assign(cap, 0);
+  vals_.assign(cap, -1);
+  size_ = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (vals[i] >= 0) insert(keys[i], vals[i]);
+}
+
 TfidfOptions TfidfOptions::from_hyper(const json& hyper) {
   TfidfOptions o;
   const auto w = range_of(hyper, "word_ngrams", {1, 2}, 5);
@@ -156,8 +180,8 @@ SparseRow TfidfVectorizer::transform(const std::string& prompt) const {
       }
     } else {
       for_each_char_wb_ngram(n, opt_.char_lo, opt_.char_hi, [&](std::string_view g) {
-        auto it = char_index_.find(hash64(g));
-        if (it != char_index_.end()) ids.push_back(it->second);
+        const int id = char_index_.find(hash64(g));
+        if (id >= 0) ids.push_back(id);
       });
     }
     std::sort(ids.begin(), ids.end());
@@ -193,7 +217,7 @@ void TfidfVectorizer::add_term(const std::string& t, bool word) {
   int id = static_cast<int>(terms_.size());
   if (word)
     word_index_.emplace(t, id);
-  else if (!char_index_.emplace(hash64(t), id).second)
+  else if (!char_index_.insert(hash64(t), id))
     fail("TF-IDF vocabulary: 64-bit hash collision on \"{}\"", t);
   terms_.push_back(t);
 }

@@ -13,6 +13,35 @@
 
 namespace catimage {
 
+// Open-addressing hash map from 64-bit keys (n-gram hashes) to term ids: the char n-gram
+// lookup is the hot loop of prediction, and a flat table keeps it in few cache lines.
+class HashIndex {
+ public:
+  void clear() {
+    keys_.clear();
+    vals_.clear();
+    size_ = 0;
+  }
+  // False when the key is present already.
+  bool insert(std::uint64_t key, int val);
+  int find(std::uint64_t key) const {  // -1 when absent
+    if (vals_.empty()) return -1;
+    for (std::size_t i = mix(key) & (keys_.size() - 1);; i = (i + 1) & (keys_.size() - 1)) {
+      if (vals_[i] < 0) return -1;
+      if (keys_[i] == key) return vals_[i];
+    }
+  }
+
+ private:
+  static std::size_t mix(std::uint64_t k) {
+    return static_cast<std::size_t>((k ^ (k >> 29)) * 0xBF58476D1CE4E5B9ULL >> 17);
+  }
+  void grow();
+  std::vector<std::uint64_t> keys_;
+  std::vector<int> vals_;  // -1: empty slot
+  std::size_t size_ = 0;
+};
+
 struct SparseRow {
   std::vector<int> idx;
   std::vector<float> val;
@@ -49,7 +78,7 @@ class TfidfVectorizer {
   std::vector<float> idf_;
   std::size_t n_word_ = 0;
   std::unordered_map<std::string, int> word_index_;
-  std::unordered_map<std::uint64_t, int> char_index_;  // by hash64 of the n-gram
+  HashIndex char_index_;  // by hash64 of the n-gram
   void add_term(const std::string& t, bool word);
 };
 

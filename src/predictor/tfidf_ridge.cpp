@@ -18,16 +18,29 @@ namespace catimage {
 
 TfidfRidgePredictor::TfidfRidgePredictor(PredictorMeta meta, TfidfVectorizer vec, std::vector<std::vector<float>> w,
                                          std::vector<double> b)
-    : Predictor(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {}
+    : Predictor(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {
+  const std::size_t no = w_.size(), nf = vec_.size();
+  wt_.resize(nf * no);
+  for (std::size_t o = 0; o < no; ++o)
+    for (std::size_t f = 0; f < nf; ++f) wt_[f * no + o] = w_[o][f];
+}
 
 void TfidfRidgePredictor::predict_raw(const std::vector<std::string>& prompts, Matrix& raw,
                                       std::vector<double>& sim) const {
   raw = Matrix(prompts.size(), w_.size());
   sim.clear();
+  const std::size_t no = w_.size();
   at::parallel_for(0, static_cast<std::int64_t>(prompts.size()), 64, [&](std::int64_t a, std::int64_t b) {
+    std::vector<double> acc(no);
     for (std::int64_t i = a; i < b; ++i) {
-      auto x = vec_.transform(prompts[i]);
-      for (std::size_t o = 0; o < w_.size(); ++o) raw(i, o) = b_[o] + sparse_dot(x, w_[o].data());
+      const auto x = vec_.transform(prompts[i]);
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::size_t k = 0; k < x.idx.size(); ++k) {
+        const float* w = wt_.data() + static_cast<std::size_t>(x.idx[k]) * no;
+        const double v = x.val[k];
+        for (std::size_t o = 0; o < no; ++o) acc[o] += v * w[o];
+      }
+      for (std::size_t o = 0; o < no; ++o) raw(i, o) = b_[o] + acc[o];
     }
   });
 }

@@ -19,6 +19,7 @@ class TfidfRidgePredictor : public Predictor {
   TfidfVectorizer vec_;
   std::vector<std::vector<float>> w_;  // per output
   std::vector<double> b_;
+  std::vector<float> wt_;  // the same weights feature-major ([feature][output]): one pass per row
 };
 
 // Fits one ridge per output for each alpha in {1, 3, 10, 30, 100}; keeps the best on validation.
