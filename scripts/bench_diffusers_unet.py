@@ -14,7 +14,13 @@ import sys
 import time
 
 import torch
-from diffusers import UNet2DConditionModel
+
+# diffusers v0.27.2 beside a newer stack (the GPU machine's accelerate and transformers need a
+# newer huggingface_hub and the real safetensors, not the ones run with diffusers here):
+# building a UNet from its config needs neither, so diffusers is told they are absent.
+for _hidden in ("accelerate", "transformers", "peft"):
+    sys.modules.setdefault(_hidden, None)
+from diffusers import UNet2DConditionModel  # noqa: E402
 
 
 def main():

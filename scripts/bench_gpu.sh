@@ -1,30 +1,85 @@
 #!/usr/bin/env bash
-# The GPU machine's whole run for the runtime-vs-diffusers comparison, in one call:
-#   1. build catimage against PyTorch's CUDA libtorch (scripts/setup_external_torch.sh build);
-#   2. the whole test suite there (the Gpu.* tests run instead of skipping; their measured
-#      differences are printed into gpu-tests.log);
-#   3. UNet step latency against diffusers' UNet2DConditionModel in fp16 on the same random
-#      weights (scripts/bench_vs_diffusers.sh cuda): SD1.5 and SD2.1 at 512² batch 1 and 8 with
-#      CFG (a UNet batch of 2×), SDXL at 1024² batch 1 and 4; median of RUNS runs after warm-up.
-# Everything lands in $OUT (default build-bench/gpu): logs, raw JSON, one Markdown table per arch.
-#
+# The GPU machine's whole run, in one call that fits a short lease: stages run in order of
+# value and a stage that would not fit in the time left (BUDGET seconds from the start) is
+# skipped, so $OUT always holds what was done:
+#   0. the environment (GPU, driver, PyTorch, compilers) -> env.txt
+#   1. catimage built against PyTorch's CUDA libtorch (scripts/setup_external_torch.sh build);
+#      if CMake does not find CUDA by itself, again with the toolkit nvcc belongs to -> build.log
+#   2. the Gpu.* tests (fp16/bf16 vs fp32 CPU, batch invariance, out-of-memory halving) -> gpu-tests.log
+#   3. UNet step latency against diffusers' UNet2DConditionModel, fp16, same configs, shapes
+#      and process conditions (scripts/bench_vs_diffusers.sh cuda): SD1.5 512² batch 1 and 8
+#      with CFG (a UNet batch of 2×), then SD2.1, then SDXL 1024² -> unet-*.md and raw JSON
+#   4. the rest of the test suite (ctest, Gpu.* excluded) with the time left -> ctest.log
+# OUT (default build-bench/gpu) gets every log and raw JSON; ARCHIVE=FILE also packs OUT into
+# one .tar.gz on exit (the GPU tool brings back only a few files).
 # Needs on the GPU machine: .deb/ (`scripts/setup_external_torch.sh download` beforehand, on a
 # Debian machine), diffusers' src/ in $REF (default .diffusers/ref; never committed), python3
-# with a CUDA PyTorch. End-to-end images/s (text encoders + UNet + VAE) is not measured here yet.
-set -euo pipefail
+# with a CUDA PyTorch. End-to-end images/s is not measured here yet.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-build-bench/gpu}
-RUNS=${RUNS:-5}
+BUDGET=${BUDGET:-540}
 mkdir -p "$OUT"
-bash scripts/setup_external_torch.sh build build-gpu 2>&1 | tail -5 | tee "$OUT/build.log"
+[[ -n ${ARCHIVE:-} ]] && trap 'cp "$OUT/summary.txt" "$(dirname "$ARCHIVE")/" 2> /dev/null; tar czf "$ARCHIVE" -C "$OUT" .' EXIT
+start=$(date +%s)
+elapsed() { echo $(($(date +%s) - start)); }
+left() { echo $((BUDGET - $(elapsed))); }
+log() { echo "[$(elapsed) s] $*" | tee -a "$OUT/summary.txt"; }
+
+{
+  nvidia-smi -L
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  python3 -c 'import torch, sys; print("torch", torch.__version__, "cuda", torch.version.cuda, "python", sys.version.split()[0])'
+  gcc --version | head -1
+  cmake --version | head -1
+  command -v nvcc && nvcc --version | tail -2
+  nproc
+} > "$OUT/env.txt" 2>&1
+log "env: $(head -1 "$OUT/env.txt")"
+
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+build() { KEEP_GOING=1 TARGET="catimage catimage_tests" timeout "$(left)" bash scripts/setup_external_torch.sh build build-gpu "$@"; }
+build >> "$OUT/build.log" 2>&1
+rc=$?
+if [[ $rc -ne 0 && ! -f build-gpu/build.ninja && -n $(command -v nvcc) ]]; then
+  cuda_root=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+  log "configure failed (rc $rc); again with CUDAToolkit_ROOT=$cuda_root"
+  rm -rf build-gpu
+  CMAKE_EXTRA="-DCUDAToolkit_ROOT=$cuda_root -DCMAKE_CUDA_COMPILER=$(command -v nvcc)" build >> "$OUT/build.log" 2>&1
+  rc=$?
+fi
+log "build: rc $rc"
+if [[ ! -x build-gpu/catimage ]]; then
+  grep -E "error|Error|CMake Error" -A3 "$OUT/build.log" | head -60 > "$OUT/build-errors.txt"
+  log "no catimage binary; first errors in build-errors.txt"
+  exit 1
+fi
 export LD_LIBRARY_PATH=$(pwd)/.deb/prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-(cd build-gpu && ctest -j8 --output-on-failure) > "$OUT/ctest.log" 2>&1 || echo "ctest failed: see $OUT/ctest.log"
-tail -3 "$OUT/ctest.log"
-./build-gpu/tests/catimage_tests --gtest_filter='Gpu.*' > "$OUT/gpu-tests.log" 2>&1 || echo "GPU tests failed"
-grep -E "levels|OK|FAILED|SKIPPED" "$OUT/gpu-tests.log" || true
-export PYTHON=${PYTHON:-python3} CATIMAGE=./build-gpu/catimage RUNS STEPS=${STEPS:-5} WARMUP=${WARMUP:-3}
-for spec in "sd15 512 1 8 1" "sd21 512 1 8 1" "sdxl 1024 1 4 0"; do
-  read -r arch size b1 b2 cfg <<<"$spec"
-  ARCHS=$arch SIZES=$size BATCHES="$b1 $b2" CFG=$cfg OUT="$OUT/unet-$arch" \
-    bash scripts/bench_vs_diffusers.sh cuda | tee "$OUT/unet-$arch.md"
+./build-gpu/catimage --version >> "$OUT/env.txt" 2>&1
+
+if [[ -x build-gpu/tests/catimage_tests ]]; then
+  timeout 180 ./build-gpu/tests/catimage_tests --gtest_filter='Gpu.*' > "$OUT/gpu-tests.log" 2>&1
+  log "Gpu.* tests: rc $? — $(grep -E '^\[  (PASSED|FAILED)' "$OUT/gpu-tests.log" | tr '\n' ' ')"
+fi
+
+export PYTHON=${PYTHON:-python3} CATIMAGE=./build-gpu/catimage STEPS=${STEPS:-10} WARMUP=${WARMUP:-3} KEEP=0
+# arch size batches cfg runs seconds-needed
+RUNS=${RUNS:-1}
+for spec in "sd15 512 1 30" "sd15 512 8 35" "sdxl 1024 1 60" "sd21 512 1 30" "sd21 512 8 35" "sdxl 1024 4 70"; do
+  read -r arch size batch need <<< "$spec"
+  if (($(left) < need + 30)); then
+    log "skipped unet $arch $size b$batch: $(left) s left"
+    continue
+  fi
+  ARCHS=$arch SIZES=$size BATCHES=$batch CFG=1 RUNS=$RUNS OUT="$OUT/unet-$arch-$size-b$batch" \
+    timeout "$((need * 2))" bash scripts/bench_vs_diffusers.sh cuda > "$OUT/unet-$arch-$size-b$batch.md" 2>> "$OUT/bench.log"
+  log "unet $arch $size b$batch: rc $? — $(grep "^| $arch" "$OUT/unet-$arch-$size-b$batch.md")"
 done
+cat "$OUT"/unet-*.md > "$OUT/unet.md" 2> /dev/null
+
+if (($(left) > 40)) && [[ -x build-gpu/tests/catimage_tests ]]; then
+  (cd build-gpu && timeout "$(($(left) - 15))" ctest -j16 -E '^Gpu\.' --output-on-failure) > "$OUT/ctest.log" 2>&1
+  log "ctest: rc $? — $(grep -E 'tests passed|tests failed' "$OUT/ctest.log")"
+  grep -E "^\s+[0-9]+ - .*(Failed|Timeout|Not Run)" "$OUT/ctest.log" | head -20 >> "$OUT/summary.txt"
+fi
+log "done"

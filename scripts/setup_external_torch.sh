@@ -10,7 +10,9 @@
 #       configures and builds with CMAKE_PREFIX_PATH = that prefix + libtorch's CMake prefix:
 #       TORCH_PREFIX if set, else the PyTorch found by python3 (torch.utils.cmake_prefix_path).
 #       Where the dependencies are installed system-wide already, set USE_SYSTEM_DEPS=1;
-#       TARGET=NAME builds one target only.
+#       TARGET="NAME ..." builds those targets only; CMAKE_EXTRA="-D..." adds configure options
+#       (e.g. -DCUDAToolkit_ROOT=/usr/local/cuda where CMake does not find CUDA by itself);
+#       KEEP_GOING=1 builds on past errors (to see all of them at once).
 #
 # libtorch 2.x brings fused SDPA (flash / memory-efficient attention) and CUDA; the code also
 # builds against Debian's 1.13 (CI). PyTorch's libtorch links protobuf privately, so the
@@ -54,14 +56,15 @@ build)
   fi
   gen=(); command -v ninja >/dev/null && gen=(-G Ninja)
   cmake -S . -B "$build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefixes" \
-    -DCMAKE_BUILD_RPATH="${dest:+$dest/usr/lib/x86_64-linux-gnu}"
-  cmake --build "$build" -j"$(nproc)" ${TARGET:+--target "$TARGET"}
+    -DCMAKE_BUILD_RPATH="${dest:+$dest/usr/lib/x86_64-linux-gnu}" ${CMAKE_EXTRA:-}
+  # shellcheck disable=SC2086 # TARGET is a list of names
+  cmake --build "$build" -j"$(nproc)" ${TARGET:+--target $TARGET} ${KEEP_GOING:+-- -k 0}
   case "$build" in /*) ;; *) build=$root/$build ;; esac
   [ -n "${TARGET:-}" ] || echo "built: $build/catimage"
   echo "torch: $(grep -m1 'Torch_DIR:PATH' "$build/CMakeCache.txt" | cut -d= -f2)"
   ;;
 *)
-  sed -n 2,19p "$0"
+  sed -n 2,22p "$0"
   exit 2
   ;;
 esac

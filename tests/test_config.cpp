@@ -27,7 +27,7 @@ std::string error_of(const std::string& text) {
 const char* kGood = R"({"candidates": [
   {"name": "a", "family": "sd15", "steps": 20, "scheduler": "ddim", "guidance": 7.5,
    "width": 512, "height": 512, "weights": "w/a", "cost": {"value": 1.5, "unit": "seconds"}},
-  {"name": "b", "family": "sdxl", "cost": {"value": 0.2, "unit": "seconds"}}]})";
+  {"name": "b", "family": "sdxl", "cost": {"value": 0.2, "unit": "seconds", "estimate": true}}]})";
 
 }  // namespace
 
@@ -41,10 +41,13 @@ TEST(Config, LoadsAValidConfigAndResolvesPaths) {
   EXPECT_EQ(*set.candidates[0].steps, 20);
   EXPECT_FALSE(set.candidates[1].steps.has_value());
   EXPECT_EQ(set.cost_unit, "seconds");
+  EXPECT_FALSE(set.candidates[0].cost_estimate);
+  EXPECT_TRUE(set.candidates[1].cost_estimate);
   // round trip through JSON
   auto again = parse_candidates(candidates_to_json(set), "x", "");
   EXPECT_EQ(again.names(), set.names());
   EXPECT_EQ(again.costs(), set.costs());
+  EXPECT_TRUE(again.candidates[1].cost_estimate);
 }
 
 TEST(Config, ShippedDefaultIsValid) {
@@ -77,6 +80,8 @@ TEST(Config, ErrorsNameFileAndKey) {
        "width: 500 is not a multiple of 8"},
       {R"({"candidates": [{"name": "a", "family": "sd15"}]})", "cost: missing (required)"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "cost": 3}]})", "cost: expected an object"},
+      {R"({"candidates": [{"name": "a", "family": "sd15", "cost": {"value": 1, "unit": "seconds", "estimate": 1}}]})",
+       "cost.estimate: expected true or false, got 1"},
       {R"({"candidates": []})", "candidates: the list is empty"},
       {R"({"candidatez": []})", "unknown top-level key \"candidatez\""},
       {"{\"candidates\": [\n  {\"name\": \"a\",,}\n]}", "c.json:2:"},

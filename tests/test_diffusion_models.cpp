@@ -208,26 +208,39 @@ TEST(DiffusionModels, UnsupportedConfigsAreRefusedByKey) {
 }
 
 TEST(DiffusionModels, FamilyRegistryTellsWhatRunsAndHowFoldersLook) {
-  EXPECT_EQ(family_names(), "sd15, sd21, sdxl, amused, other");
-  EXPECT_EQ(family_names(", ", true), "sd15, sd21, sdxl");
+  EXPECT_EQ(family_names(), "sd15, sd21, sdxl, amused, pixart, other");
+  EXPECT_EQ(family_names(", ", true), "sd15, sd21, sdxl, amused, pixart");
   EXPECT_EQ(find_family("nope"), nullptr);
-  for (const char* f : {"amused", "other"}) {
-    ASSERT_NE(find_family(f), nullptr) << f;
-    EXPECT_FALSE(find_family(f)->make) << f;
-    EXPECT_TRUE(contains(find_family(f)->description, "runtime")) << f;
-  }
+  ASSERT_NE(find_family("other"), nullptr);
+  EXPECT_FALSE(find_family("other")->make);
+  EXPECT_FALSE(find_family("other")->inspect);
+  EXPECT_TRUE(contains(find_family("other")->description, "runtime"));
+  EXPECT_EQ(find_family("amused")->schedulers, std::vector<std::string>{"amused"});
+  EXPECT_TRUE(find_family("pixart")->schedulers.empty());  // the scheduler registry's
+  EXPECT_EQ(find_family("amused")->default_steps, 12);
+  EXPECT_EQ(find_family("pixart")->default_guidance, 4.5);
+  for (const char* f : {"amused", "pixart"}) EXPECT_THROW(find_family(f)->inspect("/nonexistent", ""), Error) << f;
   EXPECT_TRUE(contains(find_family("sdxl")->folder_layout, "text_encoder_2/"));
   EXPECT_FALSE(contains(find_family("sd15")->folder_layout, "text_encoder_2/"));
-  const std::vector<std::pair<std::string, std::string>> runnable = {
-      {"sd15", "tiny-sd1"}, {"sd21", "tiny-sd2"}, {"sdxl", "tiny-sdxl"}};
+  const std::vector<std::pair<std::string, std::string>> runnable = {{"sd15", "tiny-sd1"},
+                                                                     {"sd21", "tiny-sd2"},
+                                                                     {"sdxl", "tiny-sdxl"},
+                                                                     {"amused", "tiny-amused"},
+                                                                     {"pixart", "tiny-pixart"}};
   for (const auto& [family, model] : runnable) {
     const auto* e = find_family(family);
     ASSERT_TRUE(e && e->make) << family;
-    EXPECT_EQ(inspect_pipeline_folder(tiny_model(model)).sdxl, e->sdxl_layout) << family;
+    const std::string cls = folder_pipeline_class(tiny_model(model));
+    EXPECT_EQ(e->pipeline_classes.front(), cls) << family;
+    EXPECT_NO_THROW(e->inspect(tiny_model(model), "")) << family;
     PipelineOptions o;
     o.folder = tiny_model(model);
     o.device = "cpu";
-    EXPECT_EQ(e->make(o)->folder().sdxl, e->sdxl_layout) << family;
+    const auto pipe = e->make(o);
+    EXPECT_EQ(pipe->default_steps(), e->default_steps) << family;
+    EXPECT_GT(pipe->default_size(), 0) << family;
+    if (family != "sd15" && family != "sd21" && family != "sdxl")
+      EXPECT_THROW(e->inspect(tiny_model(model), tiny_model("tiny-taesd")), Error) << family;  // no "vae" option
   }
 }
 

@@ -3,6 +3,7 @@
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -14,8 +15,9 @@
 #include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
+#include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/families.hpp"
-#include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/image_pipeline.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/png_writer.hpp"
@@ -53,12 +55,14 @@ struct Settings {
   std::string scheduler;
 };
 
+// Command line over candidate over the family's defaults.
 Settings settings_for(const Candidate& c, const GenerationJobOptions& o) {
+  const FamilyEntry* f = find_family(c.family);
   Settings s;
-  s.steps = o.steps.value_or(c.steps.value_or(50));
+  s.steps = o.steps.value_or(c.steps.value_or(f ? f->default_steps : 50));
   s.width = o.width.value_or(c.width.value_or(0));
   s.height = o.height.value_or(c.height.value_or(0));
-  s.guidance = o.guidance.value_or(c.guidance.value_or(7.5));
+  s.guidance = o.guidance.value_or(c.guidance.value_or(f ? f->default_guidance : 7.5));
   s.scheduler = c.scheduler.value_or("");
   return s;
 }
@@ -95,11 +99,19 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
            f->folder_layout);
     fail("{}: candidate \"{}\": {}", cs.source, c.name, why);
   }
-  auto folder = inspect_pipeline_folder(*c.weights, c.vae.value_or(""));
-  if (f->sdxl_layout != folder.sdxl)
-    fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights,
-         folder.pipeline_class);
-  if (c.scheduler) {
+  const std::string cls = folder_pipeline_class(*c.weights);
+  if (std::find(f->pipeline_classes.begin(), f->pipeline_classes.end(), cls) == f->pipeline_classes.end())
+    fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights, cls);
+  try {
+    f->inspect(*c.weights, c.vae.value_or(""));
+  } catch (const Error& e) {
+    fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
+  }
+  if (c.scheduler && !f->schedulers.empty()) {
+    if (std::find(f->schedulers.begin(), f->schedulers.end(), *c.scheduler) == f->schedulers.end())
+      fail("{}: candidate \"{}\": family {} runs its own sampler; scheduler \"{}\" is not one of: {}", cs.source,
+           c.name, c.family, *c.scheduler, join(f->schedulers, ", "));
+  } else if (c.scheduler) {
     const SchedulerEntry* s = find_scheduler(*c.scheduler);
     if (!s || !s->make)
       fail("{}: candidate \"{}\": scheduler \"{}\" is not implemented by this runtime (it has {})", cs.source, c.name,
@@ -116,7 +128,7 @@ namespace {
 
 // The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form.
 std::string png_parameters(const GenerationItem& it, const GenerationJobOptions& o, const GenerationSettings& gs,
-                           const DiffusionPipeline& pipe, const std::string& model) {
+                           const ImagePipeline& pipe, const std::string& model) {
   std::string params = it.prompt;
   if (!o.negative_prompt.empty()) params += "\nNegative prompt: " + o.negative_prompt;
   params +=
@@ -172,7 +184,7 @@ class Job {
     po.dtype = o_.dtype;
     po.channels_last = o_.channels_last;
     auto t0 = std::chrono::steady_clock::now();
-    std::unique_ptr<DiffusionPipeline> pipe = find_family(cand.family)->make(po);
+    std::unique_ptr<ImagePipeline> pipe = find_family(cand.family)->make(po);
     spdlog::info("{}: {} images with {} ({:.1f} s to load)", cand.name, todo.size(), pipe->describe(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     GenerationSettings gs{s.steps, s.width, s.height, s.guidance};
@@ -211,7 +223,7 @@ class Job {
   std::size_t written() const { return written_; }
 
  private:
-  void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs, DiffusionPipeline& pipe,
+  void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs, ImagePipeline& pipe,
                    const std::string& candidate, double secs) {
     const GenerationItem& it = *p.item;
     auto img = image.contiguous();
@@ -231,7 +243,7 @@ class Job {
                       {"seed", it.seed},
                       {"steps", gs.steps},
                       {"sampler", pipe.sampler_label()},
-                      {"scheduler", pipe.scheduler().class_name()},
+                      {"scheduler", pipe.scheduler_class()},
                       {"guidance", gs.guidance},
                       {"width", gs.width},
                       {"height", gs.height},

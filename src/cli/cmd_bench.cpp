@@ -12,8 +12,13 @@
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/util/error.hpp"
 #ifdef CATIMAGE_WITH_CUDA  // set by CMake when libtorch has CUDA
-#include <ATen/cuda/CUDAContext.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+// ATen's CUDA context pulls in cuBLAS/cuSPARSE/cuSOLVER headers, which a toolkit without the
+// math libraries' headers lacks: the device name is then left out.
+#if __has_include(<cublas_v2.h>) && __has_include(<cusparse.h>) && __has_include(<cusolverDn.h>)
+#include <ATen/cuda/CUDAContext.h>
+#define CATIMAGE_CUDA_DEVICE_NAME 1
+#endif
 #endif
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
@@ -68,7 +73,7 @@ void reset_peak_gpu(const torch::Device& d) {
 }
 
 std::string device_name(const torch::Device& d) {
-#ifdef CATIMAGE_WITH_CUDA
+#ifdef CATIMAGE_CUDA_DEVICE_NAME
   if (d.is_cuda()) return at::cuda::getDeviceProperties(d.index() < 0 ? 0 : d.index())->name;
 #endif
   return d.str();

@@ -72,8 +72,9 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const RoutingOu
   const std::size_t best = out.best_single;
   spdlog::info("routed {} prompts ({}), {} line(s) skipped", n, out.mode, pf.skipped.size());
   for (std::size_t k = 0; k < m; ++k)
-    spdlog::info("  {:<24} {:>7} prompts ({:5.1f}%)  cost {:.4g} {}", cs.candidates[k].name, count[k],
-                 n ? 100.0 * count[k] / n : 0.0, cs.candidates[k].cost, cs.cost_unit);
+    spdlog::info("  {:<24} {:>7} prompts ({:5.1f}%)  cost {:.4g} {}{}", cs.candidates[k].name, count[k],
+                 n ? 100.0 * count[k] / n : 0.0, cs.candidates[k].cost, cs.cost_unit,
+                 cs.candidates[k].cost_estimate ? " (estimate)" : "");
   if (n) {
     spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {}", r.mean_predicted, r.mean_cost, cs.cost_unit);
     spdlog::info("  always {} (best single): quality {:.4f} at cost {:.4g} {} ({:+.4f} quality, {:.1f}% of its cost)",

@@ -139,7 +139,13 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     if (!cost.is_object())
       c.bad("cost", fmt::format("expected an object {{\"value\", \"unit\"}}, got {}", cost.dump()));
     for (auto it = cost.begin(); it != cost.end(); ++it)
-      if (it.key() != "value" && it.key() != "unit") c.bad("cost." + it.key(), "unknown key (allowed: value, unit)");
+      if (it.key() != "value" && it.key() != "unit" && it.key() != "estimate")
+        c.bad("cost." + it.key(), "unknown key (allowed: value, unit, estimate)");
+    if (cost.contains("estimate")) {
+      if (!cost["estimate"].is_boolean())
+        c.bad("cost.estimate", fmt::format("expected true or false, got {}", cost["estimate"].dump()));
+      cand.cost_estimate = cost["estimate"].get<bool>();
+    }
     if (!cost.contains("value") || !cost["value"].is_number()) c.bad("cost.value", "missing or not a number");
     cand.cost = cost["value"].get<double>();
     if (!std::isfinite(cand.cost) || cand.cost < 0)
@@ -177,6 +183,7 @@ json candidates_to_json(const CandidateSet& set) {
     if (c.width) o["width"] = *c.width;
     if (c.height) o["height"] = *c.height;
     o["cost"] = {{"value", c.cost}, {"unit", set.cost_unit}};
+    if (c.cost_estimate) o["cost"]["estimate"] = true;
     if (!c.description.empty()) o["description"] = c.description;
     arr.push_back(std::move(o));
   }

@@ -1,8 +1,10 @@
 #pragma once
 // The model families candidates name ("family" in a candidates config), in one table: a
-// description, what a model folder of the family holds (for errors), and how to build its
+// description, what a model folder of the family holds (for errors), the pipeline classes
+// such a folder's model_index.json may name, the defaults a candidate without "steps" or
+// "guidance" gets, how to check a folder before any work starts, and how to build its
 // pipeline (null: a family this runtime cannot run, e.g. for CEMS tables and routing only).
-// Torch-free: DiffusionPipeline and PipelineOptions are only declared here.
+// Torch-free: ImagePipeline and PipelineOptions are only declared here.
 #include <functional>
 #include <memory>
 #include <string>
@@ -10,20 +12,30 @@
 
 namespace catimage {
 
-class DiffusionPipeline;
+class ImagePipeline;
 struct PipelineOptions;
 
 struct FamilyEntry {
-  std::string name;           // "sd15"
-  std::string description;    // for --help and errors
-  std::string folder_layout;  // "a diffusers pipeline folder (model_index.json, ...)"; "" if it has none
-  bool sdxl_layout = false;   // a StableDiffusionXLPipeline folder (text_encoder_2/, tokenizer_2/ too)
-  std::function<std::unique_ptr<DiffusionPipeline>(const PipelineOptions&)> make;  // null: cannot run here
+  std::string name;                           // "sd15"
+  std::string description;                    // for --help and errors
+  std::string folder_layout;                  // "a diffusers pipeline folder (model_index.json, ...)"; "" if none
+  std::vector<std::string> pipeline_classes;  // model_index.json "_class_name" values of its folders
+  int default_steps = 50;
+  double default_guidance = 7.5;
+  // The "scheduler" values a candidate may name: empty = any runnable one of the scheduler
+  // registry (diffusion/schedulers); otherwise only these (a family with its own sampler).
+  std::vector<std::string> schedulers;
+  // Checks a model folder (and a decoder override, "" if none) before any weights are read;
+  // fails naming the missing or bad file. Null where `make` is null.
+  std::function<void(const std::string& folder, const std::string& vae)> inspect;
+  std::function<std::unique_ptr<ImagePipeline>(const PipelineOptions&)> make;  // null: cannot run here
 };
 
 const std::vector<FamilyEntry>& family_registry();
 const FamilyEntry* find_family(const std::string& name);  // nullptr if unknown
 // The names in registry order, for --help and errors; runnable_only: those with a factory.
 std::string family_names(const std::string& sep = ", ", bool runnable_only = false);
+// The "_class_name" of a pipeline folder's model_index.json; fails naming the file.
+std::string folder_pipeline_class(const std::string& folder);
 
 }  // namespace catimage

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/image_pipeline.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
@@ -21,33 +23,14 @@
 
 namespace catimage {
 
-struct PipelineOptions {
-  std::string folder;
-  std::string vae;              // optional decoder override: folder or .safetensors (e.g. TAESD)
-  std::string scheduler;        // optional: a scheduler_registry() name (or diffusers class) replacing the folder's
-  std::string device = "auto";  // auto | cpu | cuda | cuda:N
-  std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
-  bool channels_last = false;
-};
-
-struct ImageRequest {
-  std::string prompt, negative_prompt;
-  std::uint64_t seed = 0;
-};
-
-struct GenerationSettings {
-  int steps = 0, width = 0, height = 0;  // 0: the model's defaults (steps 50, size from the UNet)
-  double guidance = 7.5;
-};
-
-class DiffusionPipeline {
+class DiffusionPipeline : public ImagePipeline {
  public:
   explicit DiffusionPipeline(const PipelineOptions& opt);
 
   // Final latents (B, C, h, w) float32 on the pipeline's device.
   torch::Tensor generate_latents(const std::vector<ImageRequest>& batch, const GenerationSettings& s);
   // Images (B, H, W, 3) uint8 on the CPU.
-  torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s);
+  torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) override;
   // Latents -> images in [0, 1] (B, 3, H, W) float32 (diffusers' postprocess before uint8).
   torch::Tensor decode(const torch::Tensor& latents);
   static torch::Tensor to_uint8(const torch::Tensor& images01);  // -> (B, H, W, 3) uint8 CPU
@@ -58,12 +41,14 @@ class DiffusionPipeline {
 
   const PipelineFolder& folder() const { return folder_; }
   Scheduler& scheduler() { return *scheduler_; }
-  std::string sampler_label() const { return scheduler_->sampler_label(); }
-  torch::Device device() const { return device_; }
-  torch::Dtype dtype() const { return dtype_; }
-  int default_size() const;
+  std::string sampler_label() const override { return scheduler_->sampler_label(); }
+  std::string scheduler_class() const override { return scheduler_->class_name(); }
+  torch::Device device() const override { return device_; }
+  torch::Dtype dtype() const override { return dtype_; }
+  int default_size() const override;
+  int default_steps() const override { return 50; }
   int spatial_factor() const { return decoder_->spatial_factor(); }
-  std::string describe() const;
+  std::string describe() const override;
   UNet2DConditionModel& unet() { return unet_; }
 
  private:
@@ -81,11 +66,6 @@ class DiffusionPipeline {
   torch::Dtype decoder_dtype_ = torch::kFloat32;
   std::int64_t pooled_dim_ = 0;
 };
-
-// Resolves --device/--dtype ("auto" picks CUDA when libtorch has it).
-torch::Device resolve_device(const std::string& name);
-torch::Dtype resolve_dtype(const std::string& name, const torch::Device& device);
-const char* dtype_label(torch::Dtype t);
 
 // Loads a component's weights (safetensors) into a module built from its config.
 ClipTextModel load_clip_text_model(const std::string& dir);

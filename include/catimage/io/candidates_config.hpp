@@ -10,6 +10,8 @@
 //      "cost": {"value": 0.176, "unit": "seconds"}}
 //   ]
 // }
+// "cost" may say "estimate": true (a figure not yet measured on the machine that will run
+// it, e.g. scaled from published timings); route and generate then say so in their logs.
 // name, family and cost are required; the generation settings are optional for route-only use
 // and checked by `generate`. Unknown keys, duplicate names, negative or non-finite costs, mixed
 // cost units and wrong types are errors naming the file and the key. Which families and
@@ -33,6 +35,7 @@ struct Candidate {
   std::optional<double> guidance;
   std::optional<int> width, height;
   double cost = 0;
+  bool cost_estimate = false;  // cost.estimate: not yet measured
   std::string description;
 };
 

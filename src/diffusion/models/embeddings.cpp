@@ -17,9 +17,9 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, std::int64_t di
   return emb;
 }
 
-TimestepEmbeddingImpl::TimestepEmbeddingImpl(std::int64_t in, std::int64_t dim) {
-  linear_1 = register_module("linear_1", torch::nn::Linear(in, dim));
-  linear_2 = register_module("linear_2", torch::nn::Linear(dim, dim));
+TimestepEmbeddingImpl::TimestepEmbeddingImpl(std::int64_t in, std::int64_t dim, bool bias) {
+  linear_1 = register_module("linear_1", torch::nn::Linear(torch::nn::LinearOptions(in, dim).bias(bias)));
+  linear_2 = register_module("linear_2", torch::nn::Linear(torch::nn::LinearOptions(dim, dim).bias(bias)));
 }
 
 torch::Tensor TimestepEmbeddingImpl::forward(const torch::Tensor& x) {

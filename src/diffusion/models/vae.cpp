@@ -78,7 +78,7 @@ VaeEncoderImpl::VaeEncoderImpl(const AutoencoderKLConfig& c) {
   }
   mid_block = register_module("mid_block", mid_block_of(c, ch.back()));
   conv_norm_out = register_module("conv_norm_out", group_norm(c, ch.back()));
-  conv_out = register_module("conv_out", conv3x3(ch.back(), 2 * c.latent_channels));
+  conv_out = register_module("conv_out", conv3x3(ch.back(), (c.double_z ? 2 : 1) * c.latent_channels));
 }
 
 torch::Tensor VaeEncoderImpl::forward(torch::Tensor x) {

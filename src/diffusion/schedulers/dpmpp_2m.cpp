@@ -23,6 +23,7 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
   c.read("lambda_min_clipped", lambda_min_clipped_);
   c.require_defaults({{"variance_type", nullptr},
+                      {"thresholding", false},
                       {"use_exponential_sigmas", false},
                       {"use_beta_sigmas", false},
                       {"use_lu_lambdas", false},

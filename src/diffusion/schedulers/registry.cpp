@@ -27,7 +27,10 @@ const std::vector<SchedulerEntry>& scheduler_registry() {
       entry<EulerAncestralDiscreteScheduler>("euler_ancestral", "Euler ancestral (\"Euler a\"), adds noise each step"),
       entry<DPMSolverMultistepScheduler>("dpmpp_2m", "DPM-Solver++ 2M; Karras sigmas where the config asks for them"),
       entry<LCMScheduler>("lcm", "latent consistency sampler, for LCM-distilled models (few steps)"),
-      {"amused", "AmusedScheduler", "aMUSEd's masked-token sampler (not implemented by this runtime)", nullptr},
+      // Works on token ids, not a noise schedule: the amused family's pipeline runs its own
+      // AmusedScheduler (src/diffusion/schedulers/amused.hpp); no UNet pipeline can use it.
+      {"amused", "AmusedScheduler", "aMUSEd's masked-token sampler (the amused family's own, not for UNet pipelines)",
+       nullptr},
   };
   return registry;
 }

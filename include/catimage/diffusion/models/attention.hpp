@@ -10,12 +10,19 @@ namespace catimage {
 torch::Tensor multihead_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                   std::int64_t heads, bool causal = false);
 
+// As multihead_attention, with an additive bias on the scores: softmax(q kᵀ/√d + bias) v.
+// bias: (B, 1, M) (one row per key, e.g. diffusers' padding mask as 0 / -10000) or (B, N, M),
+// in any floating dtype; the same for every head.
+torch::Tensor masked_multihead_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         std::int64_t heads, const torch::Tensor& bias);
+
 // diffusers' Attention arguments.
 struct AttentionOptions {
   std::int64_t query_dim = 0;
   std::int64_t cross_attention_dim = 0;  // 0: self-attention
   std::int64_t heads = 8, dim_head = 64;
-  bool bias = false;  // on to_q/to_k/to_v
+  bool bias = false;     // on to_q/to_k/to_v
+  bool out_bias = true;  // on to_out.0
   // > 0: a GroupNorm ("group_norm") on (B,C,H,W) input (the VAE's mid-block attention).
   std::int64_t norm_num_groups = 0;
   double eps = 1e-5;
@@ -24,6 +31,8 @@ struct AttentionOptions {
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const AttentionOptions& o);
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {});
+  // forward with an additive score bias (masked_multihead_attention); an undefined bias: forward.
+  torch::Tensor forward_masked(const torch::Tensor& x, const torch::Tensor& context, const torch::Tensor& bias);
   // (B,C,H,W) spatial self-attention with group norm and residual.
   torch::Tensor forward_spatial(const torch::Tensor& x);
 
@@ -35,15 +44,16 @@ struct AttentionImpl : torch::nn::Module {
 TORCH_MODULE(Attention);
 
 struct GEGLUImpl : torch::nn::Module {
-  GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out);
+  GEGLUImpl(std::int64_t dim_in, std::int64_t dim_out, bool bias = true);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Linear proj{nullptr};
 };
 TORCH_MODULE(GEGLU);
 
 // FeedForward with activation_fn="geglu": net.0 = GEGLU, net.1 = Dropout, net.2 = Linear.
+// inner_dim 0: dim * mult.
 struct FeedForwardImpl : torch::nn::Module {
-  FeedForwardImpl(std::int64_t dim, std::int64_t mult = 4);
+  FeedForwardImpl(std::int64_t dim, std::int64_t mult = 4, std::int64_t inner_dim = 0, bool bias = true);
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::ModuleList net;
 };

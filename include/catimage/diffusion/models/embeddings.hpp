@@ -10,7 +10,7 @@ torch::Tensor timestep_embedding(const torch::Tensor& timesteps, std::int64_t di
                                  double downscale_freq_shift, double max_period = 10000.0);
 
 struct TimestepEmbeddingImpl : torch::nn::Module {
-  TimestepEmbeddingImpl(std::int64_t in, std::int64_t dim);
+  TimestepEmbeddingImpl(std::int64_t in, std::int64_t dim, bool bias = true);  // bias: sample_proj_bias
   torch::Tensor forward(const torch::Tensor& x);
   torch::nn::Linear linear_1{nullptr}, linear_2{nullptr};
 };

@@ -18,6 +18,7 @@ struct AutoencoderKLConfig {
   bool mid_block_add_attention = true, use_quant_conv = true, use_post_quant_conv = true;
   bool force_upcast = true;  // decode in fp32 under fp16 (SDXL's VAE)
   double scaling_factor = 0.18215;
+  bool double_z = true;  // not a config key: the encoder's mean and log-variance (false: VQModel's latents)
 
   static AutoencoderKLConfig from(const ConfigView& c);
   int spatial_factor() const { return 1 << (block_out_channels.size() - 1); }  // image pixels per latent
@@ -25,7 +26,7 @@ struct AutoencoderKLConfig {
 
 struct VaeEncoderImpl : torch::nn::Module {
   explicit VaeEncoderImpl(const AutoencoderKLConfig& c);
-  torch::Tensor forward(torch::Tensor x);  // (B, 2*latent, h, w): mean and log-variance
+  torch::Tensor forward(torch::Tensor x);  // (B, 2*latent, h, w): mean and log-variance (double_z)
   torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
   torch::nn::ModuleList down_blocks;  // DownEncoderBlock2D
   UNetMidBlock2D mid_block{nullptr};
