@@ -173,3 +173,40 @@ TEST(Cli, EveryInputErrorExitsTwo) {
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "unknown prompt-file extension")) << r.err;
 }
+
+// bench builds each family's model from its config: the parameter counts are those diffusers'
+// (transformers' for T5) models built from the same configs have (scripts/bench_diffusers_model.py
+// printed them), and the inputs have the shapes the family's pipeline gives.
+TEST(Cli, BenchBuildsEveryFamilyFromItsConfig) {
+  const std::string fx = std::string(CATIMAGE_SOURCE_DIR) + "/tests/fixtures/";
+  struct Case {
+    std::string dir, family, input;
+    std::int64_t parameters;
+  };
+  const std::vector<Case> cases = {
+      {fx + "tiny-sd1/unet", "unet", "latents (2, 4, 8, 8), text (2, 77, 32)", 792964},
+      {fx + "tiny-pixart/transformer", "pixart", "latents (2, 4, 8, 8), text (2, 120, 32)", 32360},
+      {fx + "tiny-pixart-ms/transformer", "pixart", "latents (2, 4, 8, 8), text (2, 120, 32)", 36616},
+      {fx + "tiny-amused/transformer", "uvit2d", "tokens (2, 4, 4), text (2, 77, 32)", 98152},
+      {fx + "tiny-t5/text_encoder", "t5", "token ids (2, 120)", 61696},
+  };
+  auto d = temp_dir();
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.dir);
+    const auto out = (d / (c.family + ".json")).string();
+    auto r = run_catimage("--threads 1 bench --arch " + c.dir + " --size 64 --cfg --steps 1 --warmup 0 --json " + out);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = json::parse(slurp(out));
+    EXPECT_EQ(j["family"].get<std::string>(), c.family);
+    EXPECT_EQ(j["parameters"].get<std::int64_t>(), c.parameters);
+    EXPECT_EQ(j["input"].get<std::string>(), c.input);
+    EXPECT_GT(j["step_seconds_median"].get<double>(), 0);
+  }
+  auto vq = run_catimage("bench --arch " + fx + "tiny-amused/vqvae");
+  EXPECT_EQ(vq.code, 2);
+  EXPECT_TRUE(contains(vq.err, "tiny-amused/vqvae/config.json")) << vq.err;
+  EXPECT_TRUE(contains(vq.err, "\"VQModel\"")) << vq.err;
+  auto odd = run_catimage("bench --arch " + fx + "tiny-amused/transformer --size 72");
+  EXPECT_EQ(odd.code, 2);
+  EXPECT_TRUE(contains(odd.err, "multiple of 16")) << odd.err;
+}

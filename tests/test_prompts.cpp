@@ -4,6 +4,7 @@
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/util/utf8.hpp"
 #include "test_util.hpp"
 
 using namespace catimage;

@@ -1,4 +1,5 @@
-// catimage bench: UNet denoising-step speed of an architecture (random weights).
+// catimage bench: the speed of one denoising step (UNet, PixArt, aMUSEd UVit2D) or one T5
+// text encoding of an architecture with random weights.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -6,10 +7,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "catimage/diffusion/config_view.hpp"
-#include "catimage/diffusion/models/unet_2d_condition.hpp"
-#include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/arch_bench.hpp"
+#include "catimage/diffusion/device.hpp"
 #include "catimage/io/atomic_file.hpp"
+#include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
 #ifdef CATIMAGE_WITH_CUDA  // set by CMake when libtorch has CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -32,19 +33,10 @@ namespace {
 
 struct BenchOptions {
   std::string arch = "sd15", device = "auto", dtype = "auto", json_out;
-  int batch = 1, size = 512, steps = 5, warmup = 1;
+  int batch = 1, size = 512, steps = 5, warmup = 1, text_tokens = 0;
   bool channels_last = false, cfg = false;
   std::uint64_t seed = 0;
 };
-
-std::string arch_config(const std::string& arch) {
-  if (fs::is_regular_file(arch)) return arch;
-  if (fs::is_directory(arch) && fs::is_regular_file(fs::path(arch) / "config.json"))
-    return (fs::path(arch) / "config.json").string();
-  auto p = find_resource("configs/archs/" + arch + "-unet.json");
-  if (p.empty()) fail("--arch \"{}\": not sd15, sdxl, a UNet config.json or a folder holding one", arch);
-  return p;
-}
 
 double peak_rss_mib() {
   rusage u{};
@@ -85,47 +77,30 @@ void sync(const torch::Device& d) {
 
 int run(const BenchOptions& o) {
   torch::NoGradGuard ng;
-  auto cfg_path = arch_config(o.arch);
-  auto ucfg = UNetConfig::from(ConfigView::load(cfg_path));
+  const auto cfg_path = arch_config_path(o.arch);
   auto device = resolve_device(o.device);
   auto dtype = resolve_dtype(o.dtype, device);
-  if (o.size % 8 != 0) fail("--size must be a multiple of 8");
   torch::manual_seed(o.seed);
   auto t0 = std::chrono::steady_clock::now();
-  UNet2DConditionModel unet(ucfg);
-  unet->eval();
-  unet->to(device, dtype);
-  if (o.channels_last && device.is_cuda())
-    for (auto& p : unet->parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  std::int64_t params = 0;
-  for (const auto& p : unet->parameters()) params += p.numel();
+  ArchBenchShape shape;
+  shape.batch = o.batch;
+  shape.cfg = o.cfg;
+  shape.size = o.size;
+  shape.text_tokens = o.text_tokens;
+  shape.channels_last = o.channels_last;
+  auto bench = make_arch_bench(cfg_path, shape, device, dtype);
   const double build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  const std::int64_t B = o.batch * (o.cfg ? 2 : 1), lat = o.size / 8;
-  auto opts = torch::TensorOptions().dtype(dtype).device(device);
-  auto x = torch::randn({B, ucfg.in_channels, lat, lat}, opts);
-  if (o.channels_last && device.is_cuda()) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  auto ctx = torch::randn({B, 77, ucfg.cross_attention_dim()}, opts);
-  torch::Tensor pooled, time_ids;
-  if (ucfg.text_time) {
-    pooled = torch::randn({B, ucfg.projection_class_embeddings_input_dim - 6 * ucfg.addition_time_embed_dim}, opts);
-    time_ids = torch::tensor({float(o.size), float(o.size), 0.f, 0.f, float(o.size), float(o.size)})
-                   .repeat({B, 1})
-                   .to(device, dtype);
-  }
-  auto t = torch::full({1}, 500.0, torch::TensorOptions().dtype(torch::kFloat32).device(device));
-  spdlog::info("UNet {} ({:.0f} M parameters) on {} {}, batch {}{}, {}x{} ({}x{} latents); built in {:.1f} s", cfg_path,
-               params / 1e6, device.str(), dtype_label(dtype), o.batch, o.cfg ? " x2 (CFG)" : "", o.size, o.size, lat,
-               lat, build_s);
+  const bool text_only = bench.family == "t5";
+  spdlog::info("{} {} ({:.1f} M parameters) on {} {}, batch {}{}{}: {}; built in {:.1f} s", bench.class_name, cfg_path,
+               bench.parameters / 1e6, device.str(), dtype_label(dtype), o.batch, o.cfg ? " x2 (CFG)" : "",
+               text_only ? "" : fmt::format(", {}x{}", o.size, o.size), bench.input, build_s);
   std::vector<double> times;
   reset_peak_gpu(device);  // the weights stay counted; the peak adds the steps' activations
   for (int i = 0; i < o.warmup + o.steps; ++i) {
     sync(device);
     auto a = std::chrono::steady_clock::now();
-    auto y = unet(x, t, ctx, pooled, time_ids);
+    bench.step();
     sync(device);
-    (void)y;
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
     if (i >= o.warmup) times.push_back(s);
     spdlog::debug("step {}: {:.4f} s", i, s);
@@ -136,13 +111,16 @@ int run(const BenchOptions& o) {
   const double peak_gpu = peak_gpu_mib(device);
   json j = {{"tool", "catimage"},
             {"arch", cfg_path},
-            {"parameters", params},
+            {"family", bench.family},
+            {"class_name", bench.class_name},
+            {"parameters", bench.parameters},
+            {"input", bench.input},
             {"device", device.str()},
             {"device_name", device_name(device)},
             {"dtype", dtype_label(dtype)},
             {"batch", o.batch},
             {"cfg", o.cfg},
-            {"size", o.size},
+            {"size", text_only ? json(nullptr) : json(o.size)},
             {"channels_last", o.channels_last && device.is_cuda()},
             {"steps_timed", o.steps},
             {"step_seconds_median", median},
@@ -168,17 +146,25 @@ int run(const BenchOptions& o) {
 
 Runner add_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
-  auto* c = app.add_subcommand("bench", "Time UNet denoising steps of an architecture with random weights");
-  c->add_option("--arch", o->arch, "sd15, sdxl (shipped configs/archs/*-unet.json), a UNet config.json or its folder");
+  auto* c = app.add_subcommand(
+      "bench", "Time denoising steps (UNet, PixArt, aMUSEd) or T5 encodings of an architecture with random weights");
+  c->add_option("--arch", o->arch,
+                "A shipped architecture (configs/archs/<name>-{unet,transformer,encoder}.json: sd15, sd21, sdxl, "
+                "pixart-xl-2-512, pixart-xl-2-1024-ms, pixart-sigma-xl-2-1024-ms, amused-256, amused-512, "
+                "t5-v1_1-xxl), a config.json or its folder");
   c->add_option("--batch", o->batch, "Images per step (default 1)")->check(CLI::PositiveNumber);
-  c->add_flag("--cfg", o->cfg, "Double the UNet batch as classifier-free guidance does");
-  c->add_option("--size", o->size, "Image size in pixels (latents are size/8; default 512)")
+  c->add_flag("--cfg", o->cfg, "Double the model batch as classifier-free guidance does");
+  c->add_option("--size", o->size, "Image size in pixels (latents size/8, aMUSEd tokens size/16; default 512)")
       ->check(CLI::PositiveNumber);
+  c->add_option("--text-tokens", o->text_tokens,
+                "Text length the model attends to (default: 77 for CLIP-conditioned models, 120 for PixArt-α "
+                "and T5; PixArt-Σ uses 300)")
+      ->check(CLI::NonNegativeNumber);
   c->add_option("--steps", o->steps, "Timed steps (default 5)")->check(CLI::PositiveNumber);
   c->add_option("--warmup", o->warmup, "Untimed steps first (default 1)")->check(CLI::NonNegativeNumber);
   c->add_option("--device", o->device, "auto, cpu, cuda or cuda:N");
   c->add_option("--dtype", o->dtype, "auto, fp32, fp16 or bf16");
-  c->add_flag("--channels-last", o->channels_last, "Channels-last on CUDA");
+  c->add_flag("--channels-last", o->channels_last, "Channels-last UNet weights and latents on CUDA");
   c->add_option("--seed", o->seed, "Weight seed");
   c->add_option("--json", o->json_out, "Also write the figures as JSON");
   return [o] { return run(*o); };

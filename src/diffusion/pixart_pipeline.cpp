@@ -17,6 +17,7 @@
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/util/utf8.hpp"
 
 #include <locale.h>
 
@@ -66,65 +67,6 @@ ConfigView load_python_json_config(const std::string& path) {
   return ConfigView(parse_json(out, path), path);
 }
 
-locale_t utf8_locale() {
-  static locale_t l = [] {
-    for (const char* name : {"C.UTF-8", "C.utf8", "en_US.UTF-8"}) {
-      locale_t x = newlocale(LC_CTYPE_MASK, name, static_cast<locale_t>(nullptr));
-      if (x) return x;
-    }
-    return static_cast<locale_t>(nullptr);
-  }();
-  return l;
-}
-
-// UTF-8 -> code points; a byte that starts no valid sequence stands for itself (U+DC80 + byte).
-std::u32string decode_utf8(const std::string& s) {
-  std::u32string out;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    char32_t c = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
-    bool ok = n > 0 && i + n <= s.size();
-    for (int k = 1; ok && k < n; ++k) {
-      const auto cb = static_cast<unsigned char>(s[i + k]);
-      if ((cb >> 6) != 2) ok = false;
-      c = (c << 6) | (cb & 0x3F);
-    }
-    if (!ok) {
-      out += static_cast<char32_t>(0xDC80 + b);
-      ++i;
-    } else {
-      out += c;
-      i += n;
-    }
-  }
-  return out;
-}
-
-std::string encode_utf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t c : s) {
-    if (c >= 0xDC80 && c <= 0xDCFF) {
-      out += static_cast<char>(c - 0xDC80);
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xC0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xE0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (c & 0x3F));
-    }
-  }
-  return out;
-}
-
 // Python's str.isspace: Unicode white space plus the ASCII separators 0x1C-0x1F.
 bool py_space(char32_t c) {
   if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F);
@@ -133,25 +75,20 @@ bool py_space(char32_t c) {
   return l && iswspace_l(static_cast<wint_t>(c), l);
 }
 
-char32_t py_lower(char32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  if (c >= 0xDC80 && c <= 0xDCFF) return c;
-  auto l = utf8_locale();
-  return l ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), l)) : c;
-}
+char32_t py_lower(char32_t c) { return c >= 0xDC80 && c <= 0xDCFF ? c : lower_code_point(c); }
 
 const std::vector<std::string> kPipelineClasses = {"PixArtAlphaPipeline", "PixArtSigmaPipeline"};
 
 }  // namespace
 
 std::string pixart_preprocess_caption(const std::string& text) {
-  auto u = decode_utf8(text);
+  auto u = decode_utf8(text, Utf8Errors::escape);
   std::size_t a = 0, b = u.size();
   while (a < b && py_space(u[a])) ++a;
   while (b > a && py_space(u[b - 1])) --b;
   std::u32string out;
   for (std::size_t i = a; i < b; ++i) out += py_lower(u[i]);
-  return encode_utf8(out);
+  return encode_utf8(out, Utf8Errors::escape);
 }
 
 std::string PixArtFolder::path(const std::string& component) const { return (fs::path(dir) / component).string(); }

@@ -9,6 +9,7 @@
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/util/utf8.hpp"
 
 namespace catimage {
 

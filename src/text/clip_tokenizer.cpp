@@ -7,83 +7,13 @@
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/util/utf8.hpp"
 
 namespace fs = std::filesystem;
 
 namespace catimage {
 
 namespace {
-
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
-// Decodes UTF-8; invalid bytes become U+FFFD (which the cleanup then drops, as transformers does).
-std::u32string decode_utf8(const std::string& s) {
-  std::u32string out;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    int n;
-    char32_t cp;
-    if (c < 0x80) {
-      n = 0, cp = c;
-    } else if ((c >> 5) == 6) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c >> 4) == 14) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c >> 3) == 30) {
-      n = 3, cp = c & 0x07;
-    } else {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    bool ok = i + n < s.size();
-    for (int k = 1; ok && k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc >> 6) != 2) ok = false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    out += cp;
-    i += n + 1;
-  }
-  return out;
-}
-
-std::string encode_utf8(const std::u32string& s) {
-  std::string out;
-  for (char32_t c : s) append_utf8(out, c);
-  return out;
-}
-
-locale_t utf8_locale() {
-  static locale_t loc = [] {
-    locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(0));
-    if (!l) l = newlocale(LC_CTYPE_MASK, "C.utf8", static_cast<locale_t>(0));
-    return l;
-  }();
-  return loc;
-}
 
 bool is_space(char32_t c) {
   if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') return true;
@@ -111,11 +41,6 @@ bool is_cjk(char32_t c) {
          (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
-char32_t to_lower(char32_t c) {
-  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-  auto l = utf8_locale();
-  return l ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), l)) : c;
-}
 
 // transformers' BasicTokenizer (lower case, no accent stripping, no punctuation split),
 // joined back with single spaces.
@@ -130,7 +55,7 @@ std::u32string basic_clean(const std::u32string& text) {
       spaced += c;
       spaced += U' ';
     } else {
-      spaced += to_lower(c);
+      spaced += lower_code_point(c);
     }
   }
   std::u32string out;
@@ -257,7 +182,7 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_json, const std::string& m
 std::vector<std::string> ClipTokenizer::bpe(const std::string& token) const {
   // symbols: one per unicode character of the byte-mapped token; the last gets "</w>"
   std::vector<std::string> word;
-  auto cps = decode_utf8(token);
+  auto cps = decode_utf8(token, Utf8Errors::replace);
   for (char32_t c : cps) {
     std::string s;
     append_utf8(s, c);
@@ -308,9 +233,9 @@ std::vector<int> ClipTokenizer::encode(const std::string& text) const {
       }
     }
     std::string chunk = text.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-    for (const auto& piece : pre_tokenize(basic_clean(decode_utf8(chunk)))) {
+    for (const auto& piece : pre_tokenize(basic_clean(decode_utf8(chunk, Utf8Errors::replace)))) {
       std::string mapped;
-      for (unsigned char b : encode_utf8(piece)) mapped += byte_to_unicode_[b];
+      for (unsigned char b : encode_utf8(piece, Utf8Errors::replace)) mapped += byte_to_unicode_[b];
       for (const auto& sym : bpe(mapped)) {
         auto it = vocab_.find(sym);
         ids.push_back(it == vocab_.end() ? eos_ : it->second);  // unk_token is <|endoftext|>

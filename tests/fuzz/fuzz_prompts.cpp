@@ -8,6 +8,7 @@
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/util/utf8.hpp"
 #include "fuzz_common.hpp"
 
 using namespace catimage;

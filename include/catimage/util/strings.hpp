@@ -5,8 +5,6 @@
 
 namespace catimage {
 
-// Returns the byte offset of the first invalid UTF-8 sequence, or npos if valid.
-std::size_t find_invalid_utf8(std::string_view s);
 std::string trim(std::string_view s);
 std::string to_lower(std::string_view s);
 std::string join(const std::vector<std::string>& parts, std::string_view sep);
