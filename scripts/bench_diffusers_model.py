@@ -82,7 +82,15 @@ def build(fam, cfg, a, dev, dtype):
     cls = getattr(diffusers, cfg["_class_name"], None) or diffusers.Transformer2DModel
     if cls is diffusers.Transformer2DModel:
         cfg = {**cfg, "norm_type": "ada_norm_single"}
-    model = cls.from_config(cfg).eval().to(dev, dtype)
+    model = cls.from_config(cfg).eval()
+    if cfg.get("use_additional_conditions") is False and getattr(model, "use_additional_conditions", False):
+        # diffusers 0.27 turns the micro-conditions on for every sample_size 128 (PixArt-Σ has none)
+        from diffusers.models.normalization import AdaLayerNormSingle
+
+        model.use_additional_conditions = False
+        model.adaln_single = AdaLayerNormSingle(
+            model.config.num_attention_heads * model.config.attention_head_dim, use_additional_conditions=False)
+    model = model.to(dev, dtype)
     lat, L = a.size // 8, a.text_tokens or 120
     x = torch.randn(B, model.config.in_channels, lat, lat, **rnd)
     text_dim = model.config.caption_channels or model.config.cross_attention_dim
@@ -90,7 +98,7 @@ def build(fam, cfg, a, dev, dtype):
     mask = torch.ones(B, L, device=dev)
     t = torch.full((B,), 500.0, device=dev)
     added = {"resolution": None, "aspect_ratio": None}
-    if model.config.sample_size == 128 and cfg.get("use_additional_conditions") in (None, True):
+    if getattr(model, "use_additional_conditions", model.config.sample_size == 128):
         added = {"resolution": torch.full((B, 2), float(a.size), **rnd), "aspect_ratio": torch.ones(B, 1, **rnd)}
     return model, lambda: model(x, encoder_hidden_states=ctx, timestep=t, added_cond_kwargs=added,
                                 encoder_attention_mask=mask)

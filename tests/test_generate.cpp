@@ -418,7 +418,7 @@ TEST(GenerateCli, ResumeIsExactAndSeedsFollowIds) {
   m = manifest(fs::path(out) / "manifest.jsonl");  // one line per image, the latest
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[1]["prompt"], "two dogs at dawn");
-  EXPECT_EQ(read_png_text((fs::path(out) / "dogs.png").string())[0].second, m[1]["key"]);
+  EXPECT_EQ(read_png_text((fs::path(out) / "dogs.png").string())[0].second, m[1]["key"].get<std::string>());
   // other settings make every image again
   r = gen(p2, "--guidance 2");
   EXPECT_TRUE(contains(r.err, "wrote 3 images")) << r.err;
@@ -782,7 +782,7 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
       const bool second_better = rec["second_score"].get<double>() > rec["observed"].get<double>();
       EXPECT_EQ(kept, second_better ? rec["second_file"].get<std::string>() : rec["first_file"].get<std::string>());
     } else {
-      EXPECT_EQ(kept, rec["first_file"]);
+      EXPECT_EQ(kept, rec["first_file"].get<std::string>());
       EXPECT_FALSE(fs::exists(d / "ref" / "xl" / file));
     }
   }

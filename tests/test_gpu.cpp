@@ -8,6 +8,7 @@
 #include <iostream>
 #include <vector>
 
+#include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "tiny_models.hpp"
 #ifdef CATIMAGE_WITH_CUDA
@@ -109,4 +110,19 @@ TEST(Gpu, OutOfMemoryHalvesTheBatchAndFinishes) {
   for (const auto& e : std::filesystem::directory_iterator(d / "out")) pngs += e.path().extension() == ".png";
   EXPECT_EQ(pngs, 32u);
 #endif
+}
+
+// The batch halving of `generate` retries on these; the cuDNN message is the one a real
+// out-of-memory run on an H200 raised (a cuDNN handle created with the GPU full).
+TEST(Device, OutOfMemoryIsRecognisedInEveryLibrarysWords) {
+  auto oom = [](const std::string& what) { return is_out_of_memory(std::runtime_error(what)); };
+  EXPECT_TRUE(oom("CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 139.81 GiB total capacity)"));
+  EXPECT_TRUE(
+      oom("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR\nException raised from createCuDNNHandle at "
+          "/pytorch/aten/src/ATen/cudnn/Handle.cpp:11 (most recent call first):"));
+  EXPECT_TRUE(oom("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"));
+  EXPECT_FALSE(oom("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR in cudnnConvolutionForward"));
+  EXPECT_FALSE(oom("cuDNN error: CUDNN_STATUS_BAD_PARAM"));
+  EXPECT_FALSE(oom("The size of tensor a (4) must match the size of tensor b (8) at non-singleton dimension 1"));
+  release_cached_memory(torch::Device(torch::kCPU));  // a no-op off CUDA
 }

@@ -378,7 +378,9 @@ TEST(PixArtPipeline, ResolutionBinningMatchesDiffusers) {
   p.set_resolution_binning(false);
   EXPECT_EQ(p.generation_size(768, 512), std::make_pair(768, 512));
   EXPECT_EQ(pixart_binned_size(256, 2048, 2048)->first, 2048);
-  EXPECT_LE(max_abs(pixart_resize_and_crop(R("resize.in"), 13, 17), R("resize.out")), 1e-6);
+  // bilinear resize with antialias of values in [-1, 1]: libtorch 1.13 is within 1e-6 of the
+  // reference, PyTorch 2.11's kernel within 1.7e-6 (measured on the GPU machine's CPU)
+  EXPECT_LE(max_abs(pixart_resize_and_crop(R("resize.in"), 13, 17), R("resize.out")), 1e-5);
 }
 
 TEST(PixArtPipeline, BadFoldersFailNamingTheFile) {

@@ -67,8 +67,6 @@ Settings settings_for(const Candidate& c, const GenerationJobOptions& o) {
   return s;
 }
 
-bool is_oom(const std::exception& e) { return std::string(e.what()).find("out of memory") != std::string::npos; }
-
 }  // namespace
 
 void validate_generation_options(const GenerationJobOptions& o) {
@@ -202,7 +200,9 @@ class Job {
       try {
         images = pipe->generate(req, gs);
       } catch (const std::exception& e) {
-        if (!is_oom(e)) throw;
+        if (!is_out_of_memory(e)) throw;
+        images = torch::Tensor();
+        release_cached_memory(pipe->device());  // what the failed batch held, for cuDNN/cuBLAS too
         if (batch == 1)
           fail(
               "out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "

@@ -60,7 +60,8 @@ ArchBench unet_bench(const ConfigView& c, const ArchBenchShape& s, torch::Device
     time_ids = torch::tensor({px, px, 0.f, 0.f, px, px}).repeat({B, 1}).to(device, dtype);
   }
   auto t = torch::full({1}, 500.0, torch::TensorOptions().dtype(torch::kFloat32).device(device));
-  ArchBench b{"unet", "UNet2DConditionModel", count_parameters(*unet), "latents " + dims(x) + ", text " + dims(ctx), {}};
+  ArchBench b{
+      "unet", "UNet2DConditionModel", count_parameters(*unet), "latents " + dims(x) + ", text " + dims(ctx), {}};
   b.step = [unet, x, t, ctx, pooled, time_ids]() mutable { (void)unet(x, t, ctx, pooled, time_ids); };
   return b;
 }
@@ -94,7 +95,8 @@ ArchBench uvit_bench(const ConfigView& c, const ArchBenchShape& s, torch::Device
   model->to(device, dtype);
   const int B = rows(s), tok = side(s, kVqScale, "aMUSEd"), L = s.text_tokens > 0 ? s.text_tokens : 77;
   auto opts = torch::TensorOptions().dtype(dtype).device(device);
-  auto ids = torch::randint(0, cfg.vocab_size, {B, tok, tok}, torch::TensorOptions().dtype(torch::kInt64).device(device));
+  auto ids =
+      torch::randint(0, cfg.vocab_size, {B, tok, tok}, torch::TensorOptions().dtype(torch::kInt64).device(device));
   auto states = torch::randn({B, L, cfg.encoder_hidden_size}, opts);
   auto pooled = torch::randn({B, cfg.cond_embed_dim}, opts);
   const auto px = static_cast<float>(s.size);
@@ -128,9 +130,10 @@ std::string arch_config_path(const std::string& arch) {
     auto p = find_resource("configs/archs/" + arch + suffix);
     if (!p.empty()) return p;
   }
-  fail("--arch \"{}\": not a config.json, a folder holding one, or a name under configs/archs/ "
-       "(<name>-unet.json, <name>-transformer.json, <name>-encoder.json)",
-       arch);
+  fail(
+      "--arch \"{}\": not a config.json, a folder holding one, or a name under configs/archs/ "
+      "(<name>-unet.json, <name>-transformer.json, <name>-encoder.json)",
+      arch);
 }
 
 ArchBench make_arch_bench(const std::string& config_path, const ArchBenchShape& shape, torch::Device device,

@@ -1,6 +1,9 @@
 #include "catimage/diffusion/device.hpp"
 
 #include "catimage/util/error.hpp"
+#ifdef CATIMAGE_WITH_CUDA  // set by CMake when libtorch has CUDA
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 namespace catimage {
 
@@ -31,6 +34,20 @@ torch::Dtype resolve_dtype(const std::string& name, const torch::Device& device)
 
 const char* dtype_label(torch::Dtype t) {
   return t == torch::kFloat16 ? "fp16" : t == torch::kBFloat16 ? "bf16" : "fp32";
+}
+
+bool is_out_of_memory(const std::exception& e) {
+  const std::string m = e.what();
+  auto has = [&](const char* s) { return m.find(s) != std::string::npos; };
+  return has("out of memory") || has("CUDNN_STATUS_ALLOC_FAILED") || has("CUBLAS_STATUS_ALLOC_FAILED") ||
+         (has("createCuDNNHandle") && (has("CUDNN_STATUS_INTERNAL_ERROR") || has("CUDNN_STATUS_NOT_INITIALIZED")));
+}
+
+void release_cached_memory(const torch::Device& device) {
+#ifdef CATIMAGE_WITH_CUDA
+  if (device.is_cuda()) c10::cuda::CUDACachingAllocator::emptyCache();
+#endif
+  (void)device;
 }
 
 }  // namespace catimage

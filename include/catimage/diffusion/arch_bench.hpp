@@ -12,10 +12,10 @@
 namespace catimage {
 
 struct ArchBenchShape {
-  int batch = 1;             // images
-  bool cfg = false;          // classifier-free guidance: the model sees 2 x batch rows
-  int size = 512;            // image side in pixels
-  int text_tokens = 0;       // 0: the family's (77 CLIP; 120 PixArt-α / T5, 300 for PixArt-Σ: pass it)
+  int batch = 1;               // images
+  bool cfg = false;            // classifier-free guidance: the model sees 2 x batch rows
+  int size = 512;              // image side in pixels
+  int text_tokens = 0;         // 0: the family's (77 CLIP; 120 PixArt-α / T5, 300 for PixArt-Σ: pass it)
   bool channels_last = false;  // 4-D UNet weights and latents channels-last (CUDA only)
 };
 
@@ -23,8 +23,8 @@ struct ArchBench {
   std::string family;  // "unet", "pixart", "uvit2d" (aMUSEd), "t5"
   std::string class_name;
   std::int64_t parameters = 0;
-  std::string input;            // the shapes of one call, for the log
-  std::function<void()> step;   // one forward pass (inputs fixed, output dropped)
+  std::string input;           // the shapes of one call, for the log
+  std::function<void()> step;  // one forward pass (inputs fixed, output dropped)
 };
 
 // The config file of `arch`: a config.json, a folder holding one, or a shipped name
