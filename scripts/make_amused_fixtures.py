@@ -23,9 +23,10 @@ import torch
 
 import diffusers
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from make_parity_fixtures import ClipText, token_ids
+from fixture_io import load_model, token_ids
+from make_parity_fixtures import ClipText
 
 # pipeline_amused.py imports two class names from transformers; nothing of them is used when
 # the pipeline gets prompt embeddings. Stand-ins (after diffusers has checked availability).
@@ -52,11 +53,6 @@ def _attention_scores(self, query, key, attention_mask=None):
 attention_processor.Attention.get_attention_scores = _attention_scores
 
 
-def load_model(cls, folder):
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    m = cls.from_config(cfg)
-    m.load_state_dict(load_file(os.path.join(folder, "diffusion_pytorch_model.safetensors")), strict=True)
-    return m.eval()
 
 
 def main():

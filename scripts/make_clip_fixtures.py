@@ -29,6 +29,8 @@ from PIL import Image
 
 from safetensors.torch import load_file, save_file
 
+from fixture_io import token_ids
+
 
 def copy_blocks(transformer, sd, prefix, cfg):
     """transformers' encoder layers (q/k/v/out_proj, layer_norm1/2, mlp.fc1/fc2) onto OpenAI's resblocks."""
@@ -118,14 +120,6 @@ class Text(torch.nn.Module):
         return x[torch.arange(ids.shape[0]), at] @ self.projection.T
 
 
-def token_ids(tok, texts, vocab, pad):
-    bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
-    out = []
-    for t in texts:
-        body = tok.encode(t)[:75]
-        ids = [bos] + body + [eos]
-        out.append(ids + [vocab[pad]] * (77 - len(ids)))
-    return torch.tensor(out)
 
 
 def clip_image_processor(img, pp):

@@ -23,17 +23,9 @@ from diffusers import (AutoencoderKL, AutoencoderTiny, DDIMScheduler, DPMSolverM
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, LCMScheduler, UNet2DConditionModel)
 from safetensors.torch import load_file, save_file
 
+from fixture_io import load_model, token_ids
 
-def load_model(cls, folder):
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    m = cls.from_config(cfg)
-    sd = load_file(os.path.join(folder, "diffusion_pytorch_model.safetensors"))
-    if cls is AutoencoderTiny:
-        missing, unexpected = m.load_state_dict(sd, strict=False)
-        assert not unexpected and all(k.startswith("encoder.") for k in missing), (missing, unexpected)
-    else:
-        m.load_state_dict(sd, strict=True)  # catimage's key names must be diffusers' key names
-    return m.eval()
+
 
 
 class ClipText(torch.nn.Module):
@@ -95,14 +87,6 @@ class ClipText(torch.nn.Module):
         return last, penultimate, pooled, proj
 
 
-def token_ids(tok, texts, vocab, pad):
-    bos, eos = vocab["<|startoftext|>"], vocab["<|endoftext|>"]
-    out = []
-    for t in texts:
-        body = tok.encode(t)[:75]
-        ids = [bos] + body + [eos]
-        out.append(ids + [vocab[pad]] * (77 - len(ids)))
-    return torch.tensor(out)
 
 
 SCHEDULERS = {"ddim": DDIMScheduler, "euler": EulerDiscreteScheduler, "euler_ancestral": EulerAncestralDiscreteScheduler,
@@ -171,7 +155,7 @@ def main():
     img = torch.rand(1, 3, 16, 16, generator=g) * 2 - 1
     t["vae.latents"], t["vae.decoded"] = z, vae.decode(z).sample
     t["vae.image"], t["vae.encoded_mean"] = img, vae.encode(img).latent_dist.mean
-    taesd = load_model(AutoencoderTiny, M("tiny-taesd"))
+    taesd = load_model(AutoencoderTiny, M("tiny-taesd"), missing_ok_prefix="encoder.")
     t["taesd.latents"], t["taesd.decoded"] = z, taesd.decode(z).sample
 
     # --- schedulers ------------------------------------------------------------------------

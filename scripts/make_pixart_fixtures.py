@@ -21,14 +21,11 @@ import torch
 from diffusers import AutoencoderKL, DPMSolverMultistepScheduler, PixArtAlphaPipeline, Transformer2DModel
 from diffusers.models.embeddings import get_2d_sincos_pos_embed
 from diffusers.pipelines.pixart_alpha.pipeline_pixart_alpha import ASPECT_RATIO_512_BIN, ASPECT_RATIO_1024_BIN
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
+
+from fixture_io import load_model
 
 
-def load_model(cls, folder):
-    cfg = json.load(open(os.path.join(folder, "config.json")))
-    m = cls.from_config(cfg)
-    m.load_state_dict(load_file(os.path.join(folder, "diffusion_pytorch_model.safetensors")), strict=True)
-    return m.eval()
 
 
 def mask_of(lengths, L):

@@ -18,6 +18,7 @@
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 #include "diffusion/schedulers/amused.hpp"
+#include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -26,23 +27,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const WeightFiles& ref() {
-  static WeightFiles w = WeightFiles::file(fixture("parity/amused_reference.safetensors"));
-  return w;
-}
-torch::Tensor R(const std::string& name) { return ref().get(name); }
-torch::Tensor Rl(const std::string& name) { return ref().get(name).round().to(torch::kInt64); }
-const json& meta() {
-  static json j = read_json_file(fixture("parity/amused_reference.json"));
-  return j;
-}
+torch::Tensor R(const std::string& name) { return reference_tensors("amused_reference").get(name); }
+torch::Tensor Rl(const std::string& name) { return R(name).round().to(torch::kInt64); }
+const json& meta() { return reference_meta("amused_reference"); }
 
 // Max |a - b|; the largest per parity test is printed.
 float worst = 0;
 bool measured = false;
 float err(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  const float e = (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<float>();
+  const float e = max_abs_diff(a, b);
   worst = std::max(worst, e);
   measured = true;
   return e;
@@ -57,16 +50,6 @@ const bool registered = [] {
   ::testing::UnitTest::GetInstance()->listeners().Append(new ReportWorst);
   return true;
 }();
-
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  std::array<char, 512> buf{};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  return out;
-}
 
 PipelineOptions tiny_options() {
   PipelineOptions o;
@@ -120,11 +103,10 @@ TEST(AmusedParity, TinyModelsAreTheOnesTheReferencesUsed) {
   tiny_model("tiny-amused");
   tiny_model("tiny-uvit2d-bias");
   const auto root = fs::path(tiny_model("tiny-amused")).parent_path();
-  auto want = slurp(fixture("parity/amused_weights.sha256"));
-  auto got = command_output("cd " + root.string() +
-                            " && sha256sum tiny-amused/*/*.safetensors tiny-uvit2d-bias/*.safetensors 2>/dev/null");
-  ASSERT_EQ(got, want) << "the tiny models' random weights differ from the ones the aMUSEd references were made "
-                          "with; rerun scripts/make_amused_fixtures.sh";
+  auto got = weight_sums(root.string(), "tiny-amused/*/*.safetensors tiny-uvit2d-bias/*.safetensors");
+  ASSERT_EQ(got, slurp(fixture("parity/amused_weights.sha256")))
+      << "the tiny models' random weights differ from the ones the aMUSEd references were made "
+         "with; rerun scripts/make_amused_fixtures.sh";
 }
 
 TEST(AmusedParity, TextConditioningMatches) {

@@ -19,15 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Rewrites a safetensors file with `edit` applied to its tensors (float32).
 void rewrite(const std::string& path, const std::function<void(std::map<std::string, torch::Tensor>&)>& edit) {
   std::map<std::string, torch::Tensor> t;
@@ -83,7 +74,7 @@ TEST(DiffusionModels, LoadingReportsMissingMisshapedAndUnexpectedKeys) {
     t["conv_out.weight"] = torch::zeros({4, 32, 1, 1});
     t["extra.weight"] = torch::zeros({1});
   });
-  auto msg = error_of([&] { load_unet(dir.string()); });
+  auto msg = error_message([&] { load_unet(dir.string()); });
   EXPECT_TRUE(contains(msg, "missing [conv_in.bias]")) << msg;
   EXPECT_TRUE(contains(msg, "conv_out.weight (file [4, 32, 1, 1], model [4, 32, 3, 3])")) << msg;
   EXPECT_TRUE(contains(msg, "unexpected [extra.weight]")) << msg;
@@ -199,11 +190,11 @@ TEST(DiffusionModels, ShardedWeightsAndFp16VariantsLoad) {
 TEST(DiffusionModels, UnsupportedConfigsAreRefusedByKey) {
   auto cfg = read_json_file(fixture("tiny-sd1/unet/config.json"));
   cfg["class_embed_type"] = "timestep";
-  auto msg = error_of([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
+  auto msg = error_message([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
   EXPECT_TRUE(contains(msg, "unet/config.json: key \"class_embed_type\"")) << msg;
   cfg = read_json_file(fixture("tiny-sd1/unet/config.json"));
   cfg["down_block_types"][0] = "SimpleCrossAttnDownBlock2D";
-  msg = error_of([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
+  msg = error_message([&] { UNetConfig::from(ConfigView(cfg, "unet/config.json")); });
   EXPECT_TRUE(contains(msg, "SimpleCrossAttnDownBlock2D")) << msg;
 }
 

@@ -182,6 +182,52 @@ std::vector<json> manifest(const fs::path& p) {
   return out;
 }
 
+// Runs `argv` (argv[0]: the binary; output discarded) to the end; its exit status.
+int run_to_end(const std::vector<std::string>& argv) {
+  std::string cmd;
+  for (const auto& a : argv) cmd += "'" + a + "' ";
+  return std::system((cmd + ">/dev/null 2>&1").c_str());
+}
+
+// Starts `argv` (writing into `out`) again and again and SIGKILLs it after a random delay in
+// [min_ms, max_ms] (seeded), until it was killed `kills_wanted` times or `attempts` runs were
+// started. A run that finished before its kill has `out` moved aside (to <out>_done) so that the
+// next run starts from nothing and is killed mid-run again. Returns how many runs were killed.
+int kill_at_random_points(std::vector<std::string> argv, const fs::path& out, unsigned seed, int min_ms, int max_ms,
+                          int kills_wanted, int attempts) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> delay_ms(min_ms, max_ms);
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int kills = 0;
+  for (int attempt = 0; attempt < attempts && kills < kills_wanted; ++attempt) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, cargv[0], &fa, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) {
+      ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << rc;
+      return kills;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      ++kills;
+    } else {
+      const fs::path done = out.string() + "_done";
+      fs::remove_all(done);
+      fs::rename(out, done);
+    }
+  }
+  return kills;
+}
+
 }  // namespace
 
 TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
@@ -494,42 +540,11 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
     return std::vector<std::string>{CATIMAGE_BINARY, "-q",    "generate", "-c",         cfg,      "--candidate",
                                     "small",         prompts, "--out",    out.string(), "--seed", "5"};
   };
-  auto run_to_end = [&](const fs::path& out) {
-    std::string cmd;
-    for (const auto& a : args(out)) cmd += "'" + a + "' ";
-    return std::system((cmd + ">/dev/null 2>&1").c_str());
-  };
-  ASSERT_EQ(run_to_end(d / "ref"), 0);
+  ASSERT_EQ(run_to_end(args(d / "ref")), 0);
   // Interrupted: kill -9 at random moments, at least 50 times, then finish.
-  std::mt19937 rng(12345);
-  std::uniform_int_distribution<int> delay_ms(150, 1500);
-  int kills = 0;
-  for (int attempt = 0; attempt < 400 && kills < 50; ++attempt) {
-    auto a = args(d / "killed");
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      ++kills;
-    } else {
-      // finished before the kill: start over from an empty folder to keep killing mid-run
-      fs::remove_all(d / "killed_done");
-      fs::rename(d / "killed", d / "killed_done");
-    }
-  }
+  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 50, 400);
   ASSERT_GE(kills, 50);
-  ASSERT_EQ(run_to_end(d / "killed"), 0);
+  ASSERT_EQ(run_to_end(args(d / "killed")), 0);
   auto m = manifest(d / "killed" / "manifest.jsonl");
   ASSERT_EQ(m.size(), static_cast<std::size_t>(n));
   std::set<std::string> files;
@@ -761,12 +776,7 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
         "--cascade-predictor", predictor, "--scorer", scorer,  "--keep-best", "--budget", "2.5",        "--out",
         out.string(),          "--seed",  "5"};
   };
-  auto run_to_end = [&](const fs::path& out) {
-    std::string cmd;
-    for (const auto& a : args(out)) cmd += "'" + a + "' ";
-    return std::system((cmd + ">/dev/null 2>&1").c_str());
-  };
-  ASSERT_EQ(run_to_end(d / "ref"), 0);
+  ASSERT_EQ(run_to_end(args(d / "ref")), 0);
   const auto ref = manifest(d / "ref" / "cascade.jsonl");
   ASSERT_EQ(ref.size(), static_cast<std::size_t>(n));
   std::size_t escalated = 0;
@@ -792,34 +802,9 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
   const auto ref_manifest = manifest(d / "ref" / "manifest.jsonl");
   EXPECT_EQ(ref_manifest.size(), n + escalated);
 
-  std::mt19937 rng(777);
-  std::uniform_int_distribution<int> delay_ms(100, 1400);
-  int kills = 0;
-  for (int attempt = 0; attempt < 200 && kills < 20; ++attempt) {
-    auto a = args(d / "killed");
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    pid_t pid = 0;
-    ASSERT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      ++kills;
-    } else {
-      fs::remove_all(d / "killed_done");
-      fs::rename(d / "killed", d / "killed_done");
-    }
-  }
+  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 777, 100, 1400, 20, 200);
   ASSERT_GE(kills, 20);
-  ASSERT_EQ(run_to_end(d / "killed"), 0);
+  ASSERT_EQ(run_to_end(args(d / "killed")), 0);
   // Same decisions, same images, each recorded once; nothing else left behind.
   EXPECT_EQ(slurp(d / "killed" / "cascade.jsonl"), slurp(d / "ref" / "cascade.jsonl"));
   const auto m = manifest(d / "killed" / "manifest.jsonl");

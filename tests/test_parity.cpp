@@ -13,6 +13,7 @@
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/weights.hpp"
+#include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -21,20 +22,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const WeightFiles& ref() {
-  static WeightFiles w = WeightFiles::file(fixture("parity/reference.safetensors"));
-  return w;
-}
-torch::Tensor R(const std::string& name) { return ref().get(name); }
-const json& meta() {
-  static json j = read_json_file(fixture("parity/reference.json"));
-  return j;
-}
+torch::Tensor R(const std::string& name) { return reference_tensors("reference").get(name); }
+const json& meta() { return reference_meta("reference"); }
 // Max |a - b|; the largest per test is printed (the README quotes these).
 float worst = 0;
 float err(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  const float e = (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<float>();
+  const float e = max_abs_diff(a, b);
   worst = std::max(worst, e);
   return e;
 }
@@ -50,16 +43,6 @@ const bool registered = [] {
   return true;
 }();
 
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  std::array<char, 512> buf{};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  return out;
-}
-
 }  // namespace
 
 // The references were made on the weights catimage writes with seed 7; if libtorch ever
@@ -67,11 +50,10 @@ std::string command_output(const std::string& cmd) {
 TEST(Parity, TinyModelsAreTheOnesTheReferencesUsed) {
   for (const char* m : {"tiny-sd1", "tiny-sd2", "tiny-sdxl", "tiny-taesd"}) tiny_model(m);
   const auto root = fs::path(tiny_model("tiny-sd1")).parent_path();
-  auto want = slurp(fixture("parity/weights.sha256"));
-  auto got = command_output("cd " + root.string() +
-                            " && sha256sum tiny-*/*/*.safetensors tiny-taesd/*.safetensors 2>/dev/null");
-  ASSERT_EQ(got, want) << "the tiny models' random weights differ from the ones tests/fixtures/parity was made "
-                          "with; rerun scripts/make_parity_fixtures.sh";
+  auto got = weight_sums(root.string(), "tiny-*/*/*.safetensors tiny-taesd/*.safetensors");
+  ASSERT_EQ(got, slurp(fixture("parity/weights.sha256")))
+      << "the tiny models' random weights differ from the ones tests/fixtures/parity was made "
+         "with; rerun scripts/make_parity_fixtures.sh";
 }
 
 TEST(Parity, TokenIdsMatchTheReferenceTokenizer) {
@@ -102,7 +84,8 @@ TEST(Parity, TextEncodersMatch) {
     EXPECT_LE(err(out.last_hidden_state, R("te." + key + ".last")), 1e-4) << key;
     EXPECT_LE(err(out.penultimate, R("te." + key + ".penultimate")), 1e-4) << key;
     EXPECT_LE(err(out.pooled, R("te." + key + ".pooled")), 1e-4) << key;
-    if (ref().has("te." + key + ".text_embeds")) EXPECT_LE(err(out.text_embeds, R("te." + key + ".text_embeds")), 1e-4);
+    if (reference_tensors("reference").has("te." + key + ".text_embeds"))
+      EXPECT_LE(err(out.text_embeds, R("te." + key + ".text_embeds")), 1e-4);
   }
 }
 
@@ -149,7 +132,7 @@ TEST(Parity, SchedulerTimestepsSigmasAndStepsMatch) {
                   1e-5 * (1 + run["init_noise_sigma"].get<double>()))
           << what;
       const std::string key = "sched." + name + "." + steps_s;
-      if (!ref().has(key)) continue;
+      if (!reference_tensors("reference").has(key)) continue;
       auto gen = at::detail::createCPUGenerator(7);
       NoiseSource noise = [&] {
         return torch::randn({1, 4, 4, 4}, gen, torch::TensorOptions().dtype(torch::kFloat32));

@@ -21,6 +21,7 @@
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
+#include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -29,20 +30,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const WeightFiles& ref() {
-  static WeightFiles w = WeightFiles::file(fixture("parity/pixart_reference.safetensors"));
-  return w;
-}
-torch::Tensor R(const std::string& name) { return ref().get(name); }
-const json& meta() {
-  static json j = read_json_file(fixture("parity/pixart_reference.json"));
-  return j;
-}
-
-float max_abs(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<float>();
-}
+torch::Tensor R(const std::string& name) { return reference_tensors("pixart_reference").get(name); }
+const json& meta() { return reference_meta("pixart_reference"); }
 
 // The folder tests/tiny_models.hpp makes its tiny models in.
 std::string root_dir() { return fs::path(tiny_model("tiny-pixart")).parent_path().string(); }
@@ -77,15 +66,6 @@ void edit_json(const fs::path& p, const std::function<void(json&)>& f) {
   write(p, j.dump(1));
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 PixArtPipeline& pipeline(const std::string& model) {
   static std::map<std::string, std::unique_ptr<PixArtPipeline>> made;
   auto& p = made[model];
@@ -101,23 +81,12 @@ PixArtPipeline& pipeline(const std::string& model) {
   return *p;
 }
 
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  std::array<char, 512> buf{};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  return out;
-}
-
 }  // namespace
 
 TEST(PixArtParity, TinyModelsAreTheOnesTheReferencesUsed) {
   tiny("tiny-pixart");
   tiny("tiny-pixart-ms");
-  const auto got =
-      command_output("cd " + root_dir() + " && sha256sum tiny-pixart/*/*.safetensors tiny-pixart-ms/*/*.safetensors");
+  const auto got = weight_sums(root_dir(), "tiny-pixart/*/*.safetensors tiny-pixart-ms/*/*.safetensors");
   ASSERT_EQ(got, slurp(fixture("parity/pixart_weights.sha256")))
       << "the tiny PixArt folders' random weights differ from the ones tests/fixtures/parity/pixart_* was made "
          "with; rerun scripts/make_pixart_fixtures.sh";
@@ -173,7 +142,7 @@ TEST(PixArtTransformer, RefusesWhatItDoesNotImplementByKey) {
     else
       j[key] = value;
     const auto path = write(dir / "config.json", j.dump());
-    const auto msg = error_of([&] { PixArtTransformerConfig::load(path); });
+    const auto msg = error_message([&] { PixArtTransformerConfig::load(path); });
     EXPECT_TRUE(contains(msg, path) && contains(msg, key) && contains(msg, why)) << key << ": " << msg;
   };
   refused("norm_type", "layer_norm", "ada_norm_single");
@@ -188,20 +157,20 @@ TEST(PixArtTransformer, RefusesWhatItDoesNotImplementByKey) {
   j["attention_head_dim"] = 11;  // 22 wide: no multiple of 4 for the sin-cos positions
   j["cross_attention_dim"] = 22;
   auto path = write(dir / "config.json", j.dump());
-  EXPECT_TRUE(contains(error_of([&] { PixArtTransformerConfig::load(path); }), "multiple of 4"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtTransformerConfig::load(path); }), "multiple of 4"));
   j = base;
   j["attention_head_dim"] = 8;  // 16 wide: the micro-conditions split the width in three
   j["cross_attention_dim"] = 16;
   j["use_additional_conditions"] = true;
   path = write(dir / "config.json", j.dump());
-  EXPECT_TRUE(contains(error_of([&] { PixArtTransformerConfig::load(path); }), "divisible by 3"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtTransformerConfig::load(path); }), "divisible by 3"));
 }
 
 TEST(PixArtTransformer, PositionEmbeddingMatchesDiffusers) {
   for (const auto& [name, p] : meta()["pos"].items()) {
     auto got = sincos_pos_embed_2d(p["dim"].get<int>(), p["grid"][0].get<int>(), p["grid"][1].get<int>(),
                                    p["base_size"].get<int>(), p["interpolation_scale"].get<double>());
-    EXPECT_LE(max_abs(got, R("pos." + name)), 1e-6) << name;
+    EXPECT_LE(max_abs_diff(got, R("pos." + name)), 1e-6) << name;
   }
 }
 
@@ -215,7 +184,7 @@ TEST(PixArtTransformer, ForwardMatchesDiffusers) {
     torch::Tensor mask;
     if (m["masked"].get<bool>()) mask = R(k + "mask").to(torch::kInt64);
     auto out = model(R(k + "sample"), R(k + "timesteps"), R(k + "context"), mask, micro);
-    const float e = max_abs(out, R(k + "out"));
+    const float e = max_abs_diff(out, R(k + "out"));
     std::printf("[parity] PixArt transformer %s: max abs error %.3g\n", c.c_str(), e);
     EXPECT_LE(e, 1e-4) << c;
     EXPECT_EQ(out.size(1), 8) << "learned sigma: noise and variance channels, as diffusers returns them";
@@ -232,9 +201,9 @@ TEST(PixArtTransformer, PaddedTextTokensAreMasked) {
   // what the padding holds does not matter...
   auto other = ctx.clone();
   other.narrow(1, 7, 5)[0].normal_();
-  EXPECT_LE(max_abs(model(x, ts, other, mask), out), 1e-6);
+  EXPECT_LE(max_abs_diff(model(x, ts, other, mask), out), 1e-6);
   // ...and without the mask it would
-  EXPECT_GT(max_abs(model(x, ts, ctx), out), 1e-3);
+  EXPECT_GT(max_abs_diff(model(x, ts, ctx), out), 1e-3);
   EXPECT_THROW(model(x, ts, ctx, mask.narrow(1, 0, 5)), Error);
 }
 
@@ -253,7 +222,7 @@ TEST(PixArtTransformer, MaskedAttentionMatchesItsDefinition) {
       auto split = [&](const torch::Tensor& t) { return t.view({B, -1, heads, d}).transpose(1, 2); };
       auto scores = torch::matmul(split(q), split(k).transpose(-1, -2)) / std::sqrt(double(d)) + bias.unsqueeze(1);
       auto want = torch::matmul(scores.softmax(-1), split(v)).transpose(1, 2).reshape({B, N, heads * d});
-      EXPECT_LE(max_abs(masked_multihead_attention(q, k, v, heads, bias), want), 1e-5) << N;
+      EXPECT_LE(max_abs_diff(masked_multihead_attention(q, k, v, heads, bias), want), 1e-5) << N;
     }
   }
 }
@@ -274,9 +243,9 @@ TEST(PixArtPipeline, FromEmbeddingsMatchesDiffusers) {
                          m["guidance"].get<double>()};
     const auto seeds = m["seeds"].get<std::vector<std::uint64_t>>();
     auto lat = p.generate_latents_from_embeddings(pos, neg, seeds, s);
-    const float el = max_abs(lat, R(k + "latents"));
+    const float el = max_abs_diff(lat, R(k + "latents"));
     auto img = p.generate_from_embeddings(pos, neg, seeds, s);
-    const float ei = max_abs(img, R(k + "uint8"));
+    const float ei = max_abs_diff(img, R(k + "uint8"));
     std::printf("[parity] PixArt pipeline %s: latents max abs %.3g, image max %.0f/255\n", c.c_str(), el, ei);
     EXPECT_LE(el, 1e-3) << c;
     EXPECT_LE(ei, 2.0) << c;
@@ -290,9 +259,9 @@ TEST(PixArtPipeline, SameSeedSameImageWhateverTheBatch) {
   auto both = p.generate({{"a red cube", "", 11}, {"two dogs at dusk", "blurry", 12}}, s);
   auto second = p.generate({{"two dogs at dusk", "blurry", 12}}, s);
   auto first = p.generate({{"a red cube", "", 11}}, s);
-  EXPECT_LE(max_abs(both[1], second[0]), 1.0);
-  EXPECT_LE(max_abs(both[0], first[0]), 1.0);
-  EXPECT_GT(max_abs(both[0], both[1]), 10.0);  // different prompts and seeds: different images
+  EXPECT_LE(max_abs_diff(both[1], second[0]), 1.0);
+  EXPECT_LE(max_abs_diff(both[0], first[0]), 1.0);
+  EXPECT_GT(max_abs_diff(both[0], both[1]), 10.0);  // different prompts and seeds: different images
 }
 
 TEST(PixArtPipeline, EncodesPromptsAsDiffusers) {
@@ -308,7 +277,7 @@ TEST(PixArtPipeline, EncodesPromptsAsDiffusers) {
   EXPECT_EQ(e.mask[1].sum().item<std::int64_t>(), 1);  // "": just </s>, as diffusers' negative prompt
   auto t5 = load_t5_encoder(tiny("tiny-pixart") + "/text_encoder");
   torch::NoGradGuard ng;
-  EXPECT_LE(max_abs(e.embeds, t5(tok.input_ids, tok.attention_mask)), 1e-6);
+  EXPECT_LE(max_abs_diff(e.embeds, t5(tok.input_ids, tok.attention_mask)), 1e-6);
 }
 
 TEST(PixArtPipeline, GeneratesFromPromptsWithItsDefaults) {
@@ -328,7 +297,7 @@ TEST(PixArtPipeline, GeneratesFromPromptsWithItsDefaults) {
   EXPECT_TRUE(torch::equal(img, same));
   // the negative prompt takes part under guidance, not without it
   auto other_neg = p.generate({{"a red cube", "ugly", 3}}, s);
-  EXPECT_GT(max_abs(other_neg[0], img[0]), 0.0);
+  EXPECT_GT(max_abs_diff(other_neg[0], img[0]), 0.0);
   s.guidance = 1.0;
   EXPECT_TRUE(torch::equal(p.generate({{"a red cube", "ugly", 3}}, s), p.generate({{"a red cube", "", 3}}, s)));
   EXPECT_THROW(p.generate(batch, GenerationSettings{2, 18, 16, 4.5}), Error);  // 18: no multiple of 4
@@ -380,12 +349,12 @@ TEST(PixArtPipeline, ResolutionBinningMatchesDiffusers) {
   EXPECT_EQ(pixart_binned_size(256, 2048, 2048)->first, 2048);
   // bilinear resize with antialias of values in [-1, 1]: libtorch 1.13 is within 1e-6 of the
   // reference, PyTorch 2.11's kernel within 1.7e-6 (measured on the GPU machine's CPU)
-  EXPECT_LE(max_abs(pixart_resize_and_crop(R("resize.in"), 13, 17), R("resize.out")), 1e-5);
+  EXPECT_LE(max_abs_diff(pixart_resize_and_crop(R("resize.in"), 13, 17), R("resize.out")), 1e-5);
 }
 
 TEST(PixArtPipeline, BadFoldersFailNamingTheFile) {
   auto expect_error = [](const fs::path& d, const std::string& needle1, const std::string& needle2) {
-    const auto msg = error_of([&] { inspect_pixart_folder(d.string()); });
+    const auto msg = error_message([&] { inspect_pixart_folder(d.string()); });
     EXPECT_TRUE(contains(msg, needle1) && contains(msg, needle2)) << msg;
   };
   auto d = copy_of_tiny("tokenizer");
@@ -428,14 +397,14 @@ TEST(PixArtPipeline, BadFoldersFailNamingTheFile) {
   o.folder = tiny("tiny-pixart");
   o.device = "cpu";
   o.scheduler = "euler";
-  EXPECT_TRUE(contains(error_of([&] { PixArtPipeline p(o); }), "--scheduler euler"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtPipeline p(o); }), "--scheduler euler"));
   o.scheduler = "dpmpp_2m";  // its own: fine
   EXPECT_NO_THROW(PixArtPipeline p(o));
   o.vae = tiny_model("tiny-taesd");
-  EXPECT_TRUE(contains(error_of([&] { PixArtPipeline p(o); }), "--vae"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtPipeline p(o); }), "--vae"));
   o.vae.clear();
   o.channels_last = true;
-  EXPECT_TRUE(contains(error_of([&] { PixArtPipeline p(o); }), "--channels-last"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtPipeline p(o); }), "--channels-last"));
 }
 
 // Where libtorch has CUDA and a device (the GPU machine); skipped elsewhere. Prints what it measured.
@@ -449,7 +418,7 @@ TEST(PixArtGpu, CudaPipelinesAgreeWithFp32OnTheCpu) {
     PixArtMicroConditions micro{R(k + "resolution").cuda(), R(k + "aspect_ratio").cuda()};
     auto out = model(R(k + "sample").cuda(), R(k + "timesteps").cuda(), R(k + "context").cuda(),
                      R(k + "mask").to(torch::kInt64).cuda(), micro);
-    const float e = max_abs(out.cpu(), R(k + "out"));
+    const float e = max_abs_diff(out.cpu(), R(k + "out"));
     std::printf("[gpu] PixArt transformer cuda fp32 vs diffusers: max abs %.3g\n", e);
     EXPECT_LE(e, 1e-3);
   }

@@ -20,6 +20,7 @@
 #include "catimage/scoring/metrics.hpp"
 #include "catimage/scoring/prompt_ids.hpp"
 #include "catimage/util/error.hpp"
+#include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -28,40 +29,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const WeightFiles& ref() {
-  static WeightFiles w = WeightFiles::file(fixture("parity/clip_model.safetensors"));
-  return w;
-}
-torch::Tensor R(const std::string& name) { return ref().get(name); }
-const json& meta() {
-  static json j = read_json_file(fixture("parity/clip_model.json"));
-  return j;
-}
-
-float max_err(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<float>();
-}
-
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  std::array<char, 512> buf{};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  return out;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+torch::Tensor R(const std::string& name) { return reference_tensors("clip_model").get(name); }
+const json& meta() { return reference_meta("clip_model"); }
 
 torch::Tensor solid(std::int64_t h, std::int64_t w, std::array<int, 3> rgb) {
   auto t = torch::empty({h, w, 3}, torch::kUInt8);
@@ -75,10 +44,10 @@ torch::Tensor solid(std::int64_t h, std::int64_t w, std::array<int, 3> rgb) {
 
 TEST(Scoring, TinyClipIsTheOneTheReferencesUsed) {
   const auto dir = fs::path(tiny_clip());
-  auto want = slurp(fixture("parity/clip_weights.sha256"));
-  auto got = command_output("cd " + dir.parent_path().string() + " && sha256sum tiny-clip/model.safetensors");
-  ASSERT_EQ(got, want) << "the tiny CLIPModel's random weights differ from the ones tests/fixtures/parity/"
-                          "clip_model.safetensors was made with; rerun scripts/make_clip_fixtures.sh";
+  auto got = weight_sums(dir.parent_path().string(), "tiny-clip/model.safetensors");
+  ASSERT_EQ(got, slurp(fixture("parity/clip_weights.sha256")))
+      << "the tiny CLIPModel's random weights differ from the ones tests/fixtures/parity/"
+         "clip_model.safetensors was made with; rerun scripts/make_clip_fixtures.sh";
 }
 
 TEST(Scoring, RandomWeightsCommandWritesClipModelFolders) {
@@ -110,9 +79,9 @@ TEST(Scoring, ClipModelMatchesReference) {
   auto m = load_clip_model(tiny_clip());
   auto px = R("clip.pixel_values");
   auto ids = R("clip.ids").to(torch::kInt64);
-  const float e_img = max_err(m->image_embeds(px), R("clip.image_embeds"));
-  const float e_txt = max_err(m->text_embeds(ids), R("clip.text_embeds"));
-  const float e_log = max_err(m->forward(px, ids).logits_per_image, R("clip.logits_per_image"));
+  const float e_img = max_abs_diff(m->image_embeds(px), R("clip.image_embeds"));
+  const float e_txt = max_abs_diff(m->text_embeds(ids), R("clip.text_embeds"));
+  const float e_log = max_abs_diff(m->forward(px, ids).logits_per_image, R("clip.logits_per_image"));
   std::printf("[clip parity] max abs error: image_embeds %.3g, text_embeds %.3g, logits_per_image %.3g\n", e_img, e_txt,
               e_log);
   EXPECT_LE(e_img, 1e-4);
@@ -205,9 +174,9 @@ TEST(Scoring, ImageProcessorConfigForms) {
   EXPECT_EQ(b.shortest_edge, 224);
   EXPECT_EQ(b.crop_height, 200);
   EXPECT_EQ(b.crop_width, 100);
-  EXPECT_TRUE(contains(error_of([&] { pc(R"({"resample": 1})"); }), "\"resample\""));
-  EXPECT_TRUE(contains(error_of([&] { pc(R"({"size": "big"})"); }), "\"size\""));
-  EXPECT_TRUE(contains(error_of([&] { pc(R"({"image_std": [1, 2]})"); }), "\"image_std\""));
+  EXPECT_TRUE(contains(error_message([&] { pc(R"({"resample": 1})"); }), "\"resample\""));
+  EXPECT_TRUE(contains(error_message([&] { pc(R"({"size": "big"})"); }), "\"size\""));
+  EXPECT_TRUE(contains(error_message([&] { pc(R"({"image_std": [1, 2]})"); }), "\"image_std\""));
 }
 
 // --- scores ------------------------------------------------------------------------------
@@ -229,13 +198,13 @@ TEST(Scoring, ClipScoreAndPickScoreFormulas) {
   EXPECT_NEAR(ps[2].item<float>(), -100.0f, 1e-3);  // PickScore keeps the sign
   EXPECT_NEAR(ps[3].item<float>(), 100.0f / std::sqrt(2.0f), 1e-3);
   EXPECT_TRUE(torch::allclose(score(ScoreMetric::clipscore, img, txt, torch::tensor(0.0f)), cs));
-  EXPECT_TRUE(contains(error_of([&] { clipscore(img, txt.slice(0, 0, 2)); }), "same (B, D) shape"));
+  EXPECT_TRUE(contains(error_message([&] { clipscore(img, txt.slice(0, 0, 2)); }), "same (B, D) shape"));
 }
 
 TEST(Scoring, MetricRegistry) {
   EXPECT_EQ(score_metric_names(), (std::vector<std::string>{"clipscore", "pickscore"}));
   for (const auto& n : score_metric_names()) EXPECT_EQ(score_metric_name(parse_score_metric(n)), n);
-  auto e = error_of([] { parse_score_metric("fid"); });
+  auto e = error_message([] { parse_score_metric("fid"); });
   EXPECT_TRUE(contains(e, "\"fid\"")) << e;
   EXPECT_TRUE(contains(e, "clipscore, pickscore")) << e;
 }
@@ -335,19 +304,19 @@ TEST(Scoring, KnownAnswerColourMatching) {
 
 TEST(Scoring, BadFoldersNameTheFileAndKey) {
   auto dir = temp_dir();
-  auto e = error_of([&] { load_clip_model(dir.string()); });
+  auto e = error_message([&] { load_clip_model(dir.string()); });
   EXPECT_TRUE(contains(e, (dir / "config.json").string())) << e;
   fs::copy_file(fixture("tiny-clip/config.json"), dir / "config.json");
-  e = error_of([&] { load_clip_model(dir.string()); });
+  e = error_message([&] { load_clip_model(dir.string()); });
   EXPECT_TRUE(contains(e, (dir / "model.safetensors").string())) << e;
-  e = error_of([&] { ClipImageProcessor::from_folder(dir.string()); });
+  e = error_message([&] { ClipImageProcessor::from_folder(dir.string()); });
   EXPECT_TRUE(contains(e, (dir / "preprocessor_config.json").string())) << e;
-  e = error_of([&] { ClipScorer::load(dir.string(), ScoreMetric::clipscore); });
+  e = error_message([&] { ClipScorer::load(dir.string(), ScoreMetric::clipscore); });
   EXPECT_TRUE(contains(e, (dir / "model.safetensors").string())) << e;
 
   auto with = [&](const std::string& cfg) {
     write(dir / "config.json", cfg);
-    return error_of([&] { load_clip_model(dir.string()); });
+    return error_message([&] { load_clip_model(dir.string()); });
   };
   e = with(R"({"architectures": ["CLIPTextModel"]})");
   EXPECT_TRUE(contains(e, "\"architectures\"") && contains(e, "CLIPTextModel")) << e;
@@ -362,13 +331,13 @@ TEST(Scoring, BadFoldersNameTheFileAndKey) {
   auto cfg = read_json_file((dir / "config.json").string());
   cfg["projection_dim"] = 8;
   write(dir / "config.json", cfg.dump());
-  e = error_of([&] { load_clip_model(dir.string()); });
+  e = error_message([&] { load_clip_model(dir.string()); });
   EXPECT_TRUE(contains(e, "model.safetensors") && contains(e, "visual_projection.weight")) << e;
   fs::remove_all(dir);
 }
 
 TEST(Scoring, VisionTowerChecksTheImageSize) {
   auto m = load_clip_model(tiny_clip());
-  auto e = error_of([&] { m->image_embeds(torch::zeros({1, 3, 224, 224})); });
+  auto e = error_message([&] { m->image_embeds(torch::zeros({1, 3, 224, 224})); });
   EXPECT_TRUE(contains(e, "(B, 3, 32, 32)")) << e;
 }

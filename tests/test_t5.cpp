@@ -19,6 +19,7 @@
 #include "catimage/io/weights.hpp"
 #include "catimage/text/t5_tokenizer.hpp"
 #include "catimage/util/error.hpp"
+#include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -46,31 +47,6 @@ const T5Tokenizer& tokenizer() {
 std::vector<std::int64_t> row(const torch::Tensor& t, std::int64_t b) {
   auto r = t[b].contiguous();
   return std::vector<std::int64_t>(r.data_ptr<std::int64_t>(), r.data_ptr<std::int64_t>() + r.numel());
-}
-
-float max_err(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  return (a.to(torch::kFloat32) - b.to(torch::kFloat32)).abs().max().item<float>();
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-std::string command_output(const std::string& cmd) {
-  std::string out;
-  std::array<char, 512> buf{};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  pclose(p);
-  return out;
 }
 
 // A copy of the gated tiny encoder's folder with config.json edited by `edit`.
@@ -149,15 +125,15 @@ TEST(T5Tokenizer, SpecialTokensTruncationAndVocabulary) {
 
 TEST(T5Tokenizer, MissingOrBadFilesAreErrorsNamingThem) {
   auto d = temp_dir();
-  EXPECT_TRUE(contains(error_of([&] { T5Tokenizer::from_folder(d.string()); }), (d / "spiece.model").string()));
-  EXPECT_TRUE(contains(error_of([&] { T5Tokenizer((d / "nope.model").string()); }), "nope.model"));
+  EXPECT_TRUE(contains(error_message([&] { T5Tokenizer::from_folder(d.string()); }), (d / "spiece.model").string()));
+  EXPECT_TRUE(contains(error_message([&] { T5Tokenizer((d / "nope.model").string()); }), "nope.model"));
   // a sentencepiece model without T5's special ids
   auto prompts = fs::path(CATIMAGE_SOURCE_DIR) / "models" / "tokenizer" / "prompts.model";
   if (fs::exists(prompts))
-    EXPECT_TRUE(contains(error_of([&] { T5Tokenizer(prompts.string()); }), "not a T5 sentencepiece model"));
+    EXPECT_TRUE(contains(error_message([&] { T5Tokenizer(prompts.string()); }), "not a T5 sentencepiece model"));
   fs::copy_file(fixture("tiny-t5/tokenizer/spiece.model"), d / "spiece.model");
   write(d / "tokenizer_config.json", R"({"legacy": false, "extra_ids": 100})");
-  auto e = error_of([&] { T5Tokenizer::from_folder(d.string()); });
+  auto e = error_message([&] { T5Tokenizer::from_folder(d.string()); });
   EXPECT_TRUE(contains(e, "tokenizer_config.json") && contains(e, "legacy")) << e;
   write(d / "tokenizer_config.json", R"({"legacy": true, "extra_ids": 10})");
   auto t = T5Tokenizer::from_folder(d.string());
@@ -172,7 +148,7 @@ TEST(T5Tokenizer, MissingOrBadFilesAreErrorsNamingThem) {
 // different random weights, say so instead of reporting numeric mismatches.
 TEST(T5Encoder, TinyWeightsAreTheOnesTheReferencesUsed) {
   const auto root = fs::path(tiny_t5()).parent_path();
-  auto got = command_output("cd " + root.string() + " && sha256sum tiny-t5/*/model.safetensors 2>/dev/null");
+  auto got = weight_sums(root.string(), "tiny-t5/*/model.safetensors");
   ASSERT_EQ(got, slurp(fixture("parity/t5_weights.sha256")))
       << "the tiny T5 random weights differ from the ones the references were made with; rerun "
          "scripts/make_t5_fixtures.sh";
@@ -181,18 +157,16 @@ TEST(T5Encoder, TinyWeightsAreTheOnesTheReferencesUsed) {
 TEST(T5Encoder, MatchesTransformers) {
   torch::NoGradGuard ng;
   for (const char* which : {"text_encoder", "text_encoder_relu"}) {
-    auto ref = WeightFiles::file(fixture(std::string("parity/") +
-                                         (std::string(which) == "text_encoder" ? "t5_encoder" : "t5_encoder_relu") +
-                                         ".safetensors"));
+    const auto& ref = reference_tensors(std::string(which) == "text_encoder" ? "t5_encoder" : "t5_encoder_relu");
     auto m = load_t5_encoder((fs::path(tiny_t5()) / which).string(), torch::kFloat32);
     auto ids = ref.get("input_ids", torch::kInt64), mask = ref.get("attention_mask", torch::kInt64);
-    const float e = max_err(m->forward(ids, mask), ref.get("last_hidden_state"));
-    const float e_nomask = max_err(m->forward(ids), ref.get("last_hidden_state_nomask"));
+    const float e = max_abs_diff(m->forward(ids, mask), ref.get("last_hidden_state"));
+    const float e_nomask = max_abs_diff(m->forward(ids), ref.get("last_hidden_state_nomask"));
     std::printf("[parity] T5 %s: max abs error %.3g (masked), %.3g (no mask)\n", which, e, e_nomask);
     EXPECT_LE(e, 1e-4) << which;
     EXPECT_LE(e_nomask, 1e-4) << which;
     // and the mask matters: without it the padded batch gives other outputs
-    EXPECT_GT(max_err(ref.get("last_hidden_state"), ref.get("last_hidden_state_nomask")), 1e-3);
+    EXPECT_GT(max_abs_diff(ref.get("last_hidden_state"), ref.get("last_hidden_state_nomask")), 1e-3);
   }
 }
 
@@ -205,11 +179,11 @@ TEST(T5Encoder, PaddingDoesNotChangeTheTokensOutputs) {
   for (std::int64_t r = 0; r < 2; ++r) {
     const auto n = a.attention_mask[r].sum().item<std::int64_t>();
     ASSERT_GT(n, 0);
-    EXPECT_LE(max_err(ha[r].slice(0, 0, n), hb[r].slice(0, 0, n)), 1e-5) << texts[r];
+    EXPECT_LE(max_abs_diff(ha[r].slice(0, 0, n), hb[r].slice(0, 0, n)), 1e-5) << texts[r];
   }
   // a row gives the same outputs alone as in a batch
   auto one = tokenizer().encode({texts[1]}, 16);
-  EXPECT_LE(max_err(m->forward(one.input_ids, one.attention_mask)[0], ha[1]), 1e-5);
+  EXPECT_LE(max_abs_diff(m->forward(one.input_ids, one.attention_mask)[0], ha[1]), 1e-5);
 }
 
 TEST(T5Encoder, ParameterNamesAreTransformersKeys) {
@@ -256,7 +230,7 @@ TEST(T5Encoder, Bf16RunsCloseToFp32) {
   auto h32 = m32->forward(in.input_ids, in.attention_mask);
   auto h16 = m16->forward(in.input_ids, in.attention_mask);
   EXPECT_EQ(h16.scalar_type(), torch::kBFloat16);
-  EXPECT_LE(max_err(h16, h32), 0.15);
+  EXPECT_LE(max_abs_diff(h16, h32), 0.15);
 }
 
 TEST(T5Encoder, LoadsShardedWeightsWithTheTiedEmbeddingKey) {
@@ -286,7 +260,8 @@ TEST(T5Encoder, LoadsShardedWeightsWithTheTiedEmbeddingKey) {
   write(d / "model.safetensors.index.json", json{{"metadata", json::object()}, {"weight_map", map}}.dump());
   auto a = load_t5_encoder(src), b = load_t5_encoder(d.string());
   auto in = tokenizer().encode({"a red cat"}, 10);
-  EXPECT_EQ(max_err(a->forward(in.input_ids, in.attention_mask), b->forward(in.input_ids, in.attention_mask)), 0.0f);
+  EXPECT_EQ(max_abs_diff(a->forward(in.input_ids, in.attention_mask), b->forward(in.input_ids, in.attention_mask)),
+            0.0f);
   fs::remove_all(d);
 }
 
@@ -307,7 +282,7 @@ TEST(T5Config, BadValuesAreRefusedByKey) {
   };
   for (const auto& [key, edit] : cases) {
     auto dir = edited_encoder(edit);
-    auto e = error_of([&] { load_t5_encoder(dir); });
+    auto e = error_message([&] { load_t5_encoder(dir); });
     EXPECT_TRUE(contains(e, "config.json") && contains(e, key)) << key << ": " << e;
     fs::remove_all(fs::path(dir).parent_path());
   }
@@ -315,13 +290,13 @@ TEST(T5Config, BadValuesAreRefusedByKey) {
 
 TEST(T5Config, MissingFilesAndMisfitWeightsAreErrorsNamingThem) {
   auto d = temp_dir();
-  EXPECT_TRUE(contains(error_of([&] { load_t5_encoder(d.string()); }), "config.json"));
+  EXPECT_TRUE(contains(error_message([&] { load_t5_encoder(d.string()); }), "config.json"));
   fs::copy_file(fs::path(tiny_t5()) / "text_encoder" / "config.json", d / "config.json");
-  EXPECT_TRUE(contains(error_of([&] { load_t5_encoder(d.string()); }), "model.safetensors"));
+  EXPECT_TRUE(contains(error_message([&] { load_t5_encoder(d.string()); }), "model.safetensors"));
   fs::remove_all(d);
   // weights of another shape: the key is named
   auto dir = edited_encoder([](json& c) { c["d_ff"] = 64; });
-  auto e = error_of([&] { load_t5_encoder(dir); });
+  auto e = error_message([&] { load_t5_encoder(dir); });
   EXPECT_TRUE(contains(e, "DenseReluDense.wi_0.weight")) << e;
   fs::remove_all(fs::path(dir).parent_path());
   // bad inputs to forward

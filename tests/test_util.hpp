@@ -1,12 +1,16 @@
 #pragma once
-// Helpers for tests: temp folders, files, running the catimage binary.
+// Helpers for tests: temp folders, files, running the catimage binary and shell commands,
+// catching catimage's errors.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
+
+#include "catimage/util/error.hpp"
 
 namespace catimage::test {
 
@@ -45,6 +49,28 @@ inline RunResult run_catimage(const std::string& args) {
 
 inline bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
+}
+
+// What a shell command prints on stdout ("" if it cannot start).
+inline std::string command_output(const std::string& cmd) {
+  std::string out;
+  std::array<char, 512> buf{};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
+  pclose(p);
+  return out;
+}
+
+// The message of the catimage::Error `f` throws, or "(no error)".
+template <typename F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace catimage::test

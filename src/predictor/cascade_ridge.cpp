@@ -1,18 +1,17 @@
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 
 #include <ATen/Parallel.h>
 
 #include "catimage/eval/cross_validation.hpp"
 #include "catimage/io/atomic_file.hpp"
-#include "catimage/io/safetensors.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 #include "predictor/ridge.hpp"
+#include "predictor/ridge_weights.hpp"
 #include "predictor/tfidf.hpp"
 
 namespace catimage {
@@ -105,17 +104,7 @@ void CascadePredictor::save(const std::string& dir) const {
             {"training", meta_.training}};
   write_file_atomic((fs::path(dir) / "predictor.json").string(), j.dump(2) + "\n");
   write_file_atomic((fs::path(dir) / "tfidf.json").string(), vec_->to_json().dump() + "\n");
-  const std::size_t nf = vec_->size() + 2, no = w_.size();
-  TensorBlob w{"ridge.weight", DType::F32, {static_cast<std::int64_t>(no), static_cast<std::int64_t>(nf)}, {}};
-  w.bytes.resize(no * nf * 4);
-  for (std::size_t o = 0; o < no; ++o) std::memcpy(w.bytes.data() + o * nf * 4, w_[o].data(), nf * 4);
-  TensorBlob b{"ridge.bias", DType::F32, {static_cast<std::int64_t>(no)}, {}};
-  b.bytes.resize(no * 4);
-  for (std::size_t o = 0; o < no; ++o) {
-    const float v = static_cast<float>(b_[o]);
-    std::memcpy(b.bytes.data() + o * 4, &v, 4);
-  }
-  write_safetensors((fs::path(dir) / "weights.safetensors").string(), {w, b}, {{"kind", kKind}});
+  save_ridge_weights((fs::path(dir) / "weights.safetensors").string(), {w_, b_}, kKind);
 }
 
 std::string default_cascade_predictor_dir() {
@@ -164,23 +153,8 @@ std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir)
   auto vec = std::make_unique<TfidfVectorizer>();
   const std::string vpath = (fs::path(dir) / "tfidf.json").string();
   *vec = TfidfVectorizer::from_json(read_json_file(vpath), vpath);
-  SafeTensorsFile f((fs::path(dir) / "weights.safetensors").string());
-  const std::size_t nf = vec->size() + 2;
-  const auto& wi = f.info("ridge.weight");
-  const auto& bi = f.info("ridge.bias");
-  if (wi.dtype != DType::F32 || wi.shape != std::vector<std::int64_t>{(std::int64_t)n, (std::int64_t)nf})
-    fail("{}: tensor \"ridge.weight\" must be F32 [{}, {}]", f.path(), n, nf);
-  if (bi.dtype != DType::F32 || bi.shape != std::vector<std::int64_t>{(std::int64_t)n})
-    fail("{}: tensor \"ridge.bias\" must be F32 [{}]", f.path(), n);
-  const auto* wp = static_cast<const float*>(f.data("ridge.weight"));
-  const auto* bp = static_cast<const float*>(f.data("ridge.bias"));
-  std::vector<std::vector<float>> w(n);
-  std::vector<double> b(n);
-  for (std::size_t o = 0; o < n; ++o) {
-    w[o].assign(wp + o * nf, wp + (o + 1) * nf);
-    b[o] = bp[o];
-  }
-  auto p = std::make_unique<CascadePredictor>(std::move(m), std::move(vec), std::move(w), std::move(b));
+  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), n, vec->size() + 2);
+  auto p = std::make_unique<CascadePredictor>(std::move(m), std::move(vec), std::move(r.w), std::move(r.b));
   if (p->first_index() < 0) fail("{}: \"first\" ({}) is not one of its candidates", mpath, p->meta().first);
   return p;
 }

@@ -1,17 +1,16 @@
 #include "predictor/tfidf_ridge.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 
 #include <ATen/Parallel.h>
 
 #include "catimage/io/atomic_file.hpp"
-#include "catimage/io/safetensors.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "predictor/ridge.hpp"
+#include "predictor/ridge_weights.hpp"
 #include "predictor/training_data.hpp"
 
 namespace catimage {
@@ -49,40 +48,16 @@ void TfidfRidgePredictor::save(const std::string& dir) const {
   namespace fs = std::filesystem;
   save_meta(dir);
   write_file_atomic((fs::path(dir) / "tfidf.json").string(), vec_.to_json().dump() + "\n");
-  const std::size_t nf = vec_.size(), no = w_.size();
-  TensorBlob w{"ridge.weight", DType::F32, {static_cast<std::int64_t>(no), static_cast<std::int64_t>(nf)}, {}};
-  w.bytes.resize(no * nf * 4);
-  for (std::size_t o = 0; o < no; ++o) std::memcpy(w.bytes.data() + o * nf * 4, w_[o].data(), nf * 4);
-  TensorBlob b{"ridge.bias", DType::F32, {static_cast<std::int64_t>(no)}, {}};
-  b.bytes.resize(no * 4);
-  for (std::size_t o = 0; o < no; ++o) {
-    float v = static_cast<float>(b_[o]);
-    std::memcpy(b.bytes.data() + o * 4, &v, 4);
-  }
-  write_safetensors((fs::path(dir) / "weights.safetensors").string(), {w, b}, {{"kind", "tfidf-ridge"}});
+  save_ridge_weights((fs::path(dir) / "weights.safetensors").string(), {w_, b_}, "tfidf-ridge");
 }
 
 std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string& dir, PredictorMeta meta) {
   namespace fs = std::filesystem;
   auto vpath = (fs::path(dir) / "tfidf.json").string();
   auto vec = TfidfVectorizer::from_json(read_json_file(vpath), vpath);
-  SafeTensorsFile f((fs::path(dir) / "weights.safetensors").string());
-  const auto& wi = f.info("ridge.weight");
-  const auto& bi = f.info("ridge.bias");
   const std::size_t no = meta.candidates.size() + 1;
-  if (wi.dtype != DType::F32 || wi.shape != std::vector<std::int64_t>{(std::int64_t)no, (std::int64_t)vec.size()})
-    fail("{}: tensor \"ridge.weight\" must be F32 [{}, {}]", f.path(), no, vec.size());
-  if (bi.dtype != DType::F32 || bi.shape != std::vector<std::int64_t>{(std::int64_t)no})
-    fail("{}: tensor \"ridge.bias\" must be F32 [{}]", f.path(), no);
-  const auto* wp = static_cast<const float*>(f.data("ridge.weight"));
-  const auto* bp = static_cast<const float*>(f.data("ridge.bias"));
-  std::vector<std::vector<float>> w(no);
-  std::vector<double> b(no);
-  for (std::size_t o = 0; o < no; ++o) {
-    w[o].assign(wp + o * vec.size(), wp + (o + 1) * vec.size());
-    b[o] = bp[o];
-  }
-  return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(w), std::move(b));
+  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), no, vec.size());
+  return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(r.w), std::move(r.b));
 }
 
 std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
