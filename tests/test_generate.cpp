@@ -421,7 +421,10 @@ TEST(GenerateCli, RouteGenerateMixesModelFamilies) {
   write(d / "config.json", cfg.dump());
   r = run_catimage(cmd);
   EXPECT_NE(r.code, 0);
-  EXPECT_TRUE(contains(r.err, "candidate \"masked\": family amused runs its own sampler")) << r.err;
+  EXPECT_TRUE(contains(r.err,
+                       "candidate \"masked\": --scheduler / \"scheduler\" euler: family amused runs its own "
+                       "sampler"))
+      << r.err;
   cfg["candidates"][1]["scheduler"] = "amused";
   cfg["candidates"][2]["vae"] = tiny_model("tiny-taesd");
   write(d / "config.json", cfg.dump());

@@ -397,7 +397,8 @@ TEST(PixArtPipeline, BadFoldersFailNamingTheFile) {
   o.folder = tiny("tiny-pixart");
   o.device = "cpu";
   o.scheduler = "euler";
-  EXPECT_TRUE(contains(error_message([&] { PixArtPipeline p(o); }), "--scheduler euler"));
+  EXPECT_TRUE(contains(error_message([&] { PixArtPipeline p(o); }),
+                       "\"scheduler\" euler: family pixart runs its folder's own"));
   o.scheduler = "dpmpp_2m";  // its own: fine
   EXPECT_NO_THROW(PixArtPipeline p(o));
   o.vae = tiny_model("tiny-taesd");

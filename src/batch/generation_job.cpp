@@ -89,6 +89,20 @@ std::string why_not_generatable(const Candidate& c) {
   return {};
 }
 
+namespace {
+// The options candidate `c`'s pipeline is built with.
+PipelineOptions pipeline_options(const Candidate& c, const GenerationJobOptions& o) {
+  PipelineOptions po;
+  po.folder = c.weights.value_or("");
+  po.vae = c.vae.value_or("");
+  po.scheduler = settings_for(c, o).scheduler;
+  po.device = o.device;
+  po.dtype = o.dtype;
+  po.channels_last = o.channels_last;
+  return po;
+}
+}  // namespace
+
 void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o) {
   const FamilyEntry* f = find_family(c.family);
   if (auto why = why_not_generatable(c); !why.empty()) {
@@ -100,20 +114,16 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
   const std::string cls = folder_pipeline_class(*c.weights);
   if (std::find(f->pipeline_classes.begin(), f->pipeline_classes.end(), cls) == f->pipeline_classes.end())
     fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights, cls);
-  try {
-    f->inspect(*c.weights, c.vae.value_or(""));
-  } catch (const Error& e) {
-    fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
-  }
-  if (c.scheduler && !f->schedulers.empty()) {
-    if (std::find(f->schedulers.begin(), f->schedulers.end(), *c.scheduler) == f->schedulers.end())
-      fail("{}: candidate \"{}\": family {} runs its own sampler; scheduler \"{}\" is not one of: {}", cs.source,
-           c.name, c.family, *c.scheduler, join(f->schedulers, ", "));
-  } else if (c.scheduler) {
+  if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
     const SchedulerEntry* s = find_scheduler(*c.scheduler);
     if (!s || !s->make)
       fail("{}: candidate \"{}\": scheduler \"{}\" is not implemented by this runtime (it has {})", cs.source, c.name,
            *c.scheduler, scheduler_names(", ", true));
+  }
+  try {
+    f->inspect(pipeline_options(c, o));  // what the family's pipeline would refuse, before any work
+  } catch (const Error& e) {
+    fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
   }
   const Settings s = settings_for(c, o);
   for (auto [name, v] : {std::pair{"width", s.width}, {"height", s.height}})
@@ -174,13 +184,7 @@ class Job {
   void generate_with(int k, const std::vector<Planned>& todo, Progress& bar) {
     const Candidate& cand = cs_.candidates[k];
     const Settings s = settings_for(cand, o_);
-    PipelineOptions po;
-    po.folder = *cand.weights;
-    po.vae = cand.vae.value_or("");
-    po.scheduler = s.scheduler;
-    po.device = o_.device;
-    po.dtype = o_.dtype;
-    po.channels_last = o_.channels_last;
+    const PipelineOptions po = pipeline_options(cand, o_);
     auto t0 = std::chrono::steady_clock::now();
     std::unique_ptr<ImagePipeline> pipe = find_family(cand.family)->make(po);
     spdlog::info("{}: {} images with {} ({:.1f} s to load)", cand.name, todo.size(), pipe->describe(),

@@ -126,17 +126,23 @@ void inspect_amused_folder(const std::string& dir) {
 namespace {
 
 // Refuses the options this family does not implement, checks the folder; returns the folder.
-std::string checked_folder(const PipelineOptions& o) {
+}  // namespace
+
+void check_amused_options(const PipelineOptions& o) {
   if (!o.vae.empty())
-    fail("--vae {}: the amused family decodes with its own VQ-GAN (vqvae/); a decoder override is not supported",
-         o.vae);
+    fail("--vae / \"vae\" {}: family amused has no decoder override (it decodes with its own VQ-GAN, vqvae/)", o.vae);
   if (!o.scheduler.empty() && o.scheduler != "amused" && o.scheduler != AmusedScheduler::kClassName)
-    fail("--scheduler {}: the amused family only runs its AmusedScheduler (\"amused\")", o.scheduler);
-  if (o.channels_last) fail("--channels-last is not supported by the amused family");
+    fail("--scheduler / \"scheduler\" {}: family amused runs its own sampler, AmusedScheduler (\"amused\")",
+         o.scheduler);
+  if (o.channels_last) fail("--channels-last is not implemented for family amused (a transformer, not a UNet)");
   inspect_amused_folder(o.folder);
-  return o.folder;
 }
 
+namespace {
+std::string checked_folder(const PipelineOptions& o) {
+  check_amused_options(o);
+  return o.folder;
+}
 }  // namespace
 
 AmusedPipeline::AmusedPipeline(const PipelineOptions& o)

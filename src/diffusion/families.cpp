@@ -20,22 +20,7 @@ std::unique_ptr<ImagePipeline> make_unet_pipeline(const PipelineOptions& o) {
   return std::make_unique<DiffusionPipeline>(o);
 }
 
-void inspect_unet_folder(const std::string& dir, const std::string& vae) { inspect_pipeline_folder(dir, vae); }
-
-// Families whose pipelines have no decoder override.
-void refuse_vae(const std::string& family, const std::string& vae) {
-  if (!vae.empty()) fail("\"vae\" ({}): family {} has no decoder override", vae, family);
-}
-
-void inspect_amused(const std::string& dir, const std::string& vae) {
-  refuse_vae("amused", vae);
-  inspect_amused_folder(dir);
-}
-
-void inspect_pixart(const std::string& dir, const std::string& vae) {
-  refuse_vae("pixart", vae);
-  inspect_pixart_folder(dir);
-}
+void inspect_unet(const PipelineOptions& o) { inspect_pipeline_folder(o.folder, o.vae); }
 
 }  // namespace
 
@@ -48,7 +33,7 @@ const std::vector<FamilyEntry>& family_registry() {
        50,
        7.5,
        {},
-       inspect_unet_folder,
+       inspect_unet,
        make_unet_pipeline},
       {"sd21",
        "Stable Diffusion 2.x, e.g. SD-Turbo (StableDiffusionPipeline)",
@@ -57,7 +42,7 @@ const std::vector<FamilyEntry>& family_registry() {
        50,
        7.5,
        {},
-       inspect_unet_folder,
+       inspect_unet,
        make_unet_pipeline},
       {"sdxl",
        "Stable Diffusion XL, e.g. SDXL-Turbo (StableDiffusionXLPipeline)",
@@ -66,7 +51,7 @@ const std::vector<FamilyEntry>& family_registry() {
        50,
        7.5,
        {},
-       inspect_unet_folder,
+       inspect_unet,
        make_unet_pipeline},
       {"amused",
        "aMUSEd masked image transformer over VQ tokens, e.g. amused/amused-512 (AmusedPipeline)",
@@ -75,7 +60,7 @@ const std::vector<FamilyEntry>& family_registry() {
        12,
        10.0,
        {"amused"},
-       inspect_amused,
+       check_amused_options,
        make_amused_pipeline},
       {"pixart",
        "PixArt-alpha / PixArt-Sigma DiT with a T5 encoder (PixArtAlphaPipeline, PixArtSigmaPipeline)",
@@ -84,7 +69,7 @@ const std::vector<FamilyEntry>& family_registry() {
        20,
        4.5,
        {},
-       inspect_pixart,
+       [](const PipelineOptions& o) { check_pixart_options(o); },
        make_pixart_pipeline},
       {"other",
        "any generator outside this runtime (routing and evaluation only)",

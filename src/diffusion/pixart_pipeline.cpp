@@ -168,20 +168,24 @@ PixArtFolder inspect_pixart_folder(const std::string& dir) {
   return f;
 }
 
-PixArtPipeline::PixArtPipeline(const PipelineOptions& o) {
+PixArtFolder check_pixart_options(const PipelineOptions& o) {
   if (!o.vae.empty())
-    fail("--vae {}: a decoder override is not implemented for PixArt pipelines (they decode with their own vae/)",
-         o.vae);
-  if (o.channels_last) fail("--channels-last is not implemented for PixArt pipelines (a transformer, not a UNet)");
-  folder_ = inspect_pixart_folder(o.folder);
+    fail("--vae / \"vae\" {}: family pixart has no decoder override (it decodes with its own vae/)", o.vae);
+  if (o.channels_last) fail("--channels-last is not implemented for family pixart (a transformer, not a UNet)");
+  auto folder = inspect_pixart_folder(o.folder);
   if (!o.scheduler.empty()) {
     const auto* e = find_scheduler(o.scheduler);
-    if (!e || e->class_name != folder_.scheduler_class)
+    if (!e || e->class_name != folder.scheduler_class)
       fail(
-          "--scheduler {}: PixArt pipelines run their folder's own scheduler ({}); other schedulers are not "
-          "implemented for them",
-          o.scheduler, folder_.scheduler_class);
+          "--scheduler / \"scheduler\" {}: family pixart runs its folder's own scheduler ({}); other schedulers "
+          "are not implemented for it",
+          o.scheduler, folder.scheduler_class);
   }
+  return folder;
+}
+
+PixArtPipeline::PixArtPipeline(const PipelineOptions& o) {
+  folder_ = check_pixart_options(o);
   device_ = resolve_device(o.device);
   dtype_ = resolve_dtype(o.dtype, device_);
   torch::NoGradGuard ng;

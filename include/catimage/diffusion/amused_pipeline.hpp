@@ -33,6 +33,9 @@ std::string amused_folder_layout();
 // named as such); the tokenizer files; and that every config holds only what this runtime
 // supports and that the components fit together. Fails naming the file (and key).
 void inspect_amused_folder(const std::string& dir);
+// Everything AmusedPipeline(o) refuses before reading weights: a decoder override, a scheduler
+// other than its own ("amused"), channels-last, then inspect_amused_folder(o.folder).
+void check_amused_options(const PipelineOptions& o);
 
 class AmusedPipeline : public ImagePipeline {
  public:

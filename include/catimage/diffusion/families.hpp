@@ -25,9 +25,11 @@ struct FamilyEntry {
   // The "scheduler" values a candidate may name: empty = any runnable one of the scheduler
   // registry (diffusion/schedulers); otherwise only these (a family with its own sampler).
   std::vector<std::string> schedulers;
-  // Checks a model folder (and a decoder override, "" if none) before any weights are read;
-  // fails naming the missing or bad file. Null where `make` is null.
-  std::function<void(const std::string& folder, const std::string& vae)> inspect;
+  // Everything make(o) would refuse, checked before any weights are read: the folder (missing
+  // or bad files, unsupported config values) and the options the family does not implement
+  // (a decoder override, a foreign scheduler, channels-last). Fails naming the file or the
+  // option. Null where `make` is null.
+  std::function<void(const PipelineOptions& o)> inspect;
   std::function<std::unique_ptr<ImagePipeline>(const PipelineOptions&)> make;  // null: cannot run here
 };
 

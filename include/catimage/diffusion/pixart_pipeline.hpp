@@ -44,6 +44,9 @@ std::string pixart_folder_layout();
 // (unsupported keys, a transformer that does not take the text encoder's width or the VAE's
 // latent channels). Fails naming the file(s).
 PixArtFolder inspect_pixart_folder(const std::string& dir);
+// Everything PixArtPipeline(o) refuses before reading weights: a decoder override,
+// channels-last, the folder (inspect_pixart_folder), a scheduler other than the folder's own.
+PixArtFolder check_pixart_options(const PipelineOptions& o);
 
 // diffusers' _text_preprocessing with clean_caption off (or without bs4/ftfy): text.lower().strip().
 std::string pixart_preprocess_caption(const std::string& text);
