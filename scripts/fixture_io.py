@@ -32,3 +32,29 @@ def token_ids(tok, texts, vocab, pad):
         ids = [bos] + tok.encode(t)[:75] + [eos]
         out.append(ids + [vocab[pad]] * (77 - len(ids)))
     return torch.tensor(out)
+
+
+def openai_clip(clip_dir, vocab_dir):
+    """OpenAI CLIP's reference code (the clip/ folder of its checkout: model.py and
+    simple_tokenizer.py, put on sys.path) with its BPE tokenizer built from the tiny vocabulary
+    in vocab_dir (merges.txt, vocab.json). Without ftfy its text fixer is the identity, which is
+    what ftfy.fix_text does to the plain-ASCII prompts of the fixtures.
+    Returns (the clip/model.py module, the SimpleTokenizer, the vocabulary dict)."""
+    import gzip
+    import sys
+    import tempfile
+    import types
+
+    sys.path.insert(0, clip_dir)
+    try:
+        import ftfy  # noqa: F401  (simple_tokenizer's text fixer)
+    except ImportError:
+        sys.modules["ftfy"] = types.SimpleNamespace(fix_text=lambda s: s)
+    import model as clip_model
+    import simple_tokenizer
+
+    merges = open(os.path.join(vocab_dir, "merges.txt"), encoding="utf-8").read().rstrip("\n")
+    gz = os.path.join(tempfile.mkdtemp(), "bpe.txt.gz")
+    gzip.open(gz, "wb").write(merges.encode("utf-8"))
+    vocab = json.load(open(os.path.join(vocab_dir, "vocab.json"), encoding="utf-8"))
+    return clip_model, simple_tokenizer.SimpleTokenizer(gz), vocab

@@ -25,7 +25,7 @@ import diffusers
 from diffusers import AmusedScheduler, UVit2DModel, VQModel
 from safetensors.torch import save_file
 
-from fixture_io import load_model, token_ids
+from fixture_io import load_model, openai_clip, token_ids
 from make_parity_fixtures import ClipText
 
 # pipeline_amused.py imports two class names from transformers; nothing of them is used when
@@ -64,20 +64,7 @@ def main():
     a = ap.parse_args()
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
-    sys.path.insert(0, a.clip)
-    import model as clip_model  # OpenAI CLIP's clip/model.py
-    try:
-        import ftfy  # noqa: F401  (simple_tokenizer's text fixer)
-    except ImportError:  # the prompts here are plain ASCII, which ftfy.fix_text leaves as they are
-        sys.modules["ftfy"] = types.SimpleNamespace(fix_text=lambda s: s)
-    import simple_tokenizer
-    import gzip
-    import tempfile
-    merges = open(os.path.join(a.vocab, "merges.txt"), encoding="utf-8").read().rstrip("\n")
-    gz = os.path.join(tempfile.mkdtemp(), "bpe.txt.gz")
-    gzip.open(gz, "wb").write(merges.encode("utf-8"))
-    tok = simple_tokenizer.SimpleTokenizer(gz)
-    vocab = json.load(open(os.path.join(a.vocab, "vocab.json"), encoding="utf-8"))
+    clip_model, tok, vocab = openai_clip(a.clip, a.vocab)
 
     t = {}
     ref = {"diffusers": diffusers.__version__, "torch": torch.__version__, "pipelines": {}, "schedulers": {}}

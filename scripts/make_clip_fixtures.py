@@ -17,11 +17,8 @@ What runs here:
 Everything in fp32 on the CPU. Nothing of CLIP is committed: only the tensors written here.
 """
 import argparse
-import gzip
 import json
 import os
-import sys
-import tempfile
 
 import numpy as np
 import torch
@@ -29,7 +26,7 @@ from PIL import Image
 
 from safetensors.torch import load_file, save_file
 
-from fixture_io import token_ids
+from fixture_io import openai_clip, token_ids
 
 
 def copy_blocks(transformer, sd, prefix, cfg):
@@ -166,19 +163,7 @@ def main():
     a = ap.parse_args()
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
-    sys.path.insert(0, a.clip)
-    import model as clip_model  # OpenAI CLIP's clip/model.py
-    try:
-        import ftfy  # noqa: F401  (simple_tokenizer's text fixer)
-    except ImportError:  # the prompts here are plain ASCII, which ftfy.fix_text leaves as they are
-        import types
-        sys.modules["ftfy"] = types.SimpleNamespace(fix_text=lambda s: s)
-    import simple_tokenizer
-    merges = open(os.path.join(a.vocab, "merges.txt"), encoding="utf-8").read().rstrip("\n")
-    gz = os.path.join(tempfile.mkdtemp(), "bpe.txt.gz")
-    gzip.open(gz, "wb").write(merges.encode("utf-8"))
-    tok = simple_tokenizer.SimpleTokenizer(gz)
-    vocab = json.load(open(os.path.join(a.vocab, "vocab.json"), encoding="utf-8"))
+    clip_model, tok, vocab = openai_clip(a.clip, a.vocab)
 
     cfg = json.load(open(os.path.join(a.model, "config.json")))
     pp = json.load(open(os.path.join(a.model, "preprocessor_config.json")))

@@ -15,7 +15,6 @@ tensors written by this script.
 import argparse
 import json
 import os
-import sys
 
 import torch
 
@@ -23,7 +22,7 @@ from diffusers import (AutoencoderKL, AutoencoderTiny, DDIMScheduler, DPMSolverM
                        EulerAncestralDiscreteScheduler, EulerDiscreteScheduler, LCMScheduler, UNet2DConditionModel)
 from safetensors.torch import load_file, save_file
 
-from fixture_io import load_model, token_ids
+from fixture_io import load_model, openai_clip, token_ids
 
 
 
@@ -102,16 +101,7 @@ def main():
     a = ap.parse_args()
     torch.set_grad_enabled(False)
     torch.set_num_threads(1)
-    sys.path.insert(0, a.clip)
-    import model as clip_model  # OpenAI CLIP's clip/model.py
-    import simple_tokenizer
-    import gzip
-    import tempfile
-    merges = open(os.path.join(a.vocab, "merges.txt"), encoding="utf-8").read().rstrip("\n")
-    gz = os.path.join(tempfile.mkdtemp(), "bpe.txt.gz")
-    gzip.open(gz, "wb").write(merges.encode("utf-8"))
-    tok = simple_tokenizer.SimpleTokenizer(gz)
-    vocab = json.load(open(os.path.join(a.vocab, "vocab.json"), encoding="utf-8"))
+    clip_model, tok, vocab = openai_clip(a.clip, a.vocab)
 
     t, ref = {}, {"diffusers": __import__("diffusers").__version__, "torch": torch.__version__, "schedulers": {}, "pipelines": {}}
     g = torch.Generator().manual_seed(1234)
