@@ -156,16 +156,27 @@ TEST(AmusedParity, VQModelMatches) {
   EXPECT_THROW(vq->encode(R("vq.image")), Error);  // the pipeline loads no encoder
 }
 
+namespace {
+
+// A scheduler case of the reference (meta()["schedulers"]): its config (mask token 39) with
+// its steps and temperature set; diffusers reads a number t as the temperatures (t, 0.01).
+AmusedScheduler reference_scheduler(const json& m) {
+  json cfg = m["config"];
+  cfg["mask_token_id"] = 39;
+  AmusedScheduler s(ConfigView(cfg, "scheduler_config.json"));
+  const int steps = m["steps"].get<int>();
+  if (m["temperature"].is_array())
+    s.set_timesteps(steps, m["temperature"][0].get<double>(), m["temperature"][1].get<double>());
+  else
+    s.set_timesteps(steps, m["temperature"].get<double>(), 0.01);
+  return s;
+}
+
+}  // namespace
+
 TEST(AmusedScheduler, TimestepsAndTemperatures) {
   for (const auto& [name, m] : meta()["schedulers"].items()) {
-    json cfg = m["config"];
-    cfg["mask_token_id"] = 39;
-    AmusedScheduler s(ConfigView(cfg, "scheduler_config.json"));
-    const int steps = m["steps"].get<int>();
-    if (m["temperature"].is_array())
-      s.set_timesteps(steps, m["temperature"][0].get<double>(), m["temperature"][1].get<double>());
-    else
-      s.set_timesteps(steps, m["temperature"].get<double>(), 0.01);  // diffusers: a number t is (t, 0.01)
+    AmusedScheduler s = reference_scheduler(m);
     EXPECT_EQ(s.timesteps(), m["timesteps"].get<std::vector<std::int64_t>>()) << name;
     EXPECT_TRUE(torch::equal(s.temperatures(), R("sched." + name + ".temperatures"))) << name;
   }
@@ -182,20 +193,13 @@ TEST(AmusedScheduler, TimestepsAndTemperatures) {
 // sampled and re-masked tokens are diffusers' exactly (a batch of two, one generator each).
 TEST(AmusedScheduler, TrajectoriesMatchDiffusersExactly) {
   for (const auto& [name, m] : meta()["schedulers"].items()) {
-    json cfg = m["config"];
-    cfg["mask_token_id"] = 39;
-    AmusedScheduler s(ConfigView(cfg, "scheduler_config.json"));
-    const int steps = m["steps"].get<int>();
-    if (m["temperature"].is_array())
-      s.set_timesteps(steps, m["temperature"][0].get<double>(), m["temperature"][1].get<double>());
-    else
-      s.set_timesteps(steps, m["temperature"].get<double>(), 0.01);
+    AmusedScheduler s = reference_scheduler(m);
     std::vector<at::Generator> gens;
     for (auto seed : m["seeds"]) gens.push_back(at::detail::createCPUGenerator(seed.get<std::uint64_t>()));
     auto logits = R("sched." + name + ".logits");
     auto prev = Rl("sched." + name + ".prev"), pred = Rl("sched." + name + ".pred");
     auto x = Rl("sched." + name + ".sample0");
-    for (int i = 0; i < steps; ++i) {
+    for (int i = 0; i < m["steps"].get<int>(); ++i) {
       auto out = s.step(logits[i], i, x, gens);
       EXPECT_TRUE(torch::equal(out.pred_original_sample, pred[i])) << name << " step " << i;
       EXPECT_TRUE(torch::equal(out.prev_sample, prev[i])) << name << " step " << i;
