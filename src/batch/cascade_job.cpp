@@ -149,30 +149,18 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
   const CascadeOptions co{first, o.score_cost, o.keep_best};
   const std::vector<double> costs = cs.costs(), option_costs = cascade_costs(costs, co);
   const Matrix predicted = cascade_predicted(observed, diff, sigma, co);
-  Router router(option_costs, allowed);
-  router.set_predictions(predicted);
-  Routing r;
-  std::string mode;
-  if (request.lambda) {
-    r = router.route_lambda(*request.lambda);
-    mode = fmt::format("lambda {}", *request.lambda);
-  } else {
-    double budget = 0;
-    if (request.budget) {
-      budget = *request.budget;
-      mode = fmt::format("budget {} {}", budget, cs.cost_unit);
-    } else {
-      // The cost of the candidate a prompt-blind user would pick: the best mean predicted quality.
-      const int best = best_single(column_means(predicted), costs, allowed);
-      budget = costs[best];
-      mode = fmt::format("budget {} {} (the cost of {}, best single by mean predicted quality)", budget, cs.cost_unit,
-                         cs.candidates[best].name);
-    }
-    if (budget < option_costs[first])
-      fail("--cascade: the budget {} {} is below the first candidate's cost plus scoring ({} {})", budget, cs.cost_unit,
-           option_costs[first], cs.cost_unit);
-    r = router.route_budget(budget);
-  }
+  // The priced options routed as route routes candidates (router/routing_policy: lambda, budget,
+  // or the objective; the default budget the cost of the candidate with the best mean
+  // predicted quality); no guard: the first image is observed.
+  if (request.budget && *request.budget < option_costs[first])
+    fail("--cascade: the budget {} {} is below the first candidate's cost plus scoring ({} {})", *request.budget,
+         cs.cost_unit, option_costs[first], cs.cost_unit);
+  RoutingRequest cascade_request = request;
+  cascade_request.margin = 0;
+  const RoutingOutcome routed =
+      RoutingPolicy(cs.names(), costs, cs.cost_unit, cs.source).route(predicted, cascade_request, &option_costs);
+  const Routing& r = routed.routing;
+  const std::string& mode = routed.mode;
   res.lambda = r.lambda;
   res.mean_cost = r.mean_cost;
   res.mean_predicted = r.mean_predicted;

@@ -18,6 +18,7 @@
 #include "catimage/util/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/routing_options.hpp"
 
 namespace catimage::cli {
 
@@ -26,6 +27,7 @@ namespace {
 struct EvalOptions {
   std::string table, config, outdir, title;
   PredictorSource source;
+  RoutingOptions routing;
   bool json_out = false;
   std::string cascade;    // cascade predictor folder
   double score_cost = 0;  // per scored image, in the cost unit
@@ -57,7 +59,8 @@ int run(const EvalOptions& o) {
     refs.push_back({t.rows[i].id, t.rows[i].prompt, where(o.table, t.rows[i].line)});
   }
   Matrix pred = predict_qualities(o.source, refs, names, o.table);
-  EvalResult r = evaluate(truth, pred, costs, names);
+  const RoutingRequest request = routing_request(o.routing, o.source, names);
+  EvalResult r = evaluate(truth, pred, costs, names, request);
   if (!o.cascade.empty()) {
     const auto cp = load_cascade_predictor(o.cascade);
     if (cp->meta().candidates != names)
@@ -118,6 +121,7 @@ Runner add_eval(CLI::App& app) {
   pr->excludes(pd);
   c->add_option("-c,--config", o->config,
                 "Candidates config for costs (default: the table's mean per-prompt costs, else configs/default.json)");
+  add_routing_options(c, o->routing);
   c->add_flag("--json", o->json_out, "Print one JSON object on stdout instead of the Markdown table");
   c->add_option("-o,--output-dir", o->outdir, "Write eval.md, curves.csv, eval.json and quality_cost.png here");
   c->add_option("--title", o->title, "Title for the table and plot");

@@ -13,10 +13,13 @@
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/progress.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/util/utf8.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/generation_options.hpp"
+#include "cli/routing_options.hpp"
 
 namespace catimage::cli {
 
@@ -25,13 +28,13 @@ namespace {
 struct RouteOptions {
   std::string config, output;
   PredictorSource source;
-  RoutingRequest request;
+  RoutingOptions routing;
+  std::string format = "auto";  // auto: a table on a terminal, JSONL otherwise
   PromptInput input;
   bool generate = false;
   GenerationJobOptions job;
   bool cascade = false;
   CascadeJobOptions cascade_job;
-  std::optional<double> margin;
 };
 
 // --cascade: generate FIRST, score, route the priced options, escalate (batch/cascade_job.hpp).
@@ -63,12 +66,29 @@ int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, c
   return 0;
 }
 
+// Both objectives beside the best single, as predicted: the quality gain at its cost and the
+// cost saved at its quality, whatever this routing's mode.
+void print_objectives(const CandidateSet& cs, const RoutingOutcome& out) {
+  const std::size_t best = out.best_single;
+  const double q0 = out.mean_predicted[best], c0 = cs.candidates[best].cost;
+  const std::string& unit = cs.cost_unit;
+  spdlog::info("  always {} (best single by predicted quality): quality {:.4f} at cost {:.4g} {}",
+               cs.candidates[best].name, q0, c0, unit);
+  if (!out.equal_cost.choice.empty())
+    spdlog::info("    at its cost ({:.4g} {}): predicted quality {:+.4f}   (--objective quality)",
+                 out.equal_cost.mean_cost, unit, out.equal_cost.mean_predicted - q0);
+  if (!out.equal_quality.choice.empty())
+    spdlog::info(
+        "    at its quality ({:+.4f}): {:.1f}% of its cost saved, {:.4g} {} per prompt   (--objective savings)",
+        out.equal_quality.mean_predicted - q0, c0 > 0 ? 100.0 * (1 - out.equal_quality.mean_cost / c0) : 0.0,
+        out.equal_quality.mean_cost, unit);
+}
+
 void print_summary(const PromptFile& pf, const CandidateSet& cs, const RoutingOutcome& out) {
   const Routing& r = out.routing;
   const std::size_t n = r.choice.size(), m = cs.size();
   std::vector<std::size_t> count(m, 0);
   for (int c : r.choice) ++count[c];
-  const std::vector<double>& mean = out.mean_predicted;
   const std::size_t best = out.best_single;
   spdlog::info("routed {} prompts ({}), {} line(s) skipped", n, out.mode, pf.skipped.size());
   for (std::size_t k = 0; k < m; ++k)
@@ -76,11 +96,16 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const RoutingOu
                  n ? 100.0 * count[k] / n : 0.0, cs.candidates[k].cost, cs.cost_unit,
                  cs.candidates[k].cost_estimate ? " (estimate)" : "");
   if (n) {
-    spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {}", r.mean_predicted, r.mean_cost, cs.cost_unit);
-    spdlog::info("  always {} (best single): quality {:.4f} at cost {:.4g} {} ({:+.4f} quality, {:.1f}% of its cost)",
-                 cs.candidates[best].name, mean[best], cs.candidates[best].cost, cs.cost_unit,
-                 r.mean_predicted - mean[best],
-                 cs.candidates[best].cost > 0 ? 100.0 * r.mean_cost / cs.candidates[best].cost : 0.0);
+    std::size_t held = 0;
+    for (char f : out.guard.fallback) held += f != 0;
+    spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {} ({:+.4f} quality, {:.1f}% of {}'s cost)",
+                 r.mean_predicted, r.mean_cost, cs.cost_unit, r.mean_predicted - out.mean_predicted[best],
+                 cs.candidates[best].cost > 0 ? 100.0 * r.mean_cost / cs.candidates[best].cost : 0.0,
+                 cs.candidates[best].name);
+    print_objectives(cs, out);
+    if (out.margin > 0)
+      spdlog::info("  guard: margin {:.4g} over {}; {} prompt(s) held on it by the guard alone (\"fallback\")",
+                   out.margin, cs.candidates[best].name, held);
   }
   if (!pf.skipped.empty()) {
     std::map<std::string, std::size_t> why;
@@ -93,12 +118,27 @@ void print_summary(const PromptFile& pf, const CandidateSet& cs, const RoutingOu
   }
 }
 
+// The routes as a readable table (a terminal): prompt, candidate, predicted gain over the best
+// single, cost.
+void print_route_table(std::ostream& out, const PromptFile& pf, const CandidateSet& cs, const Matrix& q,
+                       const RoutingOutcome& routed) {
+  const std::size_t best = routed.best_single;
+  out << fmt::format("{:<48}  {:<16}  {:>9}  {:>9}\n", "prompt", "candidate", "pred. Δ", "cost");
+  for (std::size_t i = 0; i < pf.prompts.size(); ++i) {
+    const int k = routed.routing.choice[i];
+    std::string text = utf8_prefix(pf.prompts[i].prompt, 46);
+    if (text.size() < pf.prompts[i].prompt.size()) text += "…";
+    out << fmt::format("{:<48}  {:<16}  {:>+9.3f}  {:>9.4g}{}\n", pad_utf8(text, 48), cs.candidates[k].name,
+                       q(i, k) - q(i, best), cs.candidates[k].cost, routed.guard.fallback[i] ? "  (guard)" : "");
+  }
+}
+
 int run(RouteOptions& o) {
   if (!o.generate && !o.job.shard.whole()) fail("--shard splits the generation work: it needs --generate");
   PromptFile pf = read_prompt_input(o.input);
 
   CandidateSet cs = load_config(o.config);
-  RoutingRequest request = o.request;
+  RoutingRequest request = o.routing.request;
   if (o.generate) {
     validate_generation_options(o.job);
     if (const int k = cs.index(request.candidate); k >= 0) {
@@ -127,7 +167,7 @@ int run(RouteOptions& o) {
   refs.reserve(pf.prompts.size());
   for (const auto& p : pf.prompts) refs.push_back({p.id, p.prompt, where(pf.source, p.line)});
   Matrix q = pf.prompts.empty() ? Matrix(0, cs.size()) : predict_qualities(o.source, refs, cs.names(), cs.source);
-  request.margin = o.margin ? *o.margin : source_margin(o.source);
+  request = routing_request(RoutingOptions{request, o.routing.objective, o.routing.margin}, o.source, cs.names());
 
   const RoutingOutcome routed = RoutingPolicy(cs.names(), cs.costs(), cs.cost_unit, cs.source).route(q, request);
   const Routing& r = routed.routing;
@@ -140,7 +180,14 @@ int run(RouteOptions& o) {
     file = std::make_unique<AtomicFile>(o.output);
     out = &file->stream();
   }
-  for (std::size_t i = 0; i < pf.prompts.size() && (write_routes || o.output.empty() || o.output == "-"); ++i) {
+  if (o.format != "auto" && o.format != "table" && o.format != "jsonl")
+    fail("--format must be auto, table or jsonl, got \"{}\"", o.format);
+  const bool to_stdout = !file;
+  const bool table =
+      to_stdout && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
+  if (table) print_route_table(std::cout, pf, cs, q, routed);
+  for (std::size_t i = 0; !table && i < pf.prompts.size() && (write_routes || o.output.empty() || o.output == "-");
+       ++i) {
     const auto& p = pf.prompts[i];
     json pred = json::object();
     for (std::size_t k = 0; k < cs.size(); ++k) pred[cs.candidates[k].name] = q(i, k);
@@ -177,29 +224,11 @@ Runner add_route(CLI::App& app) {
   auto* pd = c->add_option("--predictions", o->source.predictions,
                            "JSONL of predicted qualities per prompt (by id or prompt text)");
   pr->excludes(pd);
-  auto* l =
-      c->add_option("--lambda", o->request.lambda, "Cost weight λ >= 0 (0: best predicted quality regardless of cost)")
-          ->check(CLI::NonNegativeNumber)
-          ->check(kFinite);
-  auto* b = c->add_option("--budget", o->request.budget,
-                          "Average cost per prompt the batch must not exceed (finds the best λ exactly); "
-                          "default: the cost of the best single candidate")
-                ->check(CLI::NonNegativeNumber)
-                ->check(kFinite);
-  auto* f = c->add_option("--candidate", o->request.candidate, "Send every prompt to this candidate");
-  l->excludes(b)->excludes(f);
-  b->excludes(f);
-  c->add_option("--max-cost", o->request.max_cost, "Never choose a candidate costing more than this per prompt")
-      ->check(CLI::NonNegativeNumber)
-      ->check(kFinite);
-  c->add_option("--margin", o->margin,
-                "Guard: depart from the best single candidate only for a predicted advantage above this (default: the "
-                "predictor's calibrated margin, 0 for --predictions)")
-      ->check(CLI::NonNegativeNumber)
-      ->check(kFinite);
-  c->add_option("--exclude", o->request.exclude, "Never choose these candidates (NAME[,NAME...])")->delimiter(',');
+  add_routing_options(c, o->routing);
   c->add_option("-o,--output", o->output,
                 "Output JSONL (default: stdout); written atomically (with --shard: by shard 0)");
+  c->add_option("--format", o->format,
+                "Routes on stdout: auto (default: a readable table on a terminal, JSONL otherwise), table or jsonl");
   c->add_flag("--generate", o->generate,
               "Also generate every prompt's image with its chosen candidate (see generate's options)");
   add_generation_options(c, o->job);

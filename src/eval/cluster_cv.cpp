@@ -35,6 +35,26 @@ double guard_share_at_or_above(const GuardCvResult& r, std::size_t m, double tol
   return r.clusters.empty() ? 0.0 : static_cast<double>(ok) / r.clusters.size();
 }
 
+GuardSavings guard_savings(const GuardCvResult& r, std::size_t m) {
+  GuardSavings s;
+  double g = 0, saved = 0;
+  std::size_t n = 0, ok = 0;
+  s.worst = std::numeric_limits<double>::infinity();
+  for (const auto& c : r.clusters) {
+    g += c.savings_gain.at(m) * c.rows;
+    saved += c.savings_saved.at(m) * c.rows;
+    n += c.rows;
+    ok += c.savings_gain.at(m) >= -1e-12;
+    s.worst = std::min(s.worst, c.savings_gain.at(m));
+  }
+  if (n) {
+    s.gain = g / n;
+    s.saved = saved / n;
+    s.share_at_or_above = static_cast<double>(ok) / r.clusters.size();
+  }
+  return s;
+}
+
 GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvRequest& req) {
   if (req.margins.empty()) fail("guard cross-validation: no margins to try");
   for (std::size_t i = 0; i < req.margins.size(); ++i)
@@ -88,10 +108,16 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       gc.exemplar = table.rows[pc.exemplar[c]].prompt;
       gc.best_single = table.candidates[b];
       for (const auto& row : held.rows) gc.best_single_quality += row.quality[b] / held.rows.size();
+      const RoutingPolicy policy(table.candidates, req.costs);
+      const double bq = gc.best_single_quality, bc = req.costs[b];
       for (double tau : req.margins) {
-        Router router(req.costs);
-        router.set_predictions(guarded_predictions(pred, b, tau));
-        const Routing rt = router.route_budget(req.costs[b]);
+        // As route runs it: the kept candidate is the best single of the training rows (the
+        // predictor's training means), the default budget its cost.
+        RoutingRequest rq;
+        rq.margin = tau;
+        rq.reference_quality = p->meta().stats.prior;  // the trained predictor's own training means
+        const RoutingOutcome routed = policy.route(pred, rq);
+        const Routing& rt = routed.routing;
         double sum = 0, sq = 0;
         std::size_t away = 0;
         const std::size_t nh = held.rows.size();
@@ -105,6 +131,13 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
         gc.gain.push_back(mean);
         gc.gain_se.push_back(nh > 1 ? std::sqrt(std::max(0.0, (sq - nh * mean * mean) / (nh - 1)) / nh) : 0.0);
         gc.departed.push_back(static_cast<double>(away) / held.rows.size());
+        double q = 0, c = 0;
+        for (std::size_t i = 0; i < nh; ++i) {
+          q += held.rows[i].quality[routed.equal_quality.choice[i]];
+          c += req.costs[routed.equal_quality.choice[i]];
+        }
+        gc.savings_gain.push_back(q / nh - bq);
+        gc.savings_saved.push_back(bc > 0 ? 1 - c / nh / bc : 0.0);
       }
       if (first >= 0) {
         CascadeTrainRequest cr;
@@ -158,8 +191,9 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
       "single candidate; gains are means over all held-out prompts\n\n",
       r.arm, r.clusters.size(), r.repeats, r.repeats > 1 ? "s" : "");
   o << "| margin τ | gain over the best single (all held-out prompts) | clusters at or above it (gain ≥ 0) | "
-       "clusters not below it by more than 1 s.e. | worst cluster | prompts departing "
-       "|\n|---:|---:|---:|---:|---:|---:|\n";
+       "clusters not below it by more than 1 s.e. | worst cluster | prompts departing | savings: gain | savings: "
+       "clusters ≥ 0 | savings: worst cluster | savings: cost saved "
+       "|\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
   for (std::size_t k = 0; k < r.margins.size(); ++k) {
     double worst = std::numeric_limits<double>::infinity(), dep = 0;
     std::size_t n = 0;
@@ -168,10 +202,13 @@ std::string guard_cv_markdown(const GuardCvResult& r, const std::string& title) 
       dep += c.departed[k] * c.rows;
       n += c.rows;
     }
-    o << fmt::format("| {:.4g}{} | {:+.4f} | {:.0f}% | {:.0f}% | {:+.4f} | {:.1f}% |\n", r.margins[k],
-                     k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
-                     100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0), worst,
-                     n ? 100 * dep / n : 0.0);
+    const GuardSavings sv = guard_savings(r, k);
+    o << fmt::format(
+        "| {:.4g}{} | {:+.4f} | {:.0f}% | {:.0f}% | {:+.4f} | {:.1f}% | {:+.4f} | {:.0f}% | {:+.4f} | "
+        "{:.1f}% |\n",
+        r.margins[k], k == r.chosen && r.met ? " (chosen)" : "", guard_mean_gain(r, k),
+        100 * guard_share_at_or_above(r, k, 0.0), 100 * guard_share_at_or_above(r, k, 1.0), worst,
+        n ? 100 * dep / n : 0.0, sv.gain, 100 * sv.share_at_or_above, sv.worst, 100 * sv.saved);
   }
   if (!r.cascades.empty()) {
     o << "\nThe cascades on the same held-out clusters (no margin), at the same cost:\n\n| router | gain over the "
@@ -229,10 +266,20 @@ json guard_cv_json(const GuardCvResult& r) {
                         {"gain", c.gain},
                         {"departed", c.departed},
                         {"gain_se", c.gain_se},
+                        {"savings_gain", c.savings_gain},
+                        {"savings_saved", c.savings_saved},
                         {"cascade_gain", c.cascade_gain}});
   json per = json::array();
   for (std::size_t k = 0; k < r.margins.size(); ++k)
     per.push_back({{"margin", r.margins[k]},
+                   {"savings",
+                    [&] {
+                      const GuardSavings sv = guard_savings(r, k);
+                      return json{{"mean_gain", sv.gain},
+                                  {"cost_saved", sv.saved},
+                                  {"share_at_or_above", sv.share_at_or_above},
+                                  {"worst_cluster", sv.worst}};
+                    }()},
                    {"mean_gain", guard_mean_gain(r, k)},
                    {"share_at_or_above", guard_share_at_or_above(r, k, 0.0)},
                    {"share_not_below_within_1_se", guard_share_at_or_above(r, k, 1.0)}});

@@ -27,9 +27,10 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 double or_nan(const std::optional<double>& v) { return v ? *v : kNaN; }
 
-// The figures of one router (`f`, of evaluation `e`), in cv_figures() order.
-std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f) {
-  const double best = e.singles[e.best_single].quality;
+// The figures of one router (`f` and `route`, of evaluation `e`), in cv_figures() order.
+std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f, const RouteFigures& route) {
+  const double best = e.singles[e.best_single].quality, cost = e.singles[e.best_single].cost;
+  auto gain = [&](const RoutedPoint& p) { return p.defined ? p.quality - best : kNaN; };
   return {f.quality_at_best_single_cost,
           f.quality_at_best_single_cost - best,
           or_nan(f.oracle_gap_captured),
@@ -37,7 +38,10 @@ std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f) {
           f.aiq,
           or_nan(f.apgr),
           best,
-          e.oracle.quality_at_best_single_cost - best};
+          e.oracle.quality_at_best_single_cost - best,
+          gain(route.equal_cost),
+          gain(route.equal_quality),
+          route.equal_quality.defined && cost > 0 ? 1 - route.equal_quality.cost / cost : kNaN};
 }
 
 std::size_t word_count(const std::string& s) {
@@ -95,6 +99,9 @@ const std::vector<CvFigure>& cv_figures() {
       {"apgr", "APGR (gap recovered, weak to strong)"},
       {"best_single_quality", "best single candidate's quality"},
       {"oracle_gain_over_best_single", "oracle's gain over the best single"},
+      {"route_gain", "route (--objective quality): gain over the best single"},
+      {"savings_gain", "route --objective savings: gain over the best single"},
+      {"savings_cost_saved", "route --objective savings: share of the best single's cost saved"},
   };
   return f;
 }
@@ -219,10 +226,12 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         tr.seed = rep_seed + f;
         tr.costs = req.costs;
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
-        Matrix pred = p->predict(prompts);
-        if (req.margin > 0) pred = guarded_predictions(pred, best_single(column_means(pred), req.costs), req.margin);
-        const EvalResult e = evaluate(judged ? judge_truth : truth, pred, req.costs, names);
-        run.figures.push_back(figures_of(e, e.router));
+        // Routed as route routes with this predictor: its training means choose the best single.
+        RoutingRequest rq;
+        rq.margin = req.margin;
+        rq.reference_quality = p->meta().stats.prior;
+        const EvalResult e = evaluate(judged ? judge_truth : truth, p->predict(prompts), req.costs, names, rq);
+        run.figures.push_back(figures_of(e, e.router, e.route));
       }
       if (first >= 0) {
         CascadeTrainRequest cr;
@@ -238,7 +247,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         for (bool keep_best : {false, true}) {
           add_cascade_router(e, truth, diff, cp->meta().error_std, {first, req.cascade.score_cost, keep_best},
                              judged ? &judge_truth : nullptr);
-          run.figures.push_back(figures_of(e, e.extra.back().figures));
+          run.figures.push_back(figures_of(e, e.extra.back().figures, e.extra.back().route));
         }
       }
       spdlog::info("cv repeat {}/{} fold {}/{}: {} train, {} val, {} test rows; gain over best single {}", rep + 1,

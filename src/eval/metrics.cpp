@@ -20,10 +20,8 @@ double best_quality_within(const std::vector<CurvePoint>& curve, double cost_lim
   return best;
 }
 
-std::vector<CurvePoint> curve_of(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs) {
-  Router router(costs);
-  router.set_predictions(predicted);
-  return quality_cost_curve(router.paths(), truth, predicted, costs);
+std::vector<CurvePoint> curve_of(const Router& router, const Matrix& truth, const Matrix& predicted) {
+  return quality_cost_curve(router.paths(), truth, predicted, router.costs());
 }
 
 }  // namespace
@@ -93,8 +91,31 @@ CurveFigures curve_figures(const std::vector<CurvePoint>& curve, const EvalResul
   return f;
 }
 
+RoutedPoint measure_routing(const Matrix& truth, const std::vector<double>& costs, const Routing& r, int keep,
+                            const GuardMarks* guard) {
+  RoutedPoint p;
+  if (r.choice.size() != truth.rows || truth.rows == 0) return p;
+  p.defined = true;
+  long double q = 0, c = 0;
+  std::size_t away = 0, held = 0;
+  for (std::size_t i = 0; i < truth.rows; ++i) {
+    q += truth(i, r.choice[i]);
+    c += costs.at(r.choice[i]);
+    away += r.choice[i] != keep;
+    held += guard && guard->fallback.at(i);
+  }
+  const double n = static_cast<double>(truth.rows);
+  p.quality = static_cast<double>(q / n);
+  p.cost = static_cast<double>(c / n);
+  p.predicted = r.mean_predicted;
+  p.lambda = r.lambda;
+  p.departed = away / n;
+  p.fallback = held / n;
+  return p;
+}
+
 EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs,
-                    const std::vector<std::string>& names) {
+                    const std::vector<std::string>& names, const RoutingRequest& request) {
   if (truth.rows != predicted.rows || truth.cols != predicted.cols || truth.cols != costs.size() ||
       names.size() != costs.size())
     fail("evaluate: shapes differ (truth {}x{}, predicted {}x{}, {} costs)", truth.rows, truth.cols, predicted.rows,
@@ -118,8 +139,24 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
     r.random.quality += s.quality / m;
     r.random.cost += s.cost / m;
   }
-  r.router_curve = curve_of(truth, predicted, costs);
-  r.oracle_curve = curve_of(truth, truth, costs);
+  const RoutingPolicy policy(names, costs);
+  r.router_curve = curve_of(policy.router_for(predicted, request), truth, predicted);
+  Router oracle(costs);
+  oracle.set_predictions(truth);
+  r.oracle_curve = curve_of(oracle, truth, truth);
+  const RoutingOutcome routed = policy.route(predicted, request);
+  r.route.mode = routed.mode;
+  r.route.keep = names[routed.best_single];
+  r.route.margin = routed.margin;
+  auto measured = [&](const Routing& rt) {
+    if (rt.choice.size() != truth.rows) return RoutedPoint{};
+    const GuardMarks g =
+        guard_marks(predicted, costs, routed.allowed, rt.lambda, routed.best_single, routed.margin, rt.choice);
+    return measure_routing(truth, costs, rt, routed.best_single, &g);
+  };
+  r.route.requested = measured(routed.routing);
+  r.route.equal_cost = measured(routed.equal_cost);
+  r.route.equal_quality = measured(routed.equal_quality);
   r.oracle = curve_figures(r.oracle_curve, r, &r.oracle_curve);
   r.router = curve_figures(r.router_curve, r, &r.oracle_curve);
   return r;
@@ -128,13 +165,16 @@ EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vec
 void add_router(EvalResult& r, std::string name, const Matrix& realised, const Matrix& predicted,
                 const std::vector<double>& option_costs, int keep) {
   if (realised.rows != r.prompts || predicted.rows != r.prompts || realised.cols != predicted.cols ||
-      realised.cols != option_costs.size())
+      realised.cols != option_costs.size() || option_costs.size() != r.costs.size())
     fail("add_router {}: shapes differ ({} prompts; realised {}x{}, predicted {}x{}, {} costs)", name, r.prompts,
          realised.rows, realised.cols, predicted.rows, predicted.cols, option_costs.size());
   ExtraRouter e;
   e.name = std::move(name);
-  Router router(option_costs);
-  router.set_predictions(predicted);
+  // As route runs it (batch/cascade_job): the options priced, the default budget the cost of the
+  // candidate with the best mean predicted quality.
+  const RoutingPolicy policy(r.names, r.costs);
+  const RoutingRequest request;
+  const Router router = policy.router_for(predicted, request, &option_costs);
   e.curve = quality_cost_curve(router.paths(), realised, predicted, option_costs);
   e.figures = curve_figures(e.curve, r, &r.oracle_curve);
   if (keep >= 0) {
@@ -145,6 +185,17 @@ void add_router(EvalResult& r, std::string name, const Matrix& realised, const M
       for (int c : at.choice) away += c != keep;
       e.departed_at_best_single_cost = static_cast<double>(away) / at.choice.size();
     }
+  }
+  try {
+    const RoutingOutcome routed = policy.route(predicted, request, &option_costs);
+    e.route.mode = routed.mode;
+    e.route.keep = r.names[routed.best_single];
+    e.route.requested = measure_routing(realised, option_costs, routed.routing, keep);
+    e.route.equal_cost = measure_routing(realised, option_costs, routed.equal_cost, keep);
+    e.route.equal_quality = measure_routing(realised, option_costs, routed.equal_quality, keep);
+  } catch (const Error&) {
+    // every option costs more than the kept candidate alone (a large scoring cost): route
+    // refuses its default there, and the figures stay undefined
   }
   r.extra.push_back(std::move(e));
 }

@@ -23,6 +23,21 @@ json figures_json(const CurveFigures& f) {
           {"apgr", opt_json(f.apgr)}};
 }
 
+json point_json(const RoutedPoint& p) {
+  if (!p.defined) return nullptr;
+  return {{"quality", p.quality}, {"cost", p.cost},         {"predicted", p.predicted},
+          {"lambda", p.lambda},   {"departed", p.departed}, {"fallback", p.fallback}};
+}
+
+json route_json(const RouteFigures& f) {
+  return {{"mode", f.mode},
+          {"keep", f.keep},
+          {"margin", f.margin},
+          {"requested", point_json(f.requested)},
+          {"equal_cost", point_json(f.equal_cost)},
+          {"equal_quality", point_json(f.equal_quality)}};
+}
+
 json curve_json(const std::vector<CurvePoint>& c) {
   json a = json::array();
   for (const auto& p : c)
@@ -58,8 +73,36 @@ std::string eval_markdown(const EvalResult& r, const std::string& title, const s
   row("router", r.router);
   for (const auto& e : r.extra) row(e.name.c_str(), e.figures);
   row("oracle", r.oracle);
-  o << fmt::format("\nrouter curve: {} distinct routings; oracle curve: {}.\n", r.router_curve.size(),
+  o << fmt::format("\nrouter curve: {} distinct routings{}; oracle curve: {}.\n", r.router_curve.size(),
+                   r.route.margin > 0 ? fmt::format(" (guarded: margin {:.4g} over {})", r.route.margin, r.route.keep)
+                                      : std::string(),
                    r.oracle_curve.size());
+  // What route runs on these prompts, measured.
+  o << fmt::format("\nWhat `route` runs on these prompts ({}), measured on the table:\n\n", r.route.mode);
+  o << "| routing | mean quality | Δ vs best single | mean cost | cost / best single | departing | held by the guard "
+       "|\n|---|---:|---:|---:|---:|---:|---:|\n";
+  auto point = [&](const std::string& name, const RoutedPoint& p) {
+    if (!p.defined) {
+      o << "| " << name << " | — | — | — | — | — | — |\n";
+      return;
+    }
+    o << fmt::format("| {} | {:.4f} | {:+.4f} | {:.4f} | {:.3f} | {:.1f}% | {:.1f}% |\n", name, p.quality,
+                     p.quality - bs.quality, p.cost, bs.cost > 0 ? p.cost / bs.cost : 0.0, 100 * p.departed,
+                     100 * p.fallback);
+  };
+  point("as requested", r.route.requested);
+  point("--objective quality (its cost)", r.route.equal_cost);
+  point("--objective savings (its quality)", r.route.equal_quality);
+  for (const auto& e : r.extra) {
+    point(e.name + ", quality", e.route.equal_cost);
+    point(e.name + ", savings", e.route.equal_quality);
+  }
+  if (r.route.equal_quality.defined && bs.cost > 0)
+    o << fmt::format(
+        "\nAt equal quality (savings): {:.1f}% of the best single's cost saved, quality {:+.4f}; at "
+        "equal cost (quality): {:+.4f}.\n",
+        100 * (1 - r.route.equal_quality.cost / bs.cost), r.route.equal_quality.quality - bs.quality,
+        r.route.equal_cost.defined ? r.route.equal_cost.quality - bs.quality : 0.0);
   for (const auto& e : r.extra)
     if (e.departed_at_best_single_cost)
       o << fmt::format("{}: at the best single's cost, {:.1f}% of prompts go beyond the first option.\n", e.name,
@@ -95,6 +138,7 @@ json eval_json(const EvalResult& r) {
     x["name"] = e.name;
     x["departed_at_best_single_cost"] = opt_json(e.departed_at_best_single_cost);
     x["curve"] = curve_json(e.curve);
+    x["route"] = route_json(e.route);
     extra.push_back(std::move(x));
   }
   return {{"routers", extra},
@@ -105,6 +149,7 @@ json eval_json(const EvalResult& r) {
           {"random", {{"quality", r.random.quality}, {"cost", r.random.cost}}},
           {"oracle", oracle},
           {"router", figures_json(r.router)},
+          {"route", route_json(r.route)},
           {"curve", curve_json(r.router_curve)}};
 }
 

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/predictions_file.hpp"
@@ -51,13 +53,36 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   return q;
 }
 
-double source_margin(const PredictorSource& src) {
-  if (!src.predictions.empty()) return 0.0;
+namespace {
+
+// The source's predictor.json, or nullopt (a predictions file; a cascade predictor, refused
+// with its own message elsewhere).
+std::optional<PredictorMeta> source_meta(const PredictorSource& src) {
+  if (!src.predictions.empty()) return std::nullopt;
   const auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
   const auto path = dir + "/predictor.json";
   const json j = read_json_file(path);
-  if (j.is_object() && j.value("kind", "") == "cascade-ridge") return 0.0;  // refused with its own message later
-  return meta_from_json(j, path).margin;
+  if (j.is_object() && j.value("kind", "") == "cascade-ridge") return std::nullopt;
+  return meta_from_json(j, path);
+}
+
+}  // namespace
+
+double source_margin(const PredictorSource& src) {
+  const auto m = source_meta(src);
+  return m ? m->margin : 0.0;
+}
+
+std::vector<double> source_reference_quality(const PredictorSource& src, const std::vector<std::string>& names) {
+  const auto m = source_meta(src);
+  if (!m) return {};
+  std::vector<double> out;
+  for (const auto& n : names) {
+    auto it = std::find(m->candidates.begin(), m->candidates.end(), n);
+    if (it == m->candidates.end()) return {};  // predict_qualities names the unknown candidate
+    out.push_back(m->stats.prior.at(it - m->candidates.begin()));
+  }
+  return out;
 }
 
 }  // namespace catimage

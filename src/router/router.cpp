@@ -72,6 +72,35 @@ Routing Router::route_budget(double budget) const {
   return out;
 }
 
+Routing Router::route_min_cost(double target) const {
+  if (!std::isfinite(target)) fail("the quality target must be a finite number, got {}", target);
+  const std::size_t n = paths_.size();
+  if (n == 0) return finish({}, 0.0);
+  // A relative tolerance keeps a routing equal to the target in exact arithmetic (e.g. every
+  // prompt on the candidate whose mean is the target) from being lost to rounding.
+  const long double limit = static_cast<long double>(target) * n - 1e-9L * (std::abs(target) * n + 1);
+  long double total = 0;
+  for (std::size_t i = 0; i < n; ++i) total += q_(i, paths_[i].steps().front().candidate);
+  if (total < limit) fail("no routing reaches a mean predicted quality of {:.6g}", target);
+  // Along the sweep each switch lowers the predicted sum: the answer is the last routing that
+  // still reaches the target.
+  double last = 0;
+  std::vector<SwitchEvent> ev = sweep_events(paths_);
+  for_each_routing(paths_, ev, [&](double lambda, const std::vector<int>&, std::size_t a, std::size_t b) {
+    for (std::size_t k = a; k < b; ++k) total += q_(ev[k].prompt, ev[k].to) - q_(ev[k].prompt, ev[k].from);
+    if (total < limit) return false;
+    last = lambda;
+    return true;
+  });
+  return route_lambda(last);
+}
+
+double Router::min_mean_cost() const {
+  long double c = 0;
+  for (const auto& p : paths_) c += costs_[p.steps().back().candidate];
+  return paths_.empty() ? 0.0 : static_cast<double>(c / paths_.size());
+}
+
 Routing Router::route_forced(int candidate) const {
   if (candidate < 0 || static_cast<std::size_t>(candidate) >= costs_.size()) fail("router: no candidate {}", candidate);
   return finish(std::vector<int>(paths_.size(), candidate), 0.0);

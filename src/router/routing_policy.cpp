@@ -61,19 +61,78 @@ std::vector<char> RoutingPolicy::allowed(std::optional<double> max_cost,
   return ok;
 }
 
-RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
-  if ((req.lambda.has_value() + req.budget.has_value() + !req.candidate.empty()) > 1)
-    fail("give at most one of --lambda, --budget and --candidate");
-  RoutingOutcome out;
-  out.allowed = allowed(req.max_cost, req.exclude);
-  out.mean_predicted = column_means(q);
-  out.best_single = best_single(out.mean_predicted, costs_, out.allowed);
-  const bool empty = q.rows == 0;
+const char* objective_name(Objective o) { return o == Objective::savings ? "savings" : "quality"; }
+
+Objective parse_objective(const std::string& s) {
+  if (s == "quality") return Objective::quality;
+  if (s == "savings") return Objective::savings;
+  fail(
+      "--objective must be quality (the best quality at the best single's cost) or savings (the least cost at its "
+      "quality), got \"{}\"",
+      s);
+}
+
+RoutingPolicy::Prepared RoutingPolicy::prepare(const Matrix& q, const RoutingRequest& req,
+                                               const std::vector<double>* option_costs) const {
+  if (q.cols != costs_.size()) fail("routing: predictions for {} candidates, {} in the config", q.cols, costs_.size());
+  if (option_costs && option_costs->size() != costs_.size())
+    fail("routing: {} option costs for {} candidates", option_costs->size(), costs_.size());
   if (!(req.margin >= 0) || !std::isfinite(req.margin))
     fail("--margin must be a finite number >= 0, got {}", req.margin);
-  const bool guard = req.margin > 0 && req.candidate.empty();
-  Router router(costs_, out.allowed);
-  router.set_predictions(guard ? guarded_predictions(q, out.best_single, req.margin) : q);
+  Prepared p{allowed(req.max_cost, req.exclude), column_means(q), 0, req.candidate.empty() ? req.margin : 0.0,
+             Router(option_costs ? *option_costs : costs_, {})};
+  if (!req.reference_quality.empty() && req.reference_quality.size() != costs_.size())
+    fail("routing: {} reference qualities for {} candidates", req.reference_quality.size(), costs_.size());
+  p.keep = best_single(req.reference_quality.empty() ? p.mean : req.reference_quality, costs_, p.allowed);
+  p.router = Router(option_costs ? *option_costs : costs_, p.allowed);
+  p.router.set_predictions(p.margin > 0 ? guarded_predictions(q, p.keep, p.margin) : q);
+  return p;
+}
+
+Router RoutingPolicy::router_for(const Matrix& q, const RoutingRequest& req,
+                                 const std::vector<double>* option_costs) const {
+  return prepare(q, req, option_costs).router;
+}
+
+RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req,
+                                    const std::vector<double>* option_costs) const {
+  if ((req.lambda.has_value() + req.budget.has_value() + !req.candidate.empty()) > 1)
+    fail("give at most one of --lambda, --budget and --candidate");
+  Prepared p = prepare(q, req, option_costs);
+  const Router& router = p.router;
+  const std::vector<double>& pay = router.costs();
+  RoutingOutcome out;
+  out.allowed = std::move(p.allowed);
+  out.mean_predicted = std::move(p.mean);
+  out.best_single = p.keep;
+  const int keep = out.best_single;
+  out.margin = p.margin;
+  const bool empty = q.rows == 0;
+  // Predicted means are reported on the unguarded predictions.
+  auto unguarded = [&](Routing r) {
+    double sum = 0;
+    for (std::size_t i = 0; i < r.choice.size(); ++i) sum += q(i, r.choice[i]);
+    r.mean_predicted = r.choice.empty() ? 0.0 : sum / r.choice.size();
+    return r;
+  };
+  const double budget_default = costs_[keep];
+  auto solve_budget = [&](double budget) {
+    if (empty) return Routing{};
+    return router.route_budget(budget);
+  };
+  // The quality target of the savings objective: the kept candidate's predicted mean. It is met
+  // on the predictions the router routes with, i.e. with a margin on the guarded ones: every
+  // departure pays tau, cheaper ones too. Leave-cluster-out CV chose this over meeting it on the
+  // unguarded predictions, which lost quality on unseen clusters (README, "The guard").
+  auto solve_savings = [&] {
+    if (empty) return Routing{};
+    return router.route_min_cost(out.mean_predicted[keep]);
+  };
+  // (a cascade's options may all cost more than the best single alone: then there is no
+  // routing at its cost, and the default mode is an error below)
+  const bool fits = router.min_mean_cost() <= budget_default * (1 + 1e-12);
+  if (fits) out.equal_cost = unguarded(solve_budget(budget_default));
+  out.equal_quality = unguarded(solve_savings());
   if (!req.candidate.empty()) {
     auto it = std::find(names_.begin(), names_.end(), req.candidate);
     if (it == names_.end())
@@ -86,28 +145,24 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req) const {
   } else if (req.lambda) {
     out.routing = router.route_lambda(*req.lambda);
     out.mode = fmt::format("lambda {}", *req.lambda);
+  } else if (req.budget) {
+    out.routing = solve_budget(*req.budget);
+    out.mode = fmt::format("budget {}, lambda {:.6g}", *req.budget, out.routing.lambda);
+  } else if (req.objective == Objective::savings) {
+    out.routing = out.equal_quality;
+    out.mode = fmt::format("objective savings: least cost at the predicted quality of {}, lambda {:.6g}", names_[keep],
+                           out.routing.lambda);
   } else {
-    double budget = 0;
-    if (req.budget) {
-      budget = *req.budget;
-      out.mode = fmt::format("budget {}", budget);
-    } else {
-      // Default: spend what always using the best single candidate would cost.
-      budget = costs_[out.best_single];
-      out.mode = fmt::format("budget {:.4g} = cost of {}", budget, names_[out.best_single]);
-    }
-    out.routing = empty ? Routing{} : router.route_budget(budget);
-    out.mode += fmt::format(", lambda {:.6g}", out.routing.lambda);
+    if (!fits && !empty)
+      fail("the cheapest routing costs {:.6g} {} on average, more than {} alone ({:.6g}): give --budget or --lambda",
+           router.min_mean_cost(), unit_, names_[keep], budget_default);
+    out.routing = out.equal_cost;
+    out.mode = fmt::format("objective quality: budget {:.4g} = cost of {}, lambda {:.6g}", budget_default, names_[keep],
+                           out.routing.lambda);
   }
-  if (guard) {
-    out.mode += fmt::format(", margin {:.4g} over {}", req.margin, names_[out.best_single]);
-    // report the unguarded predictions of the chosen candidates
-    double sum = 0;
-    for (std::size_t i = 0; i < q.rows; ++i) sum += q(i, out.routing.choice[i]);
-    out.routing.mean_predicted = q.rows ? sum / q.rows : 0.0;
-  }
-  out.guard = guard_marks(q, costs_, out.allowed, out.routing.lambda, out.best_single,
-                          req.candidate.empty() ? req.margin : 0.0, out.routing.choice);
+  out.routing = unguarded(std::move(out.routing));
+  if (out.margin > 0) out.mode += fmt::format(", margin {:.4g} over {}", out.margin, names_[keep]);
+  out.guard = guard_marks(q, pay, out.allowed, out.routing.lambda, keep, out.margin, out.routing.choice);
   return out;
 }
 

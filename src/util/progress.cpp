@@ -8,6 +8,8 @@
 
 namespace catimage {
 
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO) != 0; }
+
 namespace {
 bool g_enabled = true;
 

@@ -109,4 +109,29 @@ char32_t lower_code_point(char32_t c) {
   return l ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(c), l)) : c;
 }
 
+namespace {
+bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+}  // namespace
+
+std::string utf8_prefix(std::string_view s, std::size_t max_chars) {
+  std::size_t i = 0, n = 0;
+  while (i < s.size() && n < max_chars) {
+    ++i;
+    while (i < s.size() && continuation(static_cast<unsigned char>(s[i]))) ++i;
+    ++n;
+  }
+  return std::string(s.substr(0, i));
+}
+
+std::size_t utf8_length(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += !continuation(c);
+  return n;
+}
+
+std::string pad_utf8(std::string_view s, std::size_t width) {
+  const std::size_t n = utf8_length(s);
+  return std::string(s) + std::string(n < width ? width - n : 0, ' ');
+}
+
 }  // namespace catimage

@@ -33,12 +33,14 @@ struct GuardCvRequest {
 struct GuardCvCluster {
   int repeat = 0;
   std::size_t rows = 0;
-  std::string exemplar;              // the prompt nearest the cluster's centre
-  std::string best_single;           // on the training rows
-  double best_single_quality = 0;    // on the cluster
-  std::vector<double> gain;          // per margin: routed quality - best single's, on the cluster
-  std::vector<double> departed;      // per margin: share of prompts not on the best single
-  std::vector<double> gain_se;       // per margin: standard error of `gain` (per-prompt differences)
+  std::string exemplar;            // the prompt nearest the cluster's centre
+  std::string best_single;         // on the training rows
+  double best_single_quality = 0;  // on the cluster
+  std::vector<double> gain;        // per margin: routed quality - best single's, on the cluster
+  std::vector<double> departed;    // per margin: share of prompts not on the best single
+  std::vector<double> gain_se;     // per margin: standard error of `gain` (per-prompt differences)
+  // per margin, route --objective savings: quality - the best single's, and the share of its cost saved
+  std::vector<double> savings_gain, savings_saved;
   std::vector<double> cascade_gain;  // cascade, cascade + keep-best (empty without them; NaN: budget too small)
 };
 
@@ -59,6 +61,14 @@ struct GuardCvResult {
 double guard_mean_gain(const GuardCvResult& r, std::size_t margin);
 // `tolerance`: in standard errors of each cluster's gain (0: strictly >= 0).
 double guard_share_at_or_above(const GuardCvResult& r, std::size_t margin, double tolerance);
+
+// Per margin, route --objective savings over the held-out clusters: mean gain in quality over
+// the best single (all held-out prompts), mean share of its cost saved, share of clusters with
+// a gain >= 0, the worst cluster's gain.
+struct GuardSavings {
+  double gain = 0, saved = 0, share_at_or_above = 0, worst = 0;
+};
+GuardSavings guard_savings(const GuardCvResult& r, std::size_t margin);
 
 GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvRequest& req);
 

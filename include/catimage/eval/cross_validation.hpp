@@ -37,7 +37,7 @@ struct CvRequest {
   std::vector<CvArm> arms;  // one or two prompt-only arms; each further arm is compared with the first
   CvCascade cascade;
   // > 0: the prompt-only arms route with the guard (router/guard.hpp) at this margin, the kept
-  // candidate being the best single by mean predicted quality on the held-out fold.
+  // candidate being the best single of the fold's training rows (as route with that predictor).
   double margin = 0;
   // Non-empty: every arm routes (and keep-best selects) on the table's metric, and is judged
   // on this table's (the same prompts and images under another metric, matched by id).

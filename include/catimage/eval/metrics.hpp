@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "catimage/eval/curve.hpp"
+#include "catimage/router/routing_policy.hpp"
 #include "catimage/util/matrix.hpp"
 
 namespace catimage {
@@ -30,6 +31,29 @@ struct CurveFigures {
   std::optional<double> apgr;
 };
 
+// One routing `route` would run, measured on the table: the true mean quality and cost of
+// its choices, against the best single candidate (by true mean quality).
+struct RoutedPoint {
+  bool defined = false;  // false: no routing of this kind exists (e.g. a budget below every routing)
+  double quality = 0;    // mean true quality of the choices
+  double cost = 0;       // mean cost
+  double predicted = 0;  // mean predicted quality of the choices (unguarded)
+  double lambda = 0;
+  double departed = 0;  // share of prompts not on route's kept candidate (its best single)
+  double fallback = 0;  // share held on it by the guard alone
+};
+
+// What `route` runs on these prompts with this request (the same RoutingPolicy, margin,
+// default budget and objective): the requested routing and both objectives' routings.
+struct RouteFigures {
+  std::string mode;  // as route's summary prints it
+  std::string keep;  // route's kept candidate: the best single by mean predicted quality
+  double margin = 0;
+  RoutedPoint requested;      // the request as given (default: the quality objective)
+  RoutedPoint equal_cost;     // --objective quality: the best predicted quality at the kept candidate's cost
+  RoutedPoint equal_quality;  // --objective savings: the least cost at its predicted quality
+};
+
 // A further router on the same prompts whose options carry their own costs and realised
 // qualities (a cascade: keep the first image or pay for another), judged against the same
 // single candidates and oracle.
@@ -40,6 +64,7 @@ struct ExtraRouter {
   // Share of prompts routed away from option `keep` at the best single's cost (a cascade's
   // escalation rate); nullopt when no routing fits that cost.
   std::optional<double> departed_at_best_single_cost;
+  RouteFigures route;  // as route runs it (departed: prompts beyond the first option)
 };
 
 struct EvalResult {
@@ -50,13 +75,22 @@ struct EvalResult {
   int best_single = 0;    // highest mean quality (ties: cheaper)
   int cheapest = 0;       // lowest cost (ties: higher quality)
   OperatingPoint random;  // uniform random routing (expected)
+  // The router's curve is that of the routing `route` runs: on the guarded predictions when
+  // the request has a margin (every lambda; the quality objective's routing lies on it).
   std::vector<CurvePoint> router_curve, oracle_curve;
   CurveFigures router, oracle;
+  RouteFigures route;
   std::vector<ExtraRouter> extra;
 };
 
+// `request`: what route is asked (margin, --lambda/--budget/--candidate or the objective,
+// --max-cost, --exclude); its default routes without a guard at the default budget.
 EvalResult evaluate(const Matrix& truth, const Matrix& predicted, const std::vector<double>& costs,
-                    const std::vector<std::string>& names);
+                    const std::vector<std::string>& names, const RoutingRequest& request = {});
+
+// Measures a routing of route's on the table (departures counted from `keep`).
+RoutedPoint measure_routing(const Matrix& truth, const std::vector<double>& costs, const Routing& r, int keep,
+                            const GuardMarks* guard = nullptr);
 
 // Adds a router to `r` (an evaluation of the same prompts): option k of prompt i has predicted
 // quality predicted(i, k), realised quality realised(i, k) and cost option_costs[k]; `keep` is

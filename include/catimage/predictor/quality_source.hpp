@@ -28,4 +28,8 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
 // predictions file.
 double source_margin(const PredictorSource& src);
 
+// The source predictor's training mean quality of each of `names` (predictor.json
+// target_stats.prior): what the best single candidate is chosen by. Empty for a predictions file.
+std::vector<double> source_reference_quality(const PredictorSource& src, const std::vector<std::string>& names);
+
 }  // namespace catimage

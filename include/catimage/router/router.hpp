@@ -33,6 +33,13 @@ class Router {
   // the cheapest routing exceeds the budget.
   Routing route_budget(double budget) const;
   Routing route_forced(int candidate) const;
+  // Mean cost of the cheapest routing (every prompt at the end of its path); 0 without prompts.
+  double min_mean_cost() const;
+  // The cheapest lambda-routing whose mean predicted quality is >= target (ties: the higher
+  // quality, then the smaller lambda). Predicted quality only falls as lambda grows, so that is
+  // the routing at the largest lambda that still reaches the target; every distinct routing is
+  // visited, exact as the budget solve. Throws Error when not even lambda = 0 reaches it.
+  Routing route_min_cost(double target) const;
   const std::vector<RoutingPath>& paths() const { return paths_; }
 
  private:

@@ -11,6 +11,9 @@
 
 namespace catimage {
 
+// Whether standard output is a terminal (route prints a table there, JSONL otherwise).
+bool stdout_is_terminal();
+
 class Progress {
  public:
   Progress(std::string label, std::size_t total, std::string unit = "it");

@@ -23,6 +23,13 @@ std::u32string decode_utf8(std::string_view s, Utf8Errors errors);
 std::string encode_utf8(const std::u32string& s, Utf8Errors errors);
 void append_utf8(std::string& out, char32_t c);
 
+// The first `max_chars` code points of valid UTF-8 (invalid bytes count as one each), and
+// the number of code points: for aligning text in terminal tables.
+std::string utf8_prefix(std::string_view s, std::size_t max_chars);
+std::size_t utf8_length(std::string_view s);
+// `s` padded with spaces to `width` code points (unchanged when already as long).
+std::string pad_utf8(std::string_view s, std::size_t width);
+
 // C.UTF-8 (or an equivalent), for iswspace_l/towlower_l on code points; null if none exists.
 locale_t utf8_locale();
 // Unicode lower case of one code point (the locale's towlower; ASCII without it).
