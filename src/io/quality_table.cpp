@@ -2,11 +2,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <unordered_set>
 
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/util/hash.hpp"
 #include "catimage/util/strings.hpp"
 
 namespace catimage {
@@ -53,6 +56,7 @@ QualityTable QualityTable::reordered(const std::vector<std::string>& names) cons
   }
   QualityTable t;
   t.source = source;
+  t.content_hash = content_hash;  // the same rows
   t.candidates = names;
   t.rows.reserve(rows.size());
   for (const auto& r : rows) {
@@ -106,8 +110,12 @@ std::vector<double> read_values(const json& obj, const char* key, const QualityT
 QualityTable load_quality_table(const std::string& path) {
   QualityTable t;
   t.source = path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open quality table", path);
+  std::ifstream file(path, std::ios::binary);
+  if (!file) fail("{}: cannot open quality table", path);
+  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  if (file.bad()) fail("{}: read error", path);
+  t.content_hash = fnv1a64_hex(bytes);
+  std::istringstream in(bytes);
   std::string line;
   long lineno = 0;
   std::unordered_set<std::string> ids;

@@ -246,7 +246,7 @@ std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t,
                  meta.error_std[k]);
   }
   meta.training = {
-      {"table", t.source}, {"rows", n}, {"seed", r.seed}, {"error_folds", folds.size()}, {"candidates", per}};
+      {"table", t.source}, {"table_fnv1a64", t.content_hash}, {"rows", n}, {"seed", r.seed}, {"error_folds", folds.size()}, {"candidates", per}};
   return std::make_unique<CascadePredictor>(std::move(meta), std::move(vec), std::move(w), std::move(b));
 }
 

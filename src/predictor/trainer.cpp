@@ -31,6 +31,7 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
   auto& tr = p->mutable_meta().training;
   tr["seed"] = req.seed;
   tr["train_table"] = train_table.source;
+  if (!train_table.content_hash.empty()) tr["train_table_fnv1a64"] = train_table.content_hash;
   tr["val_table"] = val_table.source;
   tr["train_prompts"] = train_table.rows.size();
   tr["val_prompts"] = val_table.rows.size();

@@ -20,6 +20,7 @@ struct QualityRecord {
 
 struct QualityTable {
   std::string source;
+  std::string content_hash;  // FNV-1a 64 of the file's bytes (load_quality_table); "" when built in memory
   std::vector<std::string> candidates;
   std::vector<QualityRecord> rows;
 
