@@ -12,6 +12,7 @@
 #include "catimage/router/cascade.hpp"
 #include "catimage/router/router.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/io/quality_table.hpp"
 #include "test_util.hpp"
 
 using namespace catimage;
@@ -19,10 +20,10 @@ using namespace catimage;
 namespace {
 
 QualityTable cems_rows(std::size_t n) {
-  auto imp = import_cems(std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb", "clip");
+  const QualityTable all = load_quality_table(test::shipped_table("clip"));
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  return imp.table.subset(idx);
+  return all.subset(idx);
 }
 
 Matrix quality_matrix(const QualityTable& t) {
@@ -217,11 +218,7 @@ TEST(Cascade, CrossValidationAddsPairedCascadeArms) {
 
 TEST(Cascade, EvalReportsBothCascadesBesideThePlainRouter) {
   auto d = test::temp_dir();
-  const auto table = (d / "t.jsonl").string();
-  ASSERT_EQ(test::run_catimage("import cems " + std::string(CATIMAGE_SHARED_DATA) +
-                               "/cems-diffusiondb --metric clip -o " + table)
-                .code,
-            0);
+  const std::string table = test::shipped_table("clip");
   const auto out = d / "eval";
   auto r = test::run_catimage("eval -t " + table + " --cascade-predictor " + std::string(CATIMAGE_SOURCE_DIR) +
                               "/models/cascade-clip --score-cost 0.01 --json -o " + out.string());

@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <sstream>
 
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/quality_table.hpp"
 #include "test_util.hpp"
 
 using namespace catimage;
@@ -101,11 +104,20 @@ TEST(Cli, ClearErrorsForBadInput) {
 
 TEST(Cli, ImportThenEvalProducesTablesAndPlot) {
   auto d = temp_dir();
-  auto src = std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb";
-  auto table = (d / "clip.jsonl").string();
-  auto r = run_catimage("import cems " + src + " --metric clip -o " + table);
+  auto small = (d / "mini.jsonl").string();
+  auto r = run_catimage("import cems " + cems_fixture_dir() + " --metric clip -o " + small);
   ASSERT_EQ(r.code, 0) << r.err;
-  ASSERT_TRUE(std::filesystem::exists(d / "clip.candidates.json"));
+  ASSERT_TRUE(std::filesystem::exists(d / "mini.candidates.json"));
+  EXPECT_EQ(lines(slurp(small)).size(), 40u);
+  // the shipped table is what import makes of the full CEMS data: its first 40 rows are these
+  auto mini = load_quality_table(small), full = load_quality_table(shipped_table("clip"));
+  ASSERT_EQ(full.rows.size(), 7000u);
+  for (std::size_t i = 0; i < mini.rows.size(); ++i) {
+    EXPECT_EQ(mini.rows[i].id, full.rows[i].id);
+    EXPECT_EQ(mini.rows[i].quality, full.rows[i].quality);
+    EXPECT_EQ(mini.rows[i].cost, full.rows[i].cost);
+  }
+  const std::string table = shipped_table("clip");
   // the oracle as "predictions": the router must equal the oracle
   r = run_catimage("eval --table " + table + " --predictions " + table + " --json -o " + (d / "ev").string());
   ASSERT_EQ(r.code, 0) << r.err;
@@ -124,12 +136,36 @@ TEST(Cli, RouteWorksOutOfTheBoxWithTheShippedDefault) {
   auto r = run_catimage("route " + std::string(CATIMAGE_SOURCE_DIR) + "/configs/example_prompts.txt");
   ASSERT_EQ(r.code, 0) << r.err;
   auto out = lines(r.out);
-  EXPECT_EQ(out.size(), 8u);
+  ASSERT_EQ(out.size(), 40u);
+  // The shipped default's candidates and the guard: a prompt leaves SDXL-Turbo (the best single)
+  // only when the departure wins q - 0.75 - lambda * cost (the recorded margin 0.75) against
+  // SDXL-Turbo's q - lambda * cost, at the lambda the summary reports.
+  const auto at = r.err.find(", lambda ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const double lambda = std::stod(r.err.substr(at + 9));
+  const std::map<std::string, double> cost = {
+      {"SD-Turbo", 0.1422}, {"SDXL-Turbo", 0.4738}, {"TAESD", 1.571}, {"amused", 0.3973}};
+  double total = 0;
+  std::size_t departed = 0;
   for (const auto& j : out) {
-    EXPECT_TRUE(j.contains("candidate"));
-    EXPECT_EQ(j["predicted"].size(), 4u);
+    const std::string c = j["candidate"].get<std::string>();
+    ASSERT_EQ(cost.count(c), 1u) << j.dump();
+    EXPECT_NEAR(j["cost"].get<double>(), cost.at(c), 1e-3) << j.dump();
+    ASSERT_EQ(j["predicted"].size(), 4u);
+    const double kept = j["predicted"]["SDXL-Turbo"].get<double>();
+    if (c != "SDXL-Turbo") {
+      ++departed;
+      EXPECT_GE(j["predicted"][c].get<double>() - 0.75 - lambda * cost.at(c), kept - lambda * 0.4738 - 1e-9) << j.dump();
+      EXPECT_FALSE(j["fallback"].get<bool>());
+    }
+    total += j["cost"].get<double>();
   }
-  EXPECT_TRUE(contains(r.err, "budget")) << r.err;
+  // Some prompts go cheaper at the best single's predicted quality, and the summary says so.
+  EXPECT_GT(departed, 0u);
+  EXPECT_LT(total / out.size(), 0.4738);
+  EXPECT_TRUE(contains(r.err, "margin 0.75 over SDXL-Turbo")) << r.err;
+  EXPECT_TRUE(contains(r.err, "of its cost saved")) << r.err;
+  EXPECT_TRUE(contains(r.err, "at its cost (")) << r.err;
 }
 
 TEST(Cli, ShippedPredictorRoutesAnySubsetOfItsCandidates) {
@@ -209,4 +245,66 @@ TEST(Cli, BenchBuildsEveryFamilyFromItsConfig) {
   auto odd = run_catimage("bench --arch " + fx + "tiny-amused/transformer --size 72");
   EXPECT_EQ(odd.code, 2);
   EXPECT_TRUE(contains(odd.err, "multiple of 16")) << odd.err;
+}
+
+// What `route` delivers on a table's prompts (each routed prompt's true quality from the table, its
+// cost from the config) is exactly what `eval` reports for the same predictor, config and mode.
+TEST(Cli, RouteDeliversWhatEvalReports) {
+  auto d = temp_dir();
+  const auto all = load_quality_table(shipped_table("clip"));
+  std::vector<std::size_t> idx(300);
+  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = 7 * i;  // spread over the table
+  const auto t = all.subset(idx);
+  const auto table = (d / "t.jsonl").string();
+  write_quality_table(table, t);  // also a prompt file: "id" and "prompt" per line
+  const std::string cfg = std::string(CATIMAGE_SOURCE_DIR) + "/configs/default.json";
+  std::map<std::string, std::size_t> row;
+  for (std::size_t i = 0; i < t.rows.size(); ++i) row[t.rows[i].id] = i;
+  for (const std::string mode : {"", "--objective savings", "--budget 0.3", "--margin 0"}) {
+    SCOPED_TRACE(mode);
+    auto r = run_catimage("route " + table + " -c " + cfg + " " + mode + " -o " + (d / "r.jsonl").string());
+    ASSERT_EQ(r.code, 0) << r.err;
+    double q = 0, c = 0;
+    const auto routes = lines(slurp(d / "r.jsonl"));
+    ASSERT_EQ(routes.size(), t.rows.size());
+    for (const auto& j : routes) {
+      const auto& rec = t.rows.at(row.at(j["id"].get<std::string>()));
+      const auto k = std::find(t.candidates.begin(), t.candidates.end(), j["candidate"].get<std::string>());
+      ASSERT_NE(k, t.candidates.end());
+      q += rec.quality[k - t.candidates.begin()];
+      c += j["cost"].get<double>();
+    }
+    q /= routes.size();
+    c /= routes.size();
+    r = run_catimage("eval -t " + table + " --predictor " + std::string(CATIMAGE_SOURCE_DIR) +
+                     "/models/predictor-clip -c " + cfg + " " + mode + " --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json e = json::parse(r.out)["route"]["requested"];
+    EXPECT_NEAR(e["quality"].get<double>(), q, 1e-9);
+    EXPECT_NEAR(e["cost"].get<double>(), c, 1e-9);
+  }
+}
+
+// On a terminal (or with --format table) route prints one readable row per prompt: the prompt cut
+// to a column by characters (not bytes), the candidate, its predicted gain over the best single
+// and its cost; piped, JSONL.
+TEST(Cli, RouteTableFormatHasARowPerPrompt) {
+  auto d = temp_dir();
+  const auto prompts = write(d / "p.txt", "a white wall\n\xF0\x9F\x96\xBC \xC3\xA9t\xC3\xA9 \xC3\xA0 Paris, " +
+                                              std::string(60, 'x') + "\nportrait of a knight\n");
+  auto r = run_catimage("route " + prompts + " --format table");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::vector<std::string> rows;
+  for (std::string l; std::getline(in, l);) rows.push_back(l);
+  ASSERT_EQ(rows.size(), 4u) << r.out;
+  EXPECT_TRUE(contains(rows[0], "prompt") && contains(rows[0], "candidate") && contains(rows[0], "cost")) << rows[0];
+  EXPECT_EQ(rows[1].rfind("a white wall", 0), 0u) << rows[1];
+  EXPECT_TRUE(contains(rows[2], "\xE2\x80\xA6")) << rows[2];  // cut with an ellipsis, a whole character
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_TRUE(contains(rows[i], "SDXL-Turbo") || contains(rows[i], "SD-Turbo") || contains(rows[i], "TAESD") || contains(rows[i], "amused")) << rows[i];
+  r = run_catimage("route " + prompts + " --format jsonl");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines(r.out).size(), 3u);
+  EXPECT_EQ(run_catimage("route " + prompts).out, r.out);  // piped: JSONL
+  EXPECT_EQ(run_catimage("route " + prompts + " --format csv").code, 2);
 }

@@ -9,6 +9,7 @@
 #include "catimage/io/cems_import.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/io/quality_table.hpp"
 #include "test_util.hpp"
 
 using namespace catimage;
@@ -18,10 +19,10 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 QualityTable cems_rows(std::size_t n) {
-  auto imp = import_cems(std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb", "clip");
+  const QualityTable all = load_quality_table(test::shipped_table("clip"));
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  return imp.table.subset(idx);
+  return all.subset(idx);
 }
 
 }  // namespace

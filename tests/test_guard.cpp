@@ -10,6 +10,7 @@
 #include "catimage/router/guard.hpp"
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/io/quality_table.hpp"
 #include "test_util.hpp"
 
 using namespace catimage;
@@ -70,10 +71,10 @@ TEST(Guard, ClustersArePartitionsSeededAndFollowTheWords) {
 }
 
 TEST(Guard, LeaveClusterOutChoosesAMarginThatMeetsTheRule) {
-  auto imp = import_cems(std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb", "clip");
+  const QualityTable all = load_quality_table(test::shipped_table("clip"));
   std::vector<std::size_t> idx(400);
   for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  const QualityTable t = imp.table.subset(idx);
+  const QualityTable t = all.subset(idx);
   GuardCvRequest req;
   req.arm.label = "tfidf-ridge";
   req.arm.train.kind = "tfidf-ridge";
@@ -143,11 +144,7 @@ TEST(Guard, RouteReportsMarginsAndUsesThePredictorsMargin) {
   EXPECT_EQ(chosen.size(), 1u);
 
   // train --margin records it; route uses it unless --margin says otherwise.
-  auto table = (d / "t.jsonl").string();
-  ASSERT_EQ(test::run_catimage("import cems " + std::string(CATIMAGE_SHARED_DATA) +
-                               "/cems-diffusiondb --metric clip -o " + table)
-                .code,
-            0);
+  const std::string table = test::shipped_table("clip");
   auto p = (d / "pred").string();
   r = test::run_catimage("train -t " + table + " --all --hyper '{\"alpha\":10}' --margin 1000 -o " + p);
   ASSERT_EQ(r.code, 0) << r.err;
@@ -157,4 +154,53 @@ TEST(Guard, RouteReportsMarginsAndUsesThePredictorsMargin) {
   chosen.clear();
   for (const auto& j : lines(r.out)) chosen.insert(j["candidate"].get<std::string>());
   EXPECT_EQ(chosen.size(), 1u);
+}
+
+// Both objectives beside the kept candidate K (the best single): a routing on the sweep can be
+// worse than K alone — here the last sweep routing that reaches K's quality puts prompt 0 on the
+// expensive E and prompt 1 on the cheap C, at 5.05 per prompt against K's 1.
+TEST(Objectives, NeverCostMoreOrPredictLessThanTheBestSingleAlone) {
+  RoutingPolicy policy({"K", "E", "C"}, {1.0, 10.0, 0.1});
+  Matrix q(2, 3);
+  const double v[2][3] = {{0, 5, -10}, {0, 0.1, -0.05}};
+  for (int i = 0; i < 2; ++i)
+    for (int k = 0; k < 3; ++k) q(i, k) = v[i][k];
+  RoutingRequest req;
+  req.reference_quality = {0.0, -1.0, -1.0};  // K is the kept candidate
+  req.objective = Objective::savings;
+  auto s = policy.route(q, req);
+  EXPECT_EQ(s.best_single, 0);
+  EXPECT_EQ(s.routing.choice, (std::vector<int>{0, 0}));
+  EXPECT_DOUBLE_EQ(s.routing.mean_cost, 1.0);
+
+  // On random batches, with and without a guard: the savings objective costs at most K's cost and
+  // reaches K's predicted mean on the routed (guarded) predictions; the quality objective's
+  // routing predicts at least K's mean at no more than K's cost.
+  std::mt19937 rng(4);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int trial = 0; trial < 200; ++trial) {
+    const std::size_t n = 1 + trial % 7, m = 2 + trial % 3;
+    std::vector<double> costs(m);
+    std::vector<std::string> names(m);
+    for (std::size_t k = 0; k < m; ++k) {
+      costs[k] = 0.1 + 3 * u(rng);
+      names[k] = "m" + std::to_string(k);
+    }
+    Matrix p(n, m);
+    for (auto& x : p.data) x = 10 * u(rng);
+    RoutingPolicy pol(names, costs);
+    RoutingRequest r;
+    r.margin = trial % 2 ? 0.5 : 0.0;
+    for (Objective o : {Objective::savings, Objective::quality}) {
+      r.objective = o;
+      auto out = pol.route(p, r);
+      const int keep = out.best_single;
+      const Matrix g = r.margin > 0 ? guarded_predictions(p, keep, r.margin) : p;
+      double guarded_mean = 0;
+      for (std::size_t i = 0; i < n; ++i) guarded_mean += g(i, out.routing.choice[i]);
+      guarded_mean /= n;
+      EXPECT_LE(out.routing.mean_cost, costs[keep] * (1 + 1e-12)) << "trial " << trial << " " << objective_name(o);
+      EXPECT_GE(guarded_mean, out.mean_predicted[keep] - 1e-9) << "trial " << trial << " " << objective_name(o);
+    }
+  }
 }

@@ -9,6 +9,7 @@
 #include "catimage/predictor/registry.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
+#include "catimage/io/quality_table.hpp"
 #include "test_util.hpp"
 // Private headers of src/predictor.
 #include "predictor/ridge.hpp"
@@ -26,10 +27,10 @@ struct Slice {
 };
 
 Slice cems_slice(std::size_t n) {
-  auto imp = import_cems(std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb", "clip");
+  const QualityTable all = load_quality_table(test::shipped_table("clip"));
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  auto s = split_table(imp.table.subset(idx), {0.8, 0.2}, 0);
+  auto s = split_table(all.subset(idx), {0.8, 0.2}, 0);
   return {s.parts[0], s.parts[1]};
 }
 

@@ -195,3 +195,42 @@ TEST(Sweep, VisitsEveryDistinctRoutingOnce) {
     EXPECT_EQ(visits, swept.size());
   }
 }
+
+TEST(MinCost, IsTheCheapestLambdaRoutingThatReachesTheTarget) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (int trial = 0; trial < 150; ++trial) {
+    auto p = random_problem(rng, 1 + trial % 9, 2 + trial % 4, trial % 3 == 0);
+    Router r(p.c);
+    r.set_predictions(p.q);
+    struct Cand {
+      double cost, quality;
+    };
+    std::vector<Cand> all;  // every lambda-routing, by brute force
+    double top = -1e300, bottom = 1e300;
+    for (double l : critical_lambdas(p)) {
+      double c = 0, q = 0;
+      for (std::size_t i = 0; i < p.q.rows; ++i) {
+        int k = brute_choice(p.q.row(i), p.c, l);
+        c += p.c[k];
+        q += p.q(i, k);
+      }
+      all.push_back({c / p.q.rows, q / p.q.rows});
+      top = std::max(top, q / p.q.rows);
+      bottom = std::min(bottom, q / p.q.rows);
+    }
+    for (int t = 0; t < 10; ++t) {
+      const double target = bottom + (top - bottom) * u(rng);
+      auto routing = r.route_min_cost(target);
+      EXPECT_GE(routing.mean_predicted, target - 1e-9) << "trial " << trial;
+      double cheapest = 1e300;
+      for (const auto& a : all)
+        if (a.quality >= target - 1e-9) cheapest = std::min(cheapest, a.cost);
+      EXPECT_NEAR(routing.mean_cost, cheapest, 1e-9) << "trial " << trial << " target " << target;
+      EXPECT_EQ(r.route_lambda(routing.lambda).choice, routing.choice);
+    }
+    // a routing's own quality as the target is met at no more than its cost
+    for (const auto& a : all) EXPECT_LE(r.route_min_cost(a.quality).mean_cost, a.cost + 1e-9);
+    EXPECT_THROW(r.route_min_cost(top + 1), Error);
+  }
+}

@@ -25,7 +25,7 @@ std::string table_error(const std::string& text) {
 
 // Copies the header and the first `n` data records of every CEMS CSV of `metric` into `dir`.
 void slice_cems(const std::filesystem::path& dir, const std::string& metric, int n) {
-  std::string src = std::string(CATIMAGE_SHARED_DATA) + "/cems-diffusiondb";
+  const std::string src = cems_fixture_dir();
   for (const auto& e : std::filesystem::directory_iterator(src)) {
     auto name = e.path().filename().string();
     if (name.rfind(metric + "_", 0) != 0) continue;

@@ -14,6 +14,14 @@
 
 namespace catimage::test {
 
+// The shipped base tables (models/tables, 7,000 CEMS DiffusionDB prompts), metric "clip" or "nima".
+inline std::string shipped_table(const std::string& metric = "clip") {
+  return std::string(CATIMAGE_SOURCE_DIR) + "/models/tables/cems-diffusiondb-" + metric + ".jsonl";
+}
+
+// The header and first 40 records of each of the eight CEMS CSV files (tests/fixtures/cems-mini).
+inline std::string cems_fixture_dir() { return std::string(CATIMAGE_SOURCE_DIR) + "/tests/fixtures/cems-mini"; }
+
 inline std::filesystem::path temp_dir() {
   static std::mt19937_64 rng(std::random_device{}());
   auto p = std::filesystem::temp_directory_path() / ("catimage_test_" + std::to_string(rng()));

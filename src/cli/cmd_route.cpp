@@ -1,4 +1,5 @@
 // catimage route: choose a generator per prompt.
+#include <cmath>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -66,6 +67,13 @@ int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, c
   return 0;
 }
 
+// The share of `reference` saved at `cost`; a difference in the last bits of a mean prints 0.0,
+// not -0.0.
+double percent_saved(double cost, double reference) {
+  const double p = 100.0 * (reference - cost) / reference;
+  return std::abs(p) < 1e-9 ? 0.0 : p;
+}
+
 // Both objectives beside the best single, as predicted: the quality gain at its cost and the
 // cost saved at its quality, whatever this routing's mode.
 void print_objectives(const CandidateSet& cs, const RoutingOutcome& out) {
@@ -80,7 +88,7 @@ void print_objectives(const CandidateSet& cs, const RoutingOutcome& out) {
   if (!out.equal_quality.choice.empty())
     spdlog::info(
         "    at its quality ({:+.4f}): {:.1f}% of its cost saved, {:.4g} {} per prompt   (--objective savings)",
-        out.equal_quality.mean_predicted - q0, c0 > 0 ? 100.0 * (1 - out.equal_quality.mean_cost / c0) : 0.0,
+        out.equal_quality.mean_predicted - q0, c0 > 0 ? percent_saved(out.equal_quality.mean_cost, c0) : 0.0,
         out.equal_quality.mean_cost, unit);
 }
 

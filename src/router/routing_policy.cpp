@@ -116,17 +116,35 @@ RoutingOutcome RoutingPolicy::route(Matrix q, const RoutingRequest& req,
     return r;
   };
   const double budget_default = costs_[keep];
+  // Likewise the last sweep routing within a budget can predict less than the kept candidate
+  // alone when that fits the budget too: then the kept candidate is the answer.
   auto solve_budget = [&](double budget) {
     if (empty) return Routing{};
-    return router.route_budget(budget);
+    Routing r = router.route_budget(budget);
+    if (pay[keep] <= budget * (1 + 1e-12) && r.mean_predicted < out.mean_predicted[keep]) {
+      const double lambda = r.lambda;
+      r = router.route_forced(keep);
+      r.lambda = lambda;
+    }
+    return r;
   };
   // The quality target of the savings objective: the kept candidate's predicted mean. It is met
   // on the predictions the router routes with, i.e. with a margin on the guarded ones: every
   // departure pays tau, cheaper ones too. Leave-cluster-out CV chose this over meeting it on the
   // unguarded predictions, which lost quality on unseen clusters (README, "The guard").
+  // The sweep's routings are the Lagrangian ones: the last that reaches the target can cost more
+  // than every prompt on the kept candidate, which reaches it too (exactly, on the guarded
+  // predictions: the guard does not touch the kept column). The cheaper of the two is the answer,
+  // so the savings objective never costs more than the best single.
   auto solve_savings = [&] {
     if (empty) return Routing{};
-    return router.route_min_cost(out.mean_predicted[keep]);
+    Routing r = router.route_min_cost(out.mean_predicted[keep]);
+    if (r.mean_cost > pay[keep]) {
+      const double lambda = r.lambda;
+      r = router.route_forced(keep);
+      r.lambda = lambda;
+    }
+    return r;
   };
   // (a cascade's options may all cost more than the best single alone: then there is no
   // routing at its cost, and the default mode is an error below)
