@@ -135,7 +135,8 @@ TEST(Cascade, PredictorTrainsSavesLoadsAndIsRefusedAsPromptOnly) {
   EXPECT_GT(mean_gap, 0.0);
   for (std::size_t k = 1; k < 4; ++k) {
     EXPECT_GT(p->meta().error_std[k], 0.0);
-    EXPECT_LT(p->meta().error_std[k], 2 * p->meta().diff_std[k]);
+    // out of fold, the predicted differences beat their own mean (the error is below their spread)
+    EXPECT_LT(p->meta().error_std[k], p->meta().diff_std[k]);
   }
 
   const auto dir = test::temp_dir() / "cascade";
@@ -143,7 +144,7 @@ TEST(Cascade, PredictorTrainsSavesLoadsAndIsRefusedAsPromptOnly) {
   EXPECT_TRUE(is_cascade_predictor(dir.string()));
   auto q = load_cascade_predictor(dir.string());
   const Matrix again = q->predict_differences(prompts, low);
-  for (std::size_t i = 0; i < again.data.size(); ++i) EXPECT_NEAR(again.data[i], dl.data[i], 1e-4);
+  EXPECT_EQ(again.data, dl.data);  // the saved copy predicts bit for bit what was trained
   EXPECT_EQ(q->meta().first, "SD-Turbo");
   try {
     load_predictor(dir.string());

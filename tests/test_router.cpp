@@ -181,7 +181,11 @@ TEST(Sweep, VisitsEveryDistinctRoutingOnce) {
     Router r(p.c);
     r.set_predictions(p.q);
     std::set<std::vector<int>> brute;
-    for (double l : critical_lambdas(p)) brute.insert(r.route_lambda(l).choice);
+    for (double l : critical_lambdas(p)) {  // the reference is the brute-force argmax, not the router
+      std::vector<int> c(p.q.rows);
+      for (std::size_t i = 0; i < p.q.rows; ++i) c[i] = brute_choice(p.q.row(i), p.c, l);
+      brute.insert(c);
+    }
     std::set<std::vector<int>> swept;
     std::size_t visits = 0;
     auto ev = sweep_events(r.paths());

@@ -128,7 +128,10 @@ TEST(Schedulers, OraclePredictionsRecoverTheCleanSample) {
             e = (x - alpha * x0) / sigma;
           }
           auto out = pred == "epsilon" ? e : pred == "sample" ? x0 : alpha * e - sigma * x0;
-          (void)in;
+          // the model's input: the Euler samplers divide by sqrt(sigma^2 + 1) (a variance-exploding sample),
+          // DDIM and DPM-Solver++ pass the variance-preserving sample as it is (diffusers' scale_model_input)
+          const auto expected_in = sigma_based ? x / std::sqrt(s->sigmas()[i] * s->sigmas()[i] + 1.0f) : x;
+          EXPECT_LT((in - expected_in).abs().max().item<float>(), 1e-6) << cls << " " << pred << " step " << i;
           x = s->step(out, i, x, cls == "EulerAncestralDiscreteScheduler" ? noise : no_noise);
         }
         EXPECT_LT((x - x0).abs().max().item<float>(), 2e-4) << cls << " " << pred << " " << steps;

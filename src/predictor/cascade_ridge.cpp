@@ -61,7 +61,9 @@ std::vector<double> get_doubles(const json& j, const char* key, std::size_t n, c
 
 CascadePredictor::CascadePredictor(CascadeMeta meta, std::unique_ptr<TfidfVectorizer> vec,
                                    std::vector<std::vector<float>> w, std::vector<double> b)
-    : meta_(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {}
+    : meta_(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {
+  for (double& v : b_) v = static_cast<float>(v);  // stored as F32: predict as the saved copy will
+}
 
 CascadePredictor::~CascadePredictor() = default;
 

@@ -23,12 +23,28 @@ TensorBlob blob_of(const std::string& name, const torch::Tensor& t, bool half = 
   return b;
 }
 
+bool stored_as_half(const std::string& parameter) { return parameter.find("embedding.weight") != std::string::npos; }
+
 void add_parameters(std::vector<TensorBlob>& blobs, const std::string& prefix, const torch::nn::Module& net) {
   for (auto& p : net.named_parameters())
-    blobs.push_back(blob_of(prefix + p.key(), p.value(), p.key().find("embedding.weight") != std::string::npos));
+    blobs.push_back(blob_of(prefix + p.key(), p.value(), stored_as_half(p.key())));
+}
+
+torch::Tensor half_rounded(const torch::Tensor& t) { return t.to(torch::kFloat16).to(t.scalar_type()); }
+
+void round_half_parameters(torch::nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : net.named_parameters())
+    if (stored_as_half(p.key())) p.value().copy_(half_rounded(p.value()));
 }
 
 }  // namespace
+
+void NeuralPredictor::round_to_stored_precision() {
+  if (bag) round_half_parameters(*bag);
+  if (transformer) round_half_parameters(*transformer);
+  if (memory_.defined()) memory_ = NeuralMemory(half_rounded(memory_.embeddings()), memory_.targets());
+}
 
 void NeuralPredictor::save(const std::string& dir) const {
   namespace fs = std::filesystem;

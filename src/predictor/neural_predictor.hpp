@@ -39,7 +39,10 @@ class NeuralPredictor : public Predictor {
   // Stores normalised embeddings and standardised targets of the training prompts.
   void set_memory(const std::vector<std::string>& prompts, const Matrix& targets);
   void set_memory(NeuralMemory memory) { memory_ = std::move(memory); }
-  void drop_memory() { memory_ = {}; }  // then no similarity (confidence) and no kNN
+  void drop_memory() { memory_ = {}; }
+  // Rounds what save() stores as F16 (embedding tables, the memory's embeddings) to F16 in place,
+  // so the trained predictor predicts exactly what its saved copy will (neural_io.cpp).
+  void round_to_stored_precision();  // then no similarity (confidence) and no kNN
 
   const NetConfig& config() const { return cfg_; }
   const SentencePieceTokenizer& tokenizer() const { return *tok_; }

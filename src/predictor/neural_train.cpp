@@ -154,6 +154,7 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
             opt.lr_transformer, opt.weight_decay, opt.seed + 1, log);
   }
   p->set_memory(train.prompts, train.targets);
+  p->round_to_stored_precision();  // from here on it predicts what its saved copy does
 
   // k for the kNN output, chosen on validation.
   json k_search = json::array();

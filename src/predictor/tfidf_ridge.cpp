@@ -18,6 +18,9 @@ namespace catimage {
 TfidfRidgePredictor::TfidfRidgePredictor(PredictorMeta meta, TfidfVectorizer vec, std::vector<std::vector<float>> w,
                                          std::vector<double> b)
     : Predictor(std::move(meta)), vec_(std::move(vec)), w_(std::move(w)), b_(std::move(b)) {
+  // The intercepts are stored as F32: held so from the start, a trained predictor predicts
+  // exactly what its saved copy does.
+  for (double& v : b_) v = static_cast<float>(v);
   const std::size_t no = w_.size(), nf = vec_.size();
   wt_.resize(nf * no);
   for (std::size_t o = 0; o < no; ++o)
