@@ -855,3 +855,43 @@ TEST(GenerateCli, CascadeRefusesWhatItCannotDoBeforeWork) {
   EXPECT_NE(r.err.find("--cascade-predictor"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(d / "o"));
 }
+
+namespace {
+
+// Flips one byte in the middle of the first IDAT chunk's data of the PNG at `p`, in place (same
+// size; a pixel byte, so a decoder that skips the CRCs reads the damaged pixels without noticing).
+void flip_idat_byte(const fs::path& p) {
+  std::string png = slurp(p);
+  const auto at = png.find("IDAT");
+  ASSERT_NE(at, std::string::npos) << p;
+  std::uint32_t n = 0;  // the chunk's length, big-endian, before its type
+  for (int i = 4; i >= 1; --i) n = n << 8 | static_cast<unsigned char>(png[at - i]);
+  png[at + 4 + n / 2] = static_cast<char>(png[at + 4 + n / 2] ^ 0x5a);
+  write(p, png);
+}
+
+}  // namespace
+
+TEST(GenerateCli, APngDamagedInPlaceIsMadeAgainAndNeverScored) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  const auto out = d / "images";
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts + " --out " + out.string();
+  ASSERT_EQ(run_catimage(gen).code, 0);
+  const auto good = slurp(out / "1.png");
+  flip_idat_byte(out / "1.png");
+  ASSERT_EQ(slurp(out / "1.png").size(), good.size());
+  // score refuses the damaged image, naming it, and scores nothing
+  auto r = run_catimage("score " + out.string() + " --scorer " + tiny_clip() + " --metric clipscore");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, (out / "1.png").string() + " is a damaged PNG: bad CRC in the IDAT chunk")) << r.err;
+  EXPECT_TRUE(manifest(out / "scores-clipscore.jsonl").empty());
+  // generate does not trust it: made again (identically), with a warning naming the file
+  r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, (out / "1.png").string() + ": damaged PNG: bad CRC in the IDAT chunk")) << r.err;
+  EXPECT_TRUE(contains(r.err, "made again")) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  EXPECT_TRUE(slurp(out / "1.png") == good);
+}

@@ -175,8 +175,14 @@ class Job {
                      dtype_};
     Planned p{&it, item_file(it, cs_, o_), id.key()};
     const json* r = manifest_.record(p.file);
-    done = r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned() &&
-           png_looks_complete((fs::path(o_.out_dir) / p.file).string(), p.key, (*r)["bytes"].get<std::uintmax_t>());
+    done = false;
+    if (r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned()) {
+      // The manifest vouches for this image: trust it only if the PNG is still exactly it.
+      const std::string path = (fs::path(o_.out_dir) / p.file).string();
+      const std::string problem = png_problem(path, p.key, (*r)["bytes"].get<std::uintmax_t>());
+      done = problem.empty();
+      if (!done) spdlog::warn("{}: {}; made again", path, problem);
+    }
     return p;
   }
 
@@ -333,7 +339,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
     }
   }
   plan.write(o.out_dir);  // what `catimage merge` will expect of this shard
-  if (skipped) spdlog::info("{} of {} images already done (same key, complete PNG): skipped", skipped, items.size());
+  if (skipped) spdlog::info("{} of {} images already done (same key, intact PNG): skipped", skipped, items.size());
   Progress bar("images", total, "img");
   for (const auto& [k, list] : todo) job.generate_with(k, list, bar);
   bar.finish();
