@@ -559,7 +559,8 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   }
   for (const auto& e : fs::directory_iterator(d / "killed")) {
     const auto name = e.path().filename().string();
-    EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" || files.count(name))
+    EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" ||
+                name == "job.lock" || files.count(name))
         << name;
   }
 }
@@ -813,7 +814,7 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
   const auto m = manifest(d / "killed" / "manifest.jsonl");
   EXPECT_EQ(m.size(), ref_manifest.size());
   std::set<std::string> expected = {
-      "manifest.jsonl",         "manifest.jsonl.lock",         "job.json", "cascade.jsonl",
+      "manifest.jsonl",         "manifest.jsonl.lock",         "job.json", "job.lock", "cascade.jsonl",
       "scores-clipscore.jsonl", "scores-clipscore.jsonl.lock", "small",    "xl"};
   for (const auto& j : m) {
     const auto f = j["file"].get<std::string>();
@@ -894,4 +895,70 @@ TEST(GenerateCli, APngDamagedInPlaceIsMadeAgainAndNeverScored) {
   EXPECT_TRUE(contains(r.err, "made again")) << r.err;
   EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
   EXPECT_TRUE(slurp(out / "1.png") == good);
+}
+
+namespace {
+
+// Starts catimage with `args` in the background (output discarded) and waits until `ready`
+// exists (at most 60 s); returns its pid. End it with stop().
+pid_t start_catimage(std::vector<std::string> args, const fs::path& ready) {
+  args.insert(args.begin(), CATIMAGE_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  for (int i = 0; i < 3000 && !fs::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(fs::exists(ready)) << ready;
+  return pid;
+}
+
+void stop(pid_t pid) {
+  int status = 0;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+}
+
+}  // namespace
+
+TEST(GenerateCli, RunsOfAnotherLayoutAreRefusedWhileAJobWritesTheFolder) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  std::string text;
+  for (int i = 0; i < 24; ++i) text += "prompt number " + std::to_string(i) + " of a lock test\n";
+  const auto prompts = write(d / "p.txt", text), one = write(d / "one.txt", "a red cube\n");
+  const auto out = d / "images";
+  auto gen = [&](const std::string& p, const std::string& extra) {
+    return run_catimage("generate -c " + cfg + " --candidate small " + p + " --out " + out.string() + " " + extra);
+  };
+  // an unsharded job writes the folder: a shard of 2 is refused, naming the folder and the writer
+  pid_t pid = start_catimage({"generate", "-c", cfg, "--candidate", "small", prompts, "--out", out.string()},
+                             out / "job.json");
+  auto r = gen(prompts, "--shard 0/2");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, out.string() + ": another catimage job is writing this folder (unsharded, pid " +
+                                  std::to_string(pid) + " on host"))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "this run (--shard 0/2) would mix two shard layouts")) << r.err;
+  EXPECT_FALSE(fs::exists(out / "job-0of2.json"));
+  EXPECT_FALSE(fs::exists(out / "manifest-0of2.jsonl"));
+  stop(pid);  // killed: its lock goes with it
+  // shard 0 of 2 writes it (it starts: the killed job's lock is gone): an unsharded run is
+  // refused, another shard of 2 is not
+  pid = start_catimage(
+      {"generate", "-c", cfg, "--candidate", "small", prompts, "--out", out.string(), "--shard", "0/2"},
+      out / "job-0of2.json");
+  r = gen(one, "");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "(--shard 0/2, pid " + std::to_string(pid) + " on host")) << r.err;
+  EXPECT_TRUE(contains(r.err, "this run (unsharded)")) << r.err;
+  r = gen(one, "--shard 1/2");  // owns none of one.txt's prompts: done at once
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "job-1of2.json"));
+  stop(pid);
 }

@@ -12,6 +12,7 @@
 
 #include "batch/image_key.hpp"
 #include "batch/image_name.hpp"
+#include "batch/job_lock.hpp"
 #include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
@@ -320,7 +321,8 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   for (int k : used) check_generatable(cs, cs.candidates[k], o);
 
   fs::create_directories(o.out_dir);
-  Job job(cs, o);  // holds this shard's lock from here on
+  const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
+  Job job(cs, o);                          // holds this shard's lock from here on
   std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
   for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);
