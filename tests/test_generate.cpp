@@ -962,3 +962,41 @@ TEST(GenerateCli, RunsOfAnotherLayoutAreRefusedWhileAJobWritesTheFolder) {
   EXPECT_TRUE(fs::exists(out / "job-1of2.json"));
   stop(pid);
 }
+
+TEST(GenerateCli, FilesystemErrorsNameThePathAndExitTwo) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  const auto prompts = write(d / "p.txt", "a red cube\n"), file = write(d / "a-file", "x");
+  fs::create_symlink(d / "loop-b", d / "loop-a");
+  fs::create_symlink(d / "loop-a", d / "loop-b");
+  const std::string loop = (d / "loop-a").string();
+  auto expect_input_error = [](const RunResult& r, const std::string& message) {
+    EXPECT_EQ(r.code, 2) << message << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, message)) << message << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "internal error")) << message << ": " << r.err;
+  };
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts;
+  // --out an existing file, a path under /proc, below a file
+  expect_input_error(run_catimage(gen + " --out " + file), "--out " + file + ": exists and is not a folder");
+  expect_input_error(run_catimage(gen + " --out /proc/catimage-x"), "--out /proc/catimage-x: cannot create");
+  expect_input_error(run_catimage(gen + " --out " + file + "/sub"), "--out " + file + "/sub: cannot create");
+  expect_input_error(run_catimage("sweep -c " + cfg + " --candidates small " + prompts + " --out " + file),
+                     "--out " + file + ": exists and is not a folder");
+  // a symlink loop as a candidate's weights, as --model, and as merge's and score's input
+  json c = json::parse(slurp(cfg));
+  c["candidates"][0]["weights"] = loop;
+  const auto looped = write(d / "looped.json", c.dump());
+  const std::string cannot_read = "model folder " + loop + " cannot be read: Too many levels of symbolic links";
+  expect_input_error(
+      run_catimage("generate -c " + looped + " --candidate small " + prompts + " --out " + (d / "o").string()),
+      cannot_read);
+  expect_input_error(
+      run_catimage("sweep -c " + looped + " --candidates small " + prompts + " --out " + (d / "o").string()),
+      cannot_read);
+  expect_input_error(run_catimage("generate --model " + loop + " " + prompts + " --out " + (d / "o").string()),
+                     cannot_read);
+  expect_input_error(run_catimage("merge " + loop), loop + ": cannot be read");
+  expect_input_error(run_catimage("score " + loop + " --scorer " + loop + " --metric clipscore"),
+                     loop + ": cannot be read");
+  EXPECT_FALSE(fs::exists(d / "o" / "1.png"));
+}

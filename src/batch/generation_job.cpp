@@ -309,6 +309,15 @@ std::string item_file(const GenerationItem& it, const CandidateSet& cs, const Ge
   return o.per_candidate_folders ? image_stem(cs.candidates.at(it.candidate).name) + "/" + name : name;
 }
 
+void create_output_folder(const std::string& dir) {
+  std::error_code ec;
+  const auto st = fs::status(dir, ec);
+  if (!ec && fs::exists(st) && !fs::is_directory(st)) fail("--out {}: exists and is not a folder", dir);
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec))
+    fail("--out {}: cannot create the output folder: {}", dir, ec ? ec.message() : "not a folder");
+}
+
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
                            const GenerationJobOptions& o) {
   validate_generation_options(o);
@@ -320,7 +329,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   for (const auto* it : items) used.insert(it->candidate);
   for (int k : used) check_generatable(cs, cs.candidates[k], o);
 
-  fs::create_directories(o.out_dir);
+  create_output_folder(o.out_dir);
   const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
   Job job(cs, o);                          // holds this shard's lock from here on
   std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};

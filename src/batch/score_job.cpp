@@ -44,9 +44,12 @@ const std::string& string_field(const json& j, const char* key, const std::strin
 
 std::vector<ScoreItem> folder_items(const std::string& dir) {
   std::vector<std::string> manifests;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  std::error_code ec;
+  fs::directory_iterator listing(dir, ec);
+  if (ec) fail("{}: cannot list the folder: {}", dir, ec.message());
+  for (const auto& e : listing) {
     const auto name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind("manifest", 0) == 0 && ends_with(name, ".jsonl"))
+    if (e.is_regular_file(ec) && name.rfind("manifest", 0) == 0 && ends_with(name, ".jsonl"))
       manifests.push_back(e.path().string());
   }
   std::sort(manifests.begin(), manifests.end());
@@ -105,8 +108,11 @@ std::vector<ScoreItem> list_items(const std::string& path) {
 }  // namespace
 
 std::vector<ScoreItem> read_score_items(const std::string& input) {
-  if (fs::is_directory(input)) return folder_items(input);
-  if (!fs::is_regular_file(input)) fail("{}: no such file or folder", input);
+  std::error_code ec;
+  const auto st = fs::status(input, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail("{}: cannot be read: {}", input, ec.message());
+  if (fs::is_directory(st)) return folder_items(input);
+  if (!fs::is_regular_file(st)) fail("{}: no such file or folder", input);
   if (!ends_with(input, ".jsonl"))
     fail("{}: score reads an output folder or a .jsonl list of {{image, prompt}}", input);
   return list_items(input);
@@ -117,7 +123,8 @@ std::string folder_score_file(const std::string& dir, const std::string& metric)
 }
 
 std::string default_score_file(const std::string& input, const std::string& metric) {
-  if (fs::is_directory(input)) return folder_score_file(input, metric);
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) return folder_score_file(input, metric);
   return input.substr(0, input.size() - 6) + ".scores-" + metric + ".jsonl";
 }
 
