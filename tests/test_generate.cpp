@@ -559,7 +559,8 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   }
   for (const auto& e : fs::directory_iterator(d / "killed")) {
     const auto name = e.path().filename().string();
-    EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" || files.count(name))
+    EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" ||
+                name == "job.lock" || files.count(name))
         << name;
   }
 }
@@ -813,7 +814,7 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
   const auto m = manifest(d / "killed" / "manifest.jsonl");
   EXPECT_EQ(m.size(), ref_manifest.size());
   std::set<std::string> expected = {
-      "manifest.jsonl",         "manifest.jsonl.lock",         "job.json", "cascade.jsonl",
+      "manifest.jsonl",         "manifest.jsonl.lock",         "job.json", "job.lock", "cascade.jsonl",
       "scores-clipscore.jsonl", "scores-clipscore.jsonl.lock", "small",    "xl"};
   for (const auto& j : m) {
     const auto f = j["file"].get<std::string>();
@@ -854,4 +855,148 @@ TEST(GenerateCli, CascadeRefusesWhatItCannotDoBeforeWork) {
   r = run_catimage("route " + prompts + " -c " + cfg + " --predictor " + predictor);
   EXPECT_NE(r.err.find("--cascade-predictor"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(d / "o"));
+}
+
+namespace {
+
+// Flips one byte in the middle of the first IDAT chunk's data of the PNG at `p`, in place (same
+// size; a pixel byte, so a decoder that skips the CRCs reads the damaged pixels without noticing).
+void flip_idat_byte(const fs::path& p) {
+  std::string png = slurp(p);
+  const auto at = png.find("IDAT");
+  ASSERT_NE(at, std::string::npos) << p;
+  std::uint32_t n = 0;  // the chunk's length, big-endian, before its type
+  for (int i = 4; i >= 1; --i) n = n << 8 | static_cast<unsigned char>(png[at - i]);
+  png[at + 4 + n / 2] = static_cast<char>(png[at + 4 + n / 2] ^ 0x5a);
+  write(p, png);
+}
+
+}  // namespace
+
+TEST(GenerateCli, APngDamagedInPlaceIsMadeAgainAndNeverScored) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  const auto out = d / "images";
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts + " --out " + out.string();
+  ASSERT_EQ(run_catimage(gen).code, 0);
+  const auto good = slurp(out / "1.png");
+  flip_idat_byte(out / "1.png");
+  ASSERT_EQ(slurp(out / "1.png").size(), good.size());
+  // score refuses the damaged image, naming it, and scores nothing
+  auto r = run_catimage("score " + out.string() + " --scorer " + tiny_clip() + " --metric clipscore");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, (out / "1.png").string() + " is a damaged PNG: bad CRC in the IDAT chunk")) << r.err;
+  EXPECT_TRUE(manifest(out / "scores-clipscore.jsonl").empty());
+  // generate does not trust it: made again (identically), with a warning naming the file
+  r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, (out / "1.png").string() + ": damaged PNG: bad CRC in the IDAT chunk")) << r.err;
+  EXPECT_TRUE(contains(r.err, "made again")) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  EXPECT_TRUE(slurp(out / "1.png") == good);
+}
+
+namespace {
+
+// Starts catimage with `args` in the background (output discarded) and waits until `ready`
+// exists (at most 60 s); returns its pid. End it with stop().
+pid_t start_catimage(std::vector<std::string> args, const fs::path& ready) {
+  args.insert(args.begin(), CATIMAGE_BINARY);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  for (int i = 0; i < 3000 && !fs::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_TRUE(fs::exists(ready)) << ready;
+  return pid;
+}
+
+void stop(pid_t pid) {
+  int status = 0;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+}
+
+}  // namespace
+
+TEST(GenerateCli, RunsOfAnotherLayoutAreRefusedWhileAJobWritesTheFolder) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  std::string text;
+  for (int i = 0; i < 24; ++i) text += "prompt number " + std::to_string(i) + " of a lock test\n";
+  const auto prompts = write(d / "p.txt", text), one = write(d / "one.txt", "a red cube\n");
+  const auto out = d / "images";
+  auto gen = [&](const std::string& p, const std::string& extra) {
+    return run_catimage("generate -c " + cfg + " --candidate small " + p + " --out " + out.string() + " " + extra);
+  };
+  // an unsharded job writes the folder: a shard of 2 is refused, naming the folder and the writer
+  pid_t pid = start_catimage({"generate", "-c", cfg, "--candidate", "small", prompts, "--out", out.string()},
+                             out / "job.json");
+  auto r = gen(prompts, "--shard 0/2");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, out.string() + ": another catimage job is writing this folder (unsharded, pid " +
+                                  std::to_string(pid) + " on host"))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "this run (--shard 0/2) would mix two shard layouts")) << r.err;
+  EXPECT_FALSE(fs::exists(out / "job-0of2.json"));
+  EXPECT_FALSE(fs::exists(out / "manifest-0of2.jsonl"));
+  stop(pid);  // killed: its lock goes with it
+  // shard 0 of 2 writes it (it starts: the killed job's lock is gone): an unsharded run is
+  // refused, another shard of 2 is not
+  pid = start_catimage(
+      {"generate", "-c", cfg, "--candidate", "small", prompts, "--out", out.string(), "--shard", "0/2"},
+      out / "job-0of2.json");
+  r = gen(one, "");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "(--shard 0/2, pid " + std::to_string(pid) + " on host")) << r.err;
+  EXPECT_TRUE(contains(r.err, "this run (unsharded)")) << r.err;
+  r = gen(one, "--shard 1/2");  // owns none of one.txt's prompts: done at once
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out / "job-1of2.json"));
+  stop(pid);
+}
+
+TEST(GenerateCli, FilesystemErrorsNameThePathAndExitTwo) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  const auto prompts = write(d / "p.txt", "a red cube\n"), file = write(d / "a-file", "x");
+  fs::create_symlink(d / "loop-b", d / "loop-a");
+  fs::create_symlink(d / "loop-a", d / "loop-b");
+  const std::string loop = (d / "loop-a").string();
+  auto expect_input_error = [](const RunResult& r, const std::string& message) {
+    EXPECT_EQ(r.code, 2) << message << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, message)) << message << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "internal error")) << message << ": " << r.err;
+  };
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts;
+  // --out an existing file, a path under /proc, below a file
+  expect_input_error(run_catimage(gen + " --out " + file), "--out " + file + ": exists and is not a folder");
+  expect_input_error(run_catimage(gen + " --out /proc/catimage-x"), "--out /proc/catimage-x: cannot create");
+  expect_input_error(run_catimage(gen + " --out " + file + "/sub"), "--out " + file + "/sub: cannot create");
+  expect_input_error(run_catimage("sweep -c " + cfg + " --candidates small " + prompts + " --out " + file),
+                     "--out " + file + ": exists and is not a folder");
+  // a symlink loop as a candidate's weights, as --model, and as merge's and score's input
+  json c = json::parse(slurp(cfg));
+  c["candidates"][0]["weights"] = loop;
+  const auto looped = write(d / "looped.json", c.dump());
+  const std::string cannot_read = "model folder " + loop + " cannot be read: Too many levels of symbolic links";
+  expect_input_error(
+      run_catimage("generate -c " + looped + " --candidate small " + prompts + " --out " + (d / "o").string()),
+      cannot_read);
+  expect_input_error(
+      run_catimage("sweep -c " + looped + " --candidates small " + prompts + " --out " + (d / "o").string()),
+      cannot_read);
+  expect_input_error(run_catimage("generate --model " + loop + " " + prompts + " --out " + (d / "o").string()),
+                     cannot_read);
+  expect_input_error(run_catimage("merge " + loop), loop + ": cannot be read");
+  expect_input_error(run_catimage("score " + loop + " --scorer " + loop + " --metric clipscore"),
+                     loop + ": cannot be read");
+  EXPECT_FALSE(fs::exists(d / "o" / "1.png"));
 }

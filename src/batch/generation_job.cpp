@@ -12,6 +12,7 @@
 
 #include "batch/image_key.hpp"
 #include "batch/image_name.hpp"
+#include "batch/job_lock.hpp"
 #include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
@@ -175,8 +176,14 @@ class Job {
                      dtype_};
     Planned p{&it, item_file(it, cs_, o_), id.key()};
     const json* r = manifest_.record(p.file);
-    done = r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned() &&
-           png_looks_complete((fs::path(o_.out_dir) / p.file).string(), p.key, (*r)["bytes"].get<std::uintmax_t>());
+    done = false;
+    if (r && r->value("key", "") == p.key && r->contains("bytes") && (*r)["bytes"].is_number_unsigned()) {
+      // The manifest vouches for this image: trust it only if the PNG is still exactly it.
+      const std::string path = (fs::path(o_.out_dir) / p.file).string();
+      const std::string problem = png_problem(path, p.key, (*r)["bytes"].get<std::uintmax_t>());
+      done = problem.empty();
+      if (!done) spdlog::warn("{}: {}; made again", path, problem);
+    }
     return p;
   }
 
@@ -302,6 +309,15 @@ std::string item_file(const GenerationItem& it, const CandidateSet& cs, const Ge
   return o.per_candidate_folders ? image_stem(cs.candidates.at(it.candidate).name) + "/" + name : name;
 }
 
+void create_output_folder(const std::string& dir) {
+  std::error_code ec;
+  const auto st = fs::status(dir, ec);
+  if (!ec && fs::exists(st) && !fs::is_directory(st)) fail("--out {}: exists and is not a folder", dir);
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec))
+    fail("--out {}: cannot create the output folder: {}", dir, ec ? ec.message() : "not a folder");
+}
+
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
                            const GenerationJobOptions& o) {
   validate_generation_options(o);
@@ -313,8 +329,9 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   for (const auto* it : items) used.insert(it->candidate);
   for (int k : used) check_generatable(cs, cs.candidates[k], o);
 
-  fs::create_directories(o.out_dir);
-  Job job(cs, o);  // holds this shard's lock from here on
+  create_output_folder(o.out_dir);
+  const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
+  Job job(cs, o);                          // holds this shard's lock from here on
   std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
   for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);
@@ -333,7 +350,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
     }
   }
   plan.write(o.out_dir);  // what `catimage merge` will expect of this shard
-  if (skipped) spdlog::info("{} of {} images already done (same key, complete PNG): skipped", skipped, items.size());
+  if (skipped) spdlog::info("{} of {} images already done (same key, intact PNG): skipped", skipped, items.size());
   Progress bar("images", total, "img");
   for (const auto& [k, list] : todo) job.generate_with(k, list, bar);
   bar.finish();

@@ -29,7 +29,10 @@ void JobPlan::write(const std::string& out_dir) const {
 std::vector<JobPlan> read_job_plans(const std::string& out_dir) {
   static const std::regex name(R"(job(-(\d+)of(\d+))?\.json)");
   std::vector<JobPlan> plans;
-  for (const auto& e : fs::directory_iterator(out_dir)) {
+  std::error_code ec;
+  fs::directory_iterator dir(out_dir, ec);
+  if (ec) fail("{}: cannot list the folder: {}", out_dir, ec.message());
+  for (const auto& e : dir) {
     const std::string fname = e.path().filename().string();
     if (!std::regex_match(fname, name)) continue;
     const std::string path = e.path().string();

@@ -36,7 +36,8 @@ std::map<std::string, std::vector<json>> read_manifests(const std::string& dir, 
 }  // namespace
 
 MergeReport merge_job(const std::string& dir) {
-  if (!fs::is_directory(dir)) fail("{}: not a folder", dir);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) fail("{}: {}", dir, ec ? "cannot be read: " + ec.message() : "not a folder");
   MergeReport rep;
   std::vector<JobPlan> plans = read_job_plans(dir);
   if (plans.empty())

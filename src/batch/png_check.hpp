@@ -1,9 +1,8 @@
 #pragma once
-// A fast completeness check of a generated PNG for resume, reading only its first and last
-// bytes: the PNG signature, the "catimage-key" text chunk right after IHDR with the expected
-// key, the expected size, and the IEND chunk as the file's last 12 bytes. (PNGs are written
-// to a temp file, fsync'ed and renamed, so a torn file can only come from outside; `catimage
-// merge` checks every chunk's CRC.)
+// The check resume trusts a generated PNG with: the expected size, the PNG signature, every
+// chunk's CRC, IEND as the last chunk, and the "catimage-key" text chunk with the expected key.
+// The whole file is read (a byte flipped in place keeps the size and both ends); `catimage
+// merge` and `catimage score` check the same CRCs.
 #include <cstdint>
 #include <string>
 
@@ -11,6 +10,8 @@ namespace catimage {
 
 inline constexpr const char* kImageKeyChunk = "catimage-key";
 
-bool png_looks_complete(const std::string& path, const std::string& key, std::uintmax_t bytes);
+// Why the PNG at `path` is not exactly the recorded image ("" when it is): missing, another
+// size, damaged (the chunk and byte), or holding another key.
+std::string png_problem(const std::string& path, const std::string& key, std::uintmax_t bytes);
 
 }  // namespace catimage

@@ -1,6 +1,7 @@
 #include "catimage/batch/score_job.hpp"
 
 #include <spdlog/fmt/fmt.h>
+#include <spdlog/fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
@@ -10,6 +11,7 @@
 #include "batch/image_key.hpp"
 #include "batch/manifest.hpp"
 #include "catimage/diffusion/pipeline.hpp"
+#include "catimage/io/png_writer.hpp"
 #include "catimage/scoring/clip_scorer.hpp"
 #include "catimage/scoring/load_rgb.hpp"
 #include "catimage/scoring/metrics.hpp"
@@ -42,9 +44,12 @@ const std::string& string_field(const json& j, const char* key, const std::strin
 
 std::vector<ScoreItem> folder_items(const std::string& dir) {
   std::vector<std::string> manifests;
-  for (const auto& e : fs::directory_iterator(dir)) {
+  std::error_code ec;
+  fs::directory_iterator listing(dir, ec);
+  if (ec) fail("{}: cannot list the folder: {}", dir, ec.message());
+  for (const auto& e : listing) {
     const auto name = e.path().filename().string();
-    if (e.is_regular_file() && name.rfind("manifest", 0) == 0 && ends_with(name, ".jsonl"))
+    if (e.is_regular_file(ec) && name.rfind("manifest", 0) == 0 && ends_with(name, ".jsonl"))
       manifests.push_back(e.path().string());
   }
   std::sort(manifests.begin(), manifests.end());
@@ -103,8 +108,11 @@ std::vector<ScoreItem> list_items(const std::string& path) {
 }  // namespace
 
 std::vector<ScoreItem> read_score_items(const std::string& input) {
-  if (fs::is_directory(input)) return folder_items(input);
-  if (!fs::is_regular_file(input)) fail("{}: no such file or folder", input);
+  std::error_code ec;
+  const auto st = fs::status(input, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail("{}: cannot be read: {}", input, ec.message());
+  if (fs::is_directory(st)) return folder_items(input);
+  if (!fs::is_regular_file(st)) fail("{}: no such file or folder", input);
   if (!ends_with(input, ".jsonl"))
     fail("{}: score reads an output folder or a .jsonl list of {{image, prompt}}", input);
   return list_items(input);
@@ -115,7 +123,8 @@ std::string folder_score_file(const std::string& dir, const std::string& metric)
 }
 
 std::string default_score_file(const std::string& input, const std::string& metric) {
-  if (fs::is_directory(input)) return folder_score_file(input, metric);
+  std::error_code ec;
+  if (fs::is_directory(input, ec)) return folder_score_file(input, metric);
   return input.substr(0, input.size() - 6) + ".scores-" + metric + ".jsonl";
 }
 
@@ -126,14 +135,32 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
   rep.total = items.size();
   FolderIdentity identity;
   const std::string scorer_id = fnv1a64_hex(identity.of(o.scorer));
+  // Every image is read before any work: a damaged PNG (a chunk's CRC, a torn end) is never scored.
+  std::vector<std::string> image_hash;
+  std::vector<std::string> damaged;
+  for (const auto& it : items) {
+    std::error_code ec;
+    if (!fs::is_regular_file(it.image, ec))
+      fail("{}: image {} {}", it.where, it.image, ec ? "cannot be read: " + ec.message() : "does not exist");
+    const std::string bytes = read_file(it.image);
+    if (bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0)
+      if (const PngInfo png = inspect_png(bytes); !png.complete)
+        damaged.push_back(fmt::format("{}: image {} is a damaged PNG: {}", it.where, it.image, png.problem));
+    image_hash.push_back(fnv1a64_hex(bytes));
+  }
+  if (!damaged.empty())
+    fail("{}{}\nnothing was scored; make the damaged images again (a generate run with the same options remakes "
+         "them) or leave them out",
+         fmt::join(damaged.begin(), damaged.begin() + std::min<std::size_t>(damaged.size(), 10), "\n"),
+         damaged.size() > 10 ? fmt::format("\n... and {} more damaged images", damaged.size() - 10) : "");
   Manifest log(o.output);
 
   // What is already scored, with the same image bytes, prompt, metric and scorer, is kept.
   std::vector<const ScoreItem*> todo;
   std::vector<std::string> hashes;
-  for (const auto& it : items) {
-    if (!fs::is_regular_file(it.image)) fail("{}: image {} does not exist", it.where, it.image);
-    const std::string hash = fnv1a64_hex(read_file(it.image));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const ScoreItem& it = items[i];
+    const std::string& hash = image_hash[i];
     const json* r = log.record(it.file);
     if (r && r->value("image_hash", "") == hash && r->value("prompt", "") == it.prompt &&
         r->value("metric", "") == o.metric && r->value("scorer_id", "") == scorer_id) {

@@ -37,7 +37,7 @@ int run_sweep(SweepOptions& o) {
   validate_generation_options(o.job);
   for (const auto& c : cs.candidates) check_generatable(cs, c, o.job);
   const PromptFile pf = read_prompt_input(o.input);
-  fs::create_directories(o.job.out_dir);
+  create_output_folder(o.job.out_dir);
   const std::string cfg = sweep_config_path(o.job.out_dir);
   if (fs::is_regular_file(cfg)) {
     const CandidateSet before = load_candidates(cfg);

@@ -95,9 +95,11 @@ std::string family_names(const std::string& sep, bool runnable_only) {
 }
 
 std::string folder_pipeline_class(const std::string& folder) {
-  if (!fs::is_directory(folder)) fail("model folder {} does not exist", folder);
+  std::error_code ec;  // a path the user gave: a symlink loop or no permission is an input error naming it
+  if (!fs::is_directory(folder, ec))
+    fail("model folder {} {}", folder, ec ? "cannot be read: " + ec.message() : std::string("does not exist"));
   const auto index = fs::path(folder) / "model_index.json";
-  if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", folder);
+  if (!fs::is_regular_file(index, ec)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", folder);
   const json j = read_json_file(index.string());
   if (!j.is_object() || !j.contains("_class_name") || !j["_class_name"].is_string())
     fail("{}: expected an object with \"_class_name\"", index.string());

@@ -22,13 +22,16 @@ std::string PipelineFolder::path(const std::string& component) const { return (f
 PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override) {
   PipelineFolder f;
   f.dir = dir;
-  if (!fs::is_directory(dir))
+  std::error_code ec;  // paths the user gave: a symlink loop or no permission is an input error naming it
+  if (!fs::is_directory(dir, ec)) {
+    if (ec) fail("model folder {} cannot be read: {}", dir, ec.message());
     fail(
         "model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download stabilityai/sd-turbo "
         "--local-dir {}`",
         dir, pipeline_folder_layout(false), dir);
+  }
   auto index = fs::path(dir) / "model_index.json";
-  if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
+  if (!fs::is_regular_file(index, ec)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
   f.model_index = read_json_file(index.string());
   if (!f.model_index.is_object() || !f.model_index.contains("_class_name") || !f.model_index["_class_name"].is_string())
     fail("{}: expected an object with \"_class_name\"", index.string());
@@ -45,7 +48,9 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
 
   std::vector<std::string> missing;
   auto need_file = [&](const fs::path& p) {
-    if (!fs::is_regular_file(p)) missing.push_back(p.string());
+    if (fs::is_regular_file(p, ec)) return;
+    const bool unreadable = ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory;
+    missing.push_back(unreadable ? p.string() + " (" + ec.message() + ")" : p.string());
   };
   auto need_weights = [&](const std::string& comp, const std::string& stem) {
     auto d = fs::path(dir) / comp;
@@ -53,7 +58,7 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
     if (!WeightFiles::exists(d.string(), stem)) {
       std::string also;
       for (const char* ext : {".bin", ".ckpt"})
-        if (fs::is_regular_file(d / (stem + ext)))
+        if (fs::is_regular_file(d / (stem + ext), ec))
           also = fmt::format(" (only {}{} found: pickled weights are never loaded)", stem, ext);
       missing.push_back((d / (stem + ".safetensors")).string() + also);
     }
@@ -77,7 +82,7 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
   need_weights("unet", "diffusion_pytorch_model");
   if (vae_override.empty()) {
     need_weights("vae", "diffusion_pytorch_model");
-  } else if (fs::is_directory(vae_override)) {
+  } else if (fs::is_directory(vae_override, ec)) {
     need_file(fs::path(vae_override) / "config.json");
     if (!WeightFiles::exists(vae_override, "diffusion_pytorch_model"))
       missing.push_back((fs::path(vae_override) / "diffusion_pytorch_model.safetensors").string());

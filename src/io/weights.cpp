@@ -40,8 +40,9 @@ std::vector<std::string> WeightFiles::expected_paths(const std::string& dir, con
 }
 
 bool WeightFiles::exists(const std::string& dir, const std::string& stem) {
+  std::error_code ec;  // a symlink loop or no permission: not there
   for (const auto& p : expected_paths(dir, stem))
-    if (fs::is_regular_file(p)) return true;
+    if (fs::is_regular_file(p, ec)) return true;
   return false;
 }
 

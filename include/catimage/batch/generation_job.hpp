@@ -66,6 +66,10 @@ std::string why_not_generatable(const Candidate& c);
 // with (family, weights folder and its files, scheduler, size).
 void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o);
 
+// Creates the output folder `dir` (--out) and its parents; errors name it (a file in the way,
+// no permission, a place that cannot hold folders such as /proc).
+void create_output_folder(const std::string& dir);
+
 // Runs the job; returns the number of images written (skipped ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
                            const GenerationJobOptions& opt);
