@@ -315,6 +315,32 @@ TEST(GenerateCli, ClearErrorsBeforeWork) {
   EXPECT_TRUE(contains(r.err, "candidate \"SD-Turbo\" has no \"weights\"")) << r.err;
 }
 
+TEST(GenerateCli, ModelFolderOfEveryFamilyGenerates) {
+  // --model takes a folder of any family: the family follows its model_index.json class, and
+  // the image gets that family's pipeline and default guidance.
+  auto d = temp_dir();
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  struct Case {
+    std::string model, scheduler;
+    double guidance;
+  };
+  for (const auto& c : std::vector<Case>{{"tiny-sd1", "DDIMScheduler", 7.5},
+                                         {"tiny-sdxl", "EulerDiscreteScheduler", 7.5},
+                                         {"tiny-amused", "AmusedScheduler", 10.0},
+                                         {"tiny-pixart", "DPMSolverMultistepScheduler", 4.5}}) {
+    const auto out = d / c.model;
+    auto r = run_catimage("generate --model " + tiny_model(c.model) + " " + prompts + " --steps 1 --out " +
+                          out.string());
+    ASSERT_EQ(r.code, 0) << c.model << ": " << r.err;
+    const auto m = manifest(out / "manifest.jsonl");
+    ASSERT_EQ(m.size(), 1u) << c.model;
+    EXPECT_EQ(m[0]["candidate"], c.model);
+    EXPECT_EQ(m[0]["scheduler"], c.scheduler) << c.model;
+    EXPECT_EQ(m[0]["guidance"], c.guidance) << c.model;
+    EXPECT_TRUE(inspect_png(slurp(out / m[0]["file"].get<std::string>())).complete) << c.model;
+  }
+}
+
 TEST(GenerateCli, RouteGenerateRunsEachPromptsChoice) {
   auto d = temp_dir();
   auto cfg = tiny_config(d);

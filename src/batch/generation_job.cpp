@@ -111,9 +111,6 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
            f->folder_layout);
     fail("{}: candidate \"{}\": {}", cs.source, c.name, why);
   }
-  const std::string cls = folder_pipeline_class(*c.weights);
-  if (std::find(f->pipeline_classes.begin(), f->pipeline_classes.end(), cls) == f->pipeline_classes.end())
-    fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights, cls);
   if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
     const SchedulerEntry* s = find_scheduler(*c.scheduler);
     if (!s || !s->make)
@@ -121,7 +118,7 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
            *c.scheduler, scheduler_names(", ", true));
   }
   try {
-    f->inspect(pipeline_options(c, o));  // what the family's pipeline would refuse, before any work
+    inspect_model_folder(pipeline_options(c, o), f);  // what the family's pipeline would refuse, before any work
   } catch (const Error& e) {
     fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
   }
