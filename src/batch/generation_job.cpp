@@ -299,16 +299,21 @@ std::string item_file(const GenerationItem& it, const CandidateSet& cs, const Ge
   return o.per_candidate_folders ? image_stem(cs.candidates.at(it.candidate).name) + "/" + name : name;
 }
 
-std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
-                           const GenerationJobOptions& o) {
+void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all, const GenerationJobOptions& o) {
   validate_generation_options(o);
   check_distinct_names(all, cs, o);
+  std::set<int> used;
+  for (const auto& it : all)
+    if (o.shard.owns(it.index)) used.insert(it.candidate);
+  for (int k : used) check_generatable(cs, cs.candidates[k], o);
+}
+
+std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
+                           const GenerationJobOptions& o) {
+  check_generation(cs, all, o);
   std::vector<const GenerationItem*> items;
   for (const auto& it : all)
     if (o.shard.owns(it.index)) items.push_back(&it);
-  std::set<int> used;
-  for (const auto* it : items) used.insert(it->candidate);
-  for (int k : used) check_generatable(cs, cs.candidates[k], o);
 
   fs::create_directories(o.out_dir);
   Job job(cs, o);  // holds this shard's lock from here on

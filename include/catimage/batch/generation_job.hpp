@@ -66,7 +66,14 @@ std::string why_not_generatable(const Candidate& c);
 // with (family, weights folder and its files, scheduler, size).
 void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o);
 
-// Runs the job; returns the number of images written (skipped ones not counted).
+// Every check run_generation makes before any work, for callers that write something else
+// first (route -o): the job's options, distinct image names, and each candidate the items
+// use (check_generatable). Fails naming the option, line or candidate.
+void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
+                      const GenerationJobOptions& opt);
+
+// Runs the job (check_generation first); returns the number of images written (skipped
+// ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
                            const GenerationJobOptions& opt);
 
