@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/models/attention.hpp"
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
@@ -225,7 +226,7 @@ TEST(DiffusionModels, FamilyRegistryTellsWhatRunsAndHowFoldersLook) {
   for (const auto& [family, model] : runnable) {
     const auto* e = find_family(family);
     ASSERT_TRUE(e && e->make) << family;
-    const std::string cls = folder_pipeline_class(tiny_model(model));
+    const std::string cls = read_model_index(tiny_model(model)).pipeline_class;
     EXPECT_EQ(e->pipeline_classes.front(), cls) << family;
     PipelineOptions o;
     o.folder = tiny_model(model);
@@ -243,6 +244,59 @@ TEST(DiffusionModels, FamilyRegistryTellsWhatRunsAndHowFoldersLook) {
         edit(bad);
         EXPECT_THROW(e->inspect(bad), Error) << family;
       }
+    }
+  }
+}
+
+TEST(ModelFolder, OneInspectorChoosesTheFamilyByTheFoldersClass) {
+  const std::vector<std::pair<std::string, std::string>> folders = {{"tiny-sd1", "sd15"},
+                                                                    {"tiny-sd2", "sd15"},  // also a StableDiffusionPipeline
+                                                                    {"tiny-sdxl", "sdxl"},
+                                                                    {"tiny-amused", "amused"},
+                                                                    {"tiny-pixart", "pixart"}};
+  auto options = [](const std::string& folder) {
+    PipelineOptions o;
+    o.folder = folder;
+    o.device = "cpu";
+    return o;
+  };
+  for (const auto& [model, family] : folders) {
+    EXPECT_EQ(inspect_model_folder(options(tiny_model(model))).name, family) << model;
+    EXPECT_EQ(folder_family(read_model_index(tiny_model(model))).name, family) << model;
+  }
+  // a family given must be the folder's; the wrong one is named with what the folder holds
+  EXPECT_EQ(inspect_model_folder(options(tiny_model("tiny-sd2")), find_family("sd21")).name, "sd21");
+  auto msg = error_message([&] { inspect_model_folder(options(tiny_model("tiny-sdxl")), find_family("pixart")); });
+  EXPECT_TRUE(contains(msg, "holds a StableDiffusionXLPipeline") && contains(msg, "not a folder of family \"pixart\""))
+      << msg;
+  msg = error_message([&] { inspect_model_folder(options(tiny_model("tiny-sd1")), find_family("other")); });
+  EXPECT_TRUE(contains(msg, "family \"other\" is not run by this runtime")) << msg;
+  // a class no family runs, a folder that is not there
+  const auto root = temp_dir();
+  const auto odd = root / "odd";
+  fs::copy(fixture("tiny-sd1"), odd, fs::copy_options::recursive);
+  write(odd / "model_index.json", R"({"_class_name": "KandinskyPipeline"})");
+  msg = error_message([&] { inspect_model_folder(options(odd.string())); });
+  EXPECT_TRUE(contains(msg, (odd / "model_index.json").string()) && contains(msg, "\"KandinskyPipeline\"") &&
+              contains(msg, "is not run by this runtime") && contains(msg, "PixArtSigmaPipeline"))
+      << msg;
+  msg = error_message([&] { inspect_model_folder(options((root / "nowhere").string())); });
+  EXPECT_TRUE(contains(msg, "does not exist")) << msg;
+  // every family's files are checked the same way: each missing file named, pickled weights
+  // (.bin, .ckpt, .pt, .pth, a .bin index) named as never loaded
+  for (const auto& [model, component] : std::vector<std::pair<std::string, std::string>>{
+           {"tiny-sd1", "unet"}, {"tiny-amused", "transformer"}, {"tiny-pixart", "transformer"}}) {
+    for (const char* ext : {".bin", ".pt"}) {
+      const auto d = root / (model + ext);
+      fs::copy(tiny_model(model), d, fs::copy_options::recursive);
+      const auto weights = d / component / "diffusion_pytorch_model.safetensors";
+      fs::rename(weights, d / component / (std::string("diffusion_pytorch_model") + ext));
+      fs::remove(d / "scheduler" / "scheduler_config.json");
+      msg = error_message([&] { inspect_model_folder(options(d.string())); });
+      EXPECT_TRUE(contains(msg, weights.string() + " (only diffusion_pytorch_model" + ext +
+                                    " found: pickled weights are never loaded)"))
+          << model << ext << ": " << msg;
+      EXPECT_TRUE(contains(msg, (d / "scheduler" / "scheduler_config.json").string())) << model << ": " << msg;
     }
   }
 }

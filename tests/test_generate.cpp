@@ -315,6 +315,32 @@ TEST(GenerateCli, ClearErrorsBeforeWork) {
   EXPECT_TRUE(contains(r.err, "candidate \"SD-Turbo\" has no \"weights\"")) << r.err;
 }
 
+TEST(GenerateCli, ModelFolderOfEveryFamilyGenerates) {
+  // --model takes a folder of any family: the family follows its model_index.json class, and
+  // the image gets that family's pipeline and default guidance.
+  auto d = temp_dir();
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  struct Case {
+    std::string model, scheduler;
+    double guidance;
+  };
+  for (const auto& c : std::vector<Case>{{"tiny-sd1", "DDIMScheduler", 7.5},
+                                         {"tiny-sdxl", "EulerDiscreteScheduler", 7.5},
+                                         {"tiny-amused", "AmusedScheduler", 10.0},
+                                         {"tiny-pixart", "DPMSolverMultistepScheduler", 4.5}}) {
+    const auto out = d / c.model;
+    auto r = run_catimage("generate --model " + tiny_model(c.model) + " " + prompts + " --steps 1 --out " +
+                          out.string());
+    ASSERT_EQ(r.code, 0) << c.model << ": " << r.err;
+    const auto m = manifest(out / "manifest.jsonl");
+    ASSERT_EQ(m.size(), 1u) << c.model;
+    EXPECT_EQ(m[0]["candidate"], c.model);
+    EXPECT_EQ(m[0]["scheduler"], c.scheduler) << c.model;
+    EXPECT_EQ(m[0]["guidance"], c.guidance) << c.model;
+    EXPECT_TRUE(inspect_png(slurp(out / m[0]["file"].get<std::string>())).complete) << c.model;
+  }
+}
+
 TEST(GenerateCli, RouteGenerateRunsEachPromptsChoice) {
   auto d = temp_dir();
   auto cfg = tiny_config(d);
@@ -356,6 +382,80 @@ TEST(GenerateCli, RouteGenerateExcludesWhatCannotGenerate) {
   r = run_catimage("route " + prompts + " -c " + cfg + " --predictions " + preds + " --exclude nope");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "--exclude \"nope\" is not in")) << r.err;
+}
+
+TEST(GenerateCli, RouteRefusesToWriteOverItsPromptFile) {
+  auto d = temp_dir();
+  auto cfg = write(d / "config.json", R"({"candidates": [
+    {"name": "a", "family": "other", "cost": {"value": 1, "unit": "seconds"}},
+    {"name": "b", "family": "other", "cost": {"value": 2, "unit": "seconds"}}]})");
+  const std::string text = "a red cube\ntwo dogs at dusk\n";
+  auto prompts = write(d / "p.txt", text);
+  auto preds = write(d / "pred.jsonl",
+                     "{\"id\":\"1\",\"prompt\":\"a red cube\",\"quality\":{\"a\":1,\"b\":2}}\n"
+                     "{\"id\":\"2\",\"prompt\":\"two dogs at dusk\",\"quality\":{\"a\":1,\"b\":2}}\n");
+  fs::create_symlink(d / "p.txt", d / "link.txt");
+  fs::create_directories(d / "sub");
+  const std::string route = "route -c " + cfg + " --predictions " + preds + " --lambda 0 ";
+  // the same file, through a symlink either way, or by another spelling of its path
+  for (const auto& [in, out] : std::vector<std::pair<fs::path, fs::path>>{{d / "p.txt", d / "p.txt"},
+                                                                          {d / "link.txt", d / "p.txt"},
+                                                                          {d / "p.txt", d / "link.txt"},
+                                                                          {d / "p.txt", d / "sub" / ".." / "p.txt"}}) {
+    write(d / "p.txt", text);
+    auto r = run_catimage(route + in.string() + " -o " + out.string());
+    EXPECT_EQ(r.code, 2) << in << " -o " << out << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, out.string()) && contains(r.err, "prompt file")) << r.err;
+    EXPECT_EQ(slurp(d / "p.txt"), text) << in << " -o " << out;
+  }
+  auto r = run_catimage(route + prompts + " -o " + (d / "routes.jsonl").string());  // another file is fine
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(slurp(d / "routes.jsonl"), "\"candidate\":\"b\"")) << slurp(d / "routes.jsonl");
+}
+
+TEST(RouteJob, EveryCheckPassesBeforeTheRoutesAreWritten) {
+  auto d = temp_dir();
+  json cfg = {{"candidates",
+               {{{"name", "small"},
+                 {"family", "sd15"},
+                 {"weights", tiny_model("tiny-sd1")},
+                 {"steps", 1},
+                 {"cost", {{"value", 1.0}, {"unit", "seconds"}}}},
+                {{"name", "big"},
+                 {"family", "sd15"},
+                 {"weights", (d / "not-downloaded").string()},
+                 {"cost", {{"value", 2.0}, {"unit", "seconds"}}}}}}};
+  auto cfg_path = write(d / "config.json", cfg.dump());
+  auto preds = write(d / "pred.jsonl",
+                     "{\"id\":\"x\",\"prompt\":\"a red cube\",\"quality\":{\"small\":1,\"big\":2}}\n"
+                     "{\"id\":\"y\",\"prompt\":\"two dogs\",\"quality\":{\"small\":1,\"big\":0}}\n");
+  const auto routes = d / "routes.jsonl";
+  auto route = [&](const std::string& prompts) {
+    return run_catimage("route " + prompts + " -c " + cfg_path + " --predictions " + preds +
+                        " --lambda 0 --generate -o " + routes.string() + " --out " + (d / "images").string());
+  };
+  // a chosen candidate whose folder is not there
+  auto prompts = write(d / "p.jsonl",
+                       "{\"id\": \"x\", \"prompt\": \"a red cube\"}\n{\"id\": \"y\", \"prompt\": \"two dogs\"}\n");
+  auto r = route(prompts);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "candidate \"big\"") && contains(r.err, "does not exist")) << r.err;
+  EXPECT_FALSE(fs::exists(routes));
+  // two prompts with one id (one image name)
+  cfg["candidates"][1]["weights"] = tiny_model("tiny-sd1");
+  write(d / "config.json", cfg.dump());
+  prompts = write(d / "dup.jsonl",
+                  "{\"id\": \"x\", \"prompt\": \"a red cube\"}\n{\"id\": \"x\", \"prompt\": \"two dogs\"}\n");
+  r = route(prompts);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "both map to the image name")) << r.err;
+  EXPECT_FALSE(fs::exists(routes));
+  EXPECT_FALSE(fs::exists(d / "images" / "x.png"));
+  // all well: the routes, then the images
+  r = route((d / "p.jsonl").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(manifest(routes).size(), 2u);
+  EXPECT_EQ(manifest(d / "images" / "manifest.jsonl").size(), 2u);
 }
 
 TEST(GenerateCli, RouteGenerateMixesModelFamilies) {

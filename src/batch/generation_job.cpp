@@ -112,9 +112,6 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
            f->folder_layout);
     fail("{}: candidate \"{}\": {}", cs.source, c.name, why);
   }
-  const std::string cls = folder_pipeline_class(*c.weights);
-  if (std::find(f->pipeline_classes.begin(), f->pipeline_classes.end(), cls) == f->pipeline_classes.end())
-    fail("{}: candidate \"{}\" has family \"{}\" but {} holds a {}", cs.source, c.name, c.family, *c.weights, cls);
   if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
     const SchedulerEntry* s = find_scheduler(*c.scheduler);
     if (!s || !s->make)
@@ -122,7 +119,7 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
            *c.scheduler, scheduler_names(", ", true));
   }
   try {
-    f->inspect(pipeline_options(c, o));  // what the family's pipeline would refuse, before any work
+    inspect_model_folder(pipeline_options(c, o), f);  // what the family's pipeline would refuse, before any work
   } catch (const Error& e) {
     fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
   }
@@ -318,16 +315,21 @@ void create_output_folder(const std::string& dir) {
     fail("--out {}: cannot create the output folder: {}", dir, ec ? ec.message() : "not a folder");
 }
 
-std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
-                           const GenerationJobOptions& o) {
+void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all, const GenerationJobOptions& o) {
   validate_generation_options(o);
   check_distinct_names(all, cs, o);
+  std::set<int> used;
+  for (const auto& it : all)
+    if (o.shard.owns(it.index)) used.insert(it.candidate);
+  for (int k : used) check_generatable(cs, cs.candidates[k], o);
+}
+
+std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
+                           const GenerationJobOptions& o) {
+  check_generation(cs, all, o);
   std::vector<const GenerationItem*> items;
   for (const auto& it : all)
     if (o.shard.owns(it.index)) items.push_back(&it);
-  std::set<int> used;
-  for (const auto* it : items) used.insert(it->candidate);
-  for (int k : used) check_generatable(cs, cs.candidates[k], o);
 
   create_output_folder(o.out_dir);
   const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder

@@ -2,7 +2,7 @@
 #include <filesystem>
 
 #include "catimage/batch/generation_job.hpp"
-#include "catimage/diffusion/model_folder.hpp"
+#include "catimage/diffusion/families.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -27,11 +27,13 @@ int run(GenerateOptions& o) {
   int k = 0;
   if (!o.model.empty()) {
     // An ad-hoc candidate for a model folder.
-    auto f = inspect_pipeline_folder(o.model, o.vae);
+    // Its family follows the folder's pipeline class (model_index.json).
+    const FamilyEntry& family = folder_family(read_model_index(
+        o.model, "a diffusers pipeline folder (model_index.json naming its pipeline class, a subfolder per component)"));
     Candidate c;
     c.name = fs::path(o.model).filename().string();
     if (c.name.empty()) c.name = fs::path(o.model).parent_path().filename().string();
-    c.family = f.sdxl ? "sdxl" : "sd15";
+    c.family = family.name;
     c.weights = o.model;
     if (!o.vae.empty()) c.vae = o.vae;
     if (!o.scheduler.empty()) c.scheduler = o.scheduler;
@@ -59,7 +61,7 @@ Runner add_generate(CLI::App& app) {
   add_prompt_input(c, o->input);
   c->add_option("-c,--config", o->config, "Candidates config (default: the shipped configs/default.json)");
   auto* cand = c->add_option("--candidate", o->candidate, "Candidate to run (its \"weights\" folder must be set)");
-  auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly");
+  auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly, of any family (its model_index.json names the pipeline)");
   cand->excludes(model);
   c->add_option("--vae", o->vae, "With --model: decoder override (folder or .safetensors, e.g. TAESD)");
   c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");

@@ -14,6 +14,7 @@
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/paths.hpp"
 #include "catimage/util/progress.hpp"
 #include "catimage/util/strings.hpp"
 #include "catimage/util/utf8.hpp"
@@ -143,6 +144,10 @@ void print_route_table(std::ostream& out, const PromptFile& pf, const CandidateS
 
 int run(RouteOptions& o) {
   if (!o.generate && !o.job.shard.whole()) fail("--shard splits the generation work: it needs --generate");
+  if (o.format != "auto" && o.format != "table" && o.format != "jsonl")
+    fail("--format must be auto, table or jsonl, got \"{}\"", o.format);
+  if (!o.output.empty() && o.output != "-" && o.input.path != "-" && same_file(o.output, o.input.path))
+    fail("-o {}: that is the prompt file {}; write the routes to another file", o.output, o.input.path);
   PromptFile pf = read_prompt_input(o.input);
 
   CandidateSet cs = load_config(o.config);
@@ -179,6 +184,11 @@ int run(RouteOptions& o) {
 
   const RoutingOutcome routed = RoutingPolicy(cs.names(), cs.costs(), cs.cost_unit, cs.source).route(q, request);
   const Routing& r = routed.routing;
+  std::vector<GenerationItem> items;
+  if (o.generate) {  // every check before anything is written
+    items = generation_items(pf, r.choice, o.job.seed);
+    check_generation(cs, items, o.job);
+  }
 
   std::unique_ptr<AtomicFile> file;
   std::ostream* out = &std::cout;
@@ -188,8 +198,6 @@ int run(RouteOptions& o) {
     file = std::make_unique<AtomicFile>(o.output);
     out = &file->stream();
   }
-  if (o.format != "auto" && o.format != "table" && o.format != "jsonl")
-    fail("--format must be auto, table or jsonl, got \"{}\"", o.format);
   const bool to_stdout = !file;
   const bool table =
       to_stdout && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
@@ -216,7 +224,7 @@ int run(RouteOptions& o) {
   if (o.generate) {
     // Every shard routes the whole file (routing is exact and cheap, and a budget is a
     // property of the whole batch), then generates its own share.
-    run_generation(cs, generation_items(pf, r.choice, o.job.seed), o.job);
+    run_generation(cs, items, o.job);
   }
   return 0;
 }

@@ -8,9 +8,8 @@
 #include <filesystem>
 
 #include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
-#include "catimage/io/json_file.hpp"
-#include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 #include "schedulers/amused.hpp"
 
@@ -20,7 +19,6 @@ namespace catimage {
 
 namespace {
 
-constexpr const char* kPipelineClass = "AmusedPipeline";
 constexpr std::int64_t kMicroConds = 5;  // width, height, crop top, crop left, aesthetic score
 
 std::string path(const std::string& dir, const std::string& component, const std::string& file = "") {
@@ -85,48 +83,18 @@ std::string amused_folder_layout() {
 }
 
 void inspect_amused_folder(const std::string& dir) {
-  if (!fs::is_directory(dir))
-    fail(
-        "model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download amused/amused-256 "
-        "--local-dir {}`",
-        dir, amused_folder_layout(), dir);
-  const auto index = fs::path(dir) / "model_index.json";
-  if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
-  const auto j = read_json_file(index.string());
-  if (!j.is_object() || !j.contains("_class_name") || !j["_class_name"].is_string())
-    fail("{}: expected an object with \"_class_name\"", index.string());
-  const auto cls = j["_class_name"].get<std::string>();
-  if (cls != kPipelineClass) fail("{}: pipeline \"{}\" is not an {}", index.string(), cls, kPipelineClass);
-
-  std::vector<std::string> missing;
-  auto need_file = [&](const std::string& p) {
-    if (!fs::is_regular_file(p)) missing.push_back(p);
-  };
-  auto need_weights = [&](const std::string& comp, const std::string& stem) {
-    need_file(path(dir, comp, "config.json"));
-    const auto d = path(dir, comp);
-    if (!WeightFiles::exists(d, stem)) {
-      std::string also;
-      for (const char* ext : {".bin", ".ckpt"})
-        if (fs::is_regular_file(fs::path(d) / (stem + ext)))
-          also = fmt::format(" (only {}{} found: pickled weights are never loaded)", stem, ext);
-      missing.push_back((fs::path(d) / (stem + ".safetensors")).string() + also);
-    }
-  };
-  need_weights("text_encoder", "model");
-  need_file(path(dir, "tokenizer", "vocab.json"));
-  need_file(path(dir, "tokenizer", "merges.txt"));
-  need_weights("transformer", "diffusion_pytorch_model");
-  need_weights("vqvae", "diffusion_pytorch_model");
-  need_file(path(dir, "scheduler", "scheduler_config.json"));
-  if (!missing.empty()) fail("model folder {} is incomplete; missing: {}", dir, fmt::join(missing, ", "));
+  const ModelIndex mi = read_model_index(dir, amused_folder_layout(), "amused/amused-256");
+  require_pipeline_class(mi, {kAmusedPipelineClass}, "an aMUSEd pipeline");
+  MissingFiles missing;
+  missing.weights(path(dir, "text_encoder"), "model");
+  missing.file(path(dir, "tokenizer", "vocab.json"));
+  missing.file(path(dir, "tokenizer", "merges.txt"));
+  missing.weights(path(dir, "transformer"), "diffusion_pytorch_model");
+  missing.weights(path(dir, "vqvae"), "diffusion_pytorch_model");
+  missing.file(path(dir, "scheduler", "scheduler_config.json"));
+  missing.check(dir);
   read_configs(dir);
 }
-
-namespace {
-
-// Refuses the options this family does not implement, checks the folder; returns the folder.
-}  // namespace
 
 void check_amused_options(const PipelineOptions& o) {
   if (!o.vae.empty())
@@ -172,7 +140,7 @@ std::string AmusedPipeline::sampler_label() const { return scheduler_->sampler_l
 std::string AmusedPipeline::scheduler_class() const { return AmusedScheduler::kClassName; }
 
 std::string AmusedPipeline::describe() const {
-  return fmt::format("{} ({}), {} on {} {}", dir_, kPipelineClass, AmusedScheduler::kClassName, device_.str(),
+  return fmt::format("{} ({}), {} on {} {}", dir_, kAmusedPipelineClass, AmusedScheduler::kClassName, device_.str(),
                      dtype_label(dtype_));
 }
 

@@ -1,16 +1,15 @@
 #include "catimage/diffusion/families.hpp"
 
-#include <filesystem>
+#include <spdlog/fmt/ranges.h>
+
+#include <algorithm>
 
 #include "catimage/diffusion/amused_pipeline.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/diffusion/pixart_pipeline.hpp"
-#include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
 #include "registry_names.hpp"
-
-namespace fs = std::filesystem;
 
 namespace catimage {
 
@@ -29,7 +28,7 @@ const std::vector<FamilyEntry>& family_registry() {
       {"sd15",
        "Stable Diffusion 1.x (StableDiffusionPipeline)",
        pipeline_folder_layout(false),
-       {"StableDiffusionPipeline"},
+       {kSdPipelineClass},
        50,
        7.5,
        {},
@@ -38,7 +37,7 @@ const std::vector<FamilyEntry>& family_registry() {
       {"sd21",
        "Stable Diffusion 2.x, e.g. SD-Turbo (StableDiffusionPipeline)",
        pipeline_folder_layout(false),
-       {"StableDiffusionPipeline"},
+       {kSdPipelineClass},
        50,
        7.5,
        {},
@@ -47,7 +46,7 @@ const std::vector<FamilyEntry>& family_registry() {
       {"sdxl",
        "Stable Diffusion XL, e.g. SDXL-Turbo (StableDiffusionXLPipeline)",
        pipeline_folder_layout(true),
-       {"StableDiffusionXLPipeline"},
+       {kSdxlPipelineClass},
        50,
        7.5,
        {},
@@ -56,7 +55,7 @@ const std::vector<FamilyEntry>& family_registry() {
       {"amused",
        "aMUSEd masked image transformer over VQ tokens, e.g. amused/amused-512 (AmusedPipeline)",
        amused_folder_layout(),
-       {"AmusedPipeline"},
+       {kAmusedPipelineClass},
        12,
        10.0,
        {"amused"},
@@ -65,7 +64,7 @@ const std::vector<FamilyEntry>& family_registry() {
       {"pixart",
        "PixArt-alpha / PixArt-Sigma DiT with a T5 encoder (PixArtAlphaPipeline, PixArtSigmaPipeline)",
        pixart_folder_layout(),
-       {"PixArtAlphaPipeline", "PixArtSigmaPipeline"},
+       pixart_pipeline_classes(),
        20,
        4.5,
        {},
@@ -94,16 +93,37 @@ std::string family_names(const std::string& sep, bool runnable_only) {
   return registry_names(family_registry(), sep, runnable_only);
 }
 
-std::string folder_pipeline_class(const std::string& folder) {
-  std::error_code ec;  // a path the user gave: a symlink loop or no permission is an input error naming it
-  if (!fs::is_directory(folder, ec))
-    fail("model folder {} {}", folder, ec ? "cannot be read: " + ec.message() : std::string("does not exist"));
-  const auto index = fs::path(folder) / "model_index.json";
-  if (!fs::is_regular_file(index, ec)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", folder);
-  const json j = read_json_file(index.string());
-  if (!j.is_object() || !j.contains("_class_name") || !j["_class_name"].is_string())
-    fail("{}: expected an object with \"_class_name\"", index.string());
-  return j["_class_name"].get<std::string>();
+namespace {
+
+bool holds(const std::vector<std::string>& classes, const std::string& cls) {
+  return std::find(classes.begin(), classes.end(), cls) != classes.end();
+}
+
+}  // namespace
+
+const FamilyEntry& folder_family(const ModelIndex& mi) {
+  std::vector<std::string> runs;
+  for (const auto& e : family_registry()) {
+    if (!e.make) continue;
+    if (holds(e.pipeline_classes, mi.pipeline_class)) return e;
+    for (const auto& c : e.pipeline_classes)
+      if (!holds(runs, c)) runs.push_back(c);
+  }
+  fail("{}: pipeline \"{}\" is not run by this runtime (it runs {})", mi.file, mi.pipeline_class, fmt::join(runs, ", "));
+}
+
+const FamilyEntry& inspect_model_folder(const PipelineOptions& o, const FamilyEntry* family) {
+  const ModelIndex mi = read_model_index(o.folder, family ? family->folder_layout : "");
+  if (!family) {
+    family = &folder_family(mi);
+  } else if (!family->inspect) {
+    fail("family \"{}\" is not run by this runtime (it runs {})", family->name, family_names(", ", true));
+  } else if (!holds(family->pipeline_classes, mi.pipeline_class)) {
+    fail("{} holds a {} ({}), not a folder of family \"{}\" ({})", o.folder, mi.pipeline_class, mi.file, family->name,
+         fmt::join(family->pipeline_classes, " or "));
+  }
+  family->inspect(o);
+  return *family;
 }
 
 }  // namespace catimage

@@ -13,6 +13,55 @@ namespace fs = std::filesystem;
 
 namespace catimage {
 
+std::string pipeline_folder_layout(bool sdxl) {
+  return std::string(
+             "a diffusers pipeline folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/, scheduler/") +
+         (sdxl ? ", text_encoder_2/, tokenizer_2/)" : ")");
+}
+
+std::string PipelineFolder::path(const std::string& component) const { return (fs::path(dir) / component).string(); }
+
+PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override) {
+  const ModelIndex mi = read_model_index(dir, pipeline_folder_layout(false), "stabilityai/sd-turbo");
+  require_pipeline_class(mi, {kSdPipelineClass, kSdxlPipelineClass}, "a Stable Diffusion pipeline");
+  PipelineFolder f;
+  f.dir = dir;
+  f.pipeline_class = mi.pipeline_class;
+  f.sdxl = f.pipeline_class == kSdxlPipelineClass;
+  const json& j = mi.index;
+  if (j.contains("force_zeros_for_empty_prompt") && j["force_zeros_for_empty_prompt"].is_boolean())
+    f.force_zeros_for_empty_prompt = j["force_zeros_for_empty_prompt"].get<bool>();
+
+  MissingFiles missing;
+  std::vector<std::string> encoders = {"text_encoder"}, tokenizers = {"tokenizer"};
+  if (f.sdxl) encoders.push_back("text_encoder_2"), tokenizers.push_back("tokenizer_2");
+  for (const auto& c : encoders) {
+    if (j.contains(c) && j[c].is_array() && !j[c].empty() && j[c][0].is_null())
+      fail(
+          "{}: the pipeline has no {} (e.g. an SDXL refiner); only text-to-image pipelines with all their text "
+          "encoders are supported",
+          mi.file, c);
+    missing.weights(f.path(c), "model");
+  }
+  for (const auto& t : tokenizers) {
+    missing.file((fs::path(dir) / t / "vocab.json").string());
+    missing.file((fs::path(dir) / t / "merges.txt").string());
+  }
+  missing.weights(f.path("unet"), "diffusion_pytorch_model");
+  if (vae_override.empty()) {
+    missing.weights(f.path("vae"), "diffusion_pytorch_model");
+  } else if (fs::is_directory(vae_override)) {
+    missing.file((fs::path(vae_override) / "config.json").string());
+    missing.weights_only(vae_override, "diffusion_pytorch_model");
+  } else {
+    missing.file(vae_override);
+    missing.file((fs::path(vae_override).parent_path() / "config.json").string());
+  }
+  missing.file(f.path("scheduler/scheduler_config.json"));
+  missing.check(dir);
+  return f;
+}
+
 ClipTextModel load_clip_text_model(const std::string& dir) {
   auto cfg = ClipTextConfig::from(ConfigView::load((fs::path(dir) / "config.json").string()));
   ClipTextModel m(cfg);

@@ -11,10 +11,10 @@
 
 #include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/json_file.hpp"
-#include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
 #include "catimage/util/utf8.hpp"
@@ -77,8 +77,6 @@ bool py_space(char32_t c) {
 
 char32_t py_lower(char32_t c) { return c >= 0xDC80 && c <= 0xDCFF ? c : lower_code_point(c); }
 
-const std::vector<std::string> kPipelineClasses = {"PixArtAlphaPipeline", "PixArtSigmaPipeline"};
-
 }  // namespace
 
 std::string pixart_preprocess_caption(const std::string& text) {
@@ -98,50 +96,26 @@ std::string pixart_folder_layout() {
          "text_encoder/, tokenizer/spiece.model, transformer/, vae/, scheduler/)";
 }
 
+const std::vector<std::string>& pixart_pipeline_classes() {
+  static const std::vector<std::string> classes = {"PixArtAlphaPipeline", "PixArtSigmaPipeline"};
+  return classes;
+}
+
 PixArtFolder inspect_pixart_folder(const std::string& dir) {
+  const ModelIndex mi = read_model_index(dir, pixart_folder_layout(), "PixArt-alpha/PixArt-XL-2-512x512");
+  require_pipeline_class(mi, pixart_pipeline_classes(), "a PixArt pipeline");
   PixArtFolder f;
   f.dir = dir;
-  if (!fs::is_directory(dir))
-    fail(
-        "model folder {} does not exist; it should be {}, e.g. from `huggingface-cli download "
-        "PixArt-alpha/PixArt-XL-2-512x512 --local-dir {}`",
-        dir, pixart_folder_layout(), dir);
-  const auto index = fs::path(dir) / "model_index.json";
-  if (!fs::is_regular_file(index)) fail("{}: no model_index.json; is this a diffusers pipeline folder?", dir);
-  const json mi = read_json_file(index.string());
-  if (!mi.is_object() || !mi.contains("_class_name") || !mi["_class_name"].is_string())
-    fail("{}: expected an object with \"_class_name\"", index.string());
-  f.pipeline_class = mi["_class_name"].get<std::string>();
-  if (f.pipeline_class == "PixArtSigmaPipeline") {
-    f.max_sequence_length = 300;
-  } else if (f.pipeline_class != "PixArtAlphaPipeline") {
-    fail("{}: pipeline \"{}\" is not a PixArt pipeline (expected {})", index.string(), f.pipeline_class,
-         fmt::join(kPipelineClasses, " or "));
-  }
+  f.pipeline_class = mi.pipeline_class;
+  if (f.pipeline_class == "PixArtSigmaPipeline") f.max_sequence_length = 300;
 
-  std::vector<std::string> missing;
-  auto need_file = [&](const fs::path& p) {
-    if (!fs::is_regular_file(p)) missing.push_back(p.string());
-  };
-  auto need_weights = [&](const std::string& comp, const std::string& stem) {
-    const auto d = fs::path(dir) / comp;
-    need_file(d / "config.json");
-    if (!WeightFiles::exists(d.string(), stem)) {
-      std::string also;
-      for (const char* ext : {".bin", ".ckpt", ".pt", ".pth"})
-        if (fs::is_regular_file(d / (stem + ext)))
-          also = fmt::format(" (only {}{} found: pickled weights are never loaded)", stem, ext);
-      if (also.empty() && fs::is_regular_file(d / (stem + ".bin.index.json")))
-        also = fmt::format(" (only {}.bin.index.json found: pickled weights are never loaded)", stem);
-      missing.push_back((d / (stem + ".safetensors")).string() + also);
-    }
-  };
-  need_weights("text_encoder", "model");
-  need_file(fs::path(dir) / "tokenizer" / "spiece.model");
-  need_weights("transformer", "diffusion_pytorch_model");
-  need_weights("vae", "diffusion_pytorch_model");
-  need_file(fs::path(dir) / "scheduler" / "scheduler_config.json");
-  if (!missing.empty()) fail("model folder {} is incomplete; missing: {}", dir, fmt::join(missing, ", "));
+  MissingFiles missing;
+  missing.weights(f.path("text_encoder"), "model");
+  missing.file(f.path("tokenizer/spiece.model"));
+  missing.weights(f.path("transformer"), "diffusion_pytorch_model");
+  missing.weights(f.path("vae"), "diffusion_pytorch_model");
+  missing.file(f.path("scheduler/scheduler_config.json"));
+  missing.check(dir);
 
   // Every config, before any weights: unsupported keys and mismatched components fail here.
   T5Tokenizer::from_folder(f.path("tokenizer"));  // spiece.model readable, tokenizer_config.json supported

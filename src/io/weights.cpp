@@ -46,6 +46,12 @@ bool WeightFiles::exists(const std::string& dir, const std::string& stem) {
   return false;
 }
 
+std::string WeightFiles::pickled_only(const std::string& dir, const std::string& stem) {
+  for (const char* ext : {".bin", ".ckpt", ".pt", ".pth", ".bin.index.json"})
+    if (std::error_code ec; fs::is_regular_file(fs::path(dir) / (stem + ext), ec)) return stem + ext;
+  return {};
+}
+
 WeightFiles WeightFiles::file(const std::string& path) {
   WeightFiles w;
   w.origin_ = path;
@@ -82,12 +88,11 @@ WeightFiles WeightFiles::in_folder(const std::string& dir, const std::string& st
     return w;
   }
   std::string hint;
-  for (const char* ext : {".bin", ".ckpt", ".pt", ".pth"})
-    if (fs::is_regular_file(fs::path(dir) / (stem + ext)))
-      hint = fmt::format(
-          " (found {}{}: only safetensors weights are loaded; pickled checkpoints are never opened — "
-          "convert it to safetensors, e.g. with diffusers' save_pretrained(safe_serialization=True))",
-          stem, ext);
+  if (const auto pickled = pickled_only(dir, stem); !pickled.empty())
+    hint = fmt::format(
+        " (found {}: only safetensors weights are loaded; pickled checkpoints are never opened — "
+        "convert it to safetensors, e.g. with diffusers' save_pretrained(safe_serialization=True))",
+        pickled);
   fail("no weights in {}: expected one of {}{}", dir, fmt::join(expected_paths(dir, stem), ", "), hint);
 }
 

@@ -30,4 +30,10 @@ std::string find_resource(const std::string& rel) {
   return {};
 }
 
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  const bool same = fs::equivalent(a, b, ec);
+  return !ec && same;
+}
+
 }  // namespace catimage

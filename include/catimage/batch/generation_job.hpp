@@ -70,7 +70,14 @@ void check_generatable(const CandidateSet& cs, const Candidate& c, const Generat
 // no permission, a place that cannot hold folders such as /proc).
 void create_output_folder(const std::string& dir);
 
-// Runs the job; returns the number of images written (skipped ones not counted).
+// Every check run_generation makes before any work, for callers that write something else
+// first (route -o): the job's options, distinct image names, and each candidate the items
+// use (check_generatable). Fails naming the option, line or candidate.
+void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
+                      const GenerationJobOptions& opt);
+
+// Runs the job (check_generation first); returns the number of images written (skipped
+// ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
                            const GenerationJobOptions& opt);
 

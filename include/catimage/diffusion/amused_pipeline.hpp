@@ -25,6 +25,9 @@ namespace catimage {
 
 class AmusedScheduler;
 
+// The model_index.json class of aMUSEd folders.
+constexpr const char* kAmusedPipelineClass = "AmusedPipeline";
+
 // "a diffusers AmusedPipeline folder (model_index.json, text_encoder/, ...)", for errors.
 std::string amused_folder_layout();
 

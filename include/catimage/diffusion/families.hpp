@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "catimage/diffusion/model_folder.hpp"
+
 namespace catimage {
 
 class ImagePipeline;
@@ -37,7 +39,16 @@ const std::vector<FamilyEntry>& family_registry();
 const FamilyEntry* find_family(const std::string& name);  // nullptr if unknown
 // The names in registry order, for --help and errors; runnable_only: those with a factory.
 std::string family_names(const std::string& sep = ", ", bool runnable_only = false);
-// The "_class_name" of a pipeline folder's model_index.json; fails naming the file.
-std::string folder_pipeline_class(const std::string& folder);
+// The family of a model folder: the first runnable one whose pipeline_classes hold its
+// model_index.json "_class_name" (a StableDiffusionPipeline folder: sd15). Fails naming the
+// file when this runtime runs no such pipeline.
+const FamilyEntry& folder_family(const ModelIndex& mi);
+
+// The one check of a model folder before any weights are read, whatever its family: reads
+// o.folder's model_index.json; takes `family` (its pipeline classes must hold the folder's)
+// or, when null, the folder's own family (folder_family); then runs that family's inspect
+// (the files, configs and options its pipeline would refuse). Returns the family. Fails
+// naming the folder or file.
+const FamilyEntry& inspect_model_folder(const PipelineOptions& o, const FamilyEntry* family = nullptr);
 
 }  // namespace catimage

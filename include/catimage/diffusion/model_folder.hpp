@@ -1,7 +1,10 @@
 #pragma once
-// A diffusers pipeline folder as users download it: model_index.json naming the pipeline
-// class and its components, each in a subfolder with its config (config.json, or
-// scheduler_config.json) and safetensors weights.
+// A diffusers model folder as users download it (`huggingface-cli download REPO --local-dir
+// DIR`): model_index.json naming the pipeline class and its components, each component in a
+// subfolder with its config (config.json, or scheduler_config.json) and safetensors weights.
+// What every family's folder check shares (each family's pipeline checks its own components;
+// diffusion/families chooses the family from the folder's class): reading model_index.json,
+// checking its class, and listing every missing file in one error.
 #include <string>
 #include <vector>
 
@@ -9,23 +12,39 @@
 
 namespace catimage {
 
-struct PipelineFolder {
+struct ModelIndex {
   std::string dir;
-  std::string pipeline_class;  // StableDiffusionPipeline | StableDiffusionXLPipeline
-  bool sdxl = false;
-  bool force_zeros_for_empty_prompt = false;
-  json model_index;
+  std::string file;            // DIR/model_index.json
+  std::string pipeline_class;  // its "_class_name"
+  json index;                  // the whole file
 
-  std::string path(const std::string& component) const;  // dir/component
+  std::string path(const std::string& component) const;  // DIR/component
 };
 
-// "a diffusers pipeline folder (model_index.json, text_encoder/, ...)": what
-// inspect_pipeline_folder requires of a StableDiffusionPipeline (sdxl: StableDiffusionXLPipeline).
-std::string pipeline_folder_layout(bool sdxl);
+// Reads DIR/model_index.json. Fails naming the folder or the file: no such folder (saying it
+// should be `expected`, e.g. from `huggingface-cli download EXAMPLE_REPO`, when given), no
+// model_index.json, no string "_class_name".
+ModelIndex read_model_index(const std::string& dir, const std::string& expected = "",
+                            const std::string& example_repo = "");
 
-// Reads model_index.json and checks, before any weights are read, that every component the
-// pipeline needs is there (config and safetensors weights). The error lists every missing
-// file with its expected path. `vae_override` (a folder or .safetensors file) replaces vae/.
-PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override = "");
+// Fails naming model_index.json unless its class is one of `classes`; `what` is what the
+// caller runs ("a PixArt pipeline").
+void require_pipeline_class(const ModelIndex& mi, const std::vector<std::string>& classes, const std::string& what);
+
+// What a folder lacks, collected so that one error lists every missing file with its path.
+class MissingFiles {
+ public:
+  void file(const std::string& path);
+  // COMPONENT_DIR/config.json and STEM's safetensors (single, sharded or fp16, see
+  // io/weights); a pickled file in their place (.bin, .ckpt, ...) is named as never loaded.
+  void weights(const std::string& component_dir, const std::string& stem);
+  // Like weights() without the config.json, e.g. a decoder override folder.
+  void weights_only(const std::string& component_dir, const std::string& stem);
+  // Fails "model folder DIR is incomplete; missing: ..." when anything is missing.
+  void check(const std::string& dir) const;
+
+ private:
+  std::vector<std::string> missing_;
+};
 
 }  // namespace catimage

@@ -23,6 +23,30 @@
 
 namespace catimage {
 
+// The model_index.json classes of the folders DiffusionPipeline runs.
+constexpr const char* kSdPipelineClass = "StableDiffusionPipeline";      // SD1.x, SD2.x
+constexpr const char* kSdxlPipelineClass = "StableDiffusionXLPipeline";  // SDXL
+
+// What inspect_pipeline_folder learns from a folder without reading weights.
+struct PipelineFolder {
+  std::string dir;
+  std::string pipeline_class;  // kSdPipelineClass | kSdxlPipelineClass
+  bool sdxl = false;
+  bool force_zeros_for_empty_prompt = false;
+
+  std::string path(const std::string& component) const;  // dir/component
+};
+
+// "a diffusers pipeline folder (model_index.json, text_encoder/, ...)": what
+// inspect_pipeline_folder requires of a StableDiffusionPipeline (sdxl: StableDiffusionXLPipeline).
+std::string pipeline_folder_layout(bool sdxl);
+
+// Reads model_index.json (StableDiffusionPipeline or StableDiffusionXLPipeline) and checks,
+// before any weights are read, that every component the pipeline needs is there (config and
+// safetensors weights). The error lists every missing file with its expected path.
+// `vae_override` (a folder or .safetensors file) replaces vae/.
+PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override = "");
+
 class DiffusionPipeline : public ImagePipeline {
  public:
   explicit DiffusionPipeline(const PipelineOptions& opt);

@@ -36,6 +36,8 @@ struct PixArtFolder {
 
 // "a diffusers PixArt folder (model_index.json, text_encoder/, tokenizer/spiece.model, ...)"
 std::string pixart_folder_layout();
+// The model_index.json classes of PixArt folders: PixArtAlphaPipeline, PixArtSigmaPipeline.
+const std::vector<std::string>& pixart_pipeline_classes();
 
 // Checks a PixArt folder before any weights are read: model_index.json naming
 // PixArtAlphaPipeline or PixArtSigmaPipeline; text_encoder/, transformer/, vae/ with their

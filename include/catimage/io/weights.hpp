@@ -26,6 +26,9 @@ class WeightFiles {
   static std::vector<std::string> expected_paths(const std::string& dir, const std::string& stem);
   // True if in_folder() would find something.
   static bool exists(const std::string& dir, const std::string& stem);
+  // The pickled file in `dir` where STEM's safetensors should be (STEM.bin, .ckpt, .pt, .pth or
+  // .bin.index.json; never opened), "" when there is none.
+  static std::string pickled_only(const std::string& dir, const std::string& stem);
 
   std::string describe() const;  // the file, or the index file
   bool has(const std::string& name) const;

@@ -20,4 +20,7 @@ std::vector<std::string> resource_roots();
 // in resource_roots(). Returns "" if none has it.
 std::string find_resource(const std::string& rel);
 
+// Whether `a` and `b` are one existing file, however spelled (symlinks, "..", hard links).
+bool same_file(const std::string& a, const std::string& b);
+
 }  // namespace catimage
