@@ -9,10 +9,10 @@
 #include <cwctype>
 #include <filesystem>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
