@@ -165,6 +165,22 @@ TEST(Strings, Utf8Validation) {
   EXPECT_EQ(find_invalid_utf8("abc\xE2\x80"), 3u);     // truncated
 }
 
+// The one word count (split_table's --holdout-max-words, cv's --test-max-words, the predictors'
+// length range and style features): runs of bytes that are not ASCII white space.
+TEST(Strings, CountWordsSplitsOnAsciiWhiteSpaceOnly) {
+  EXPECT_EQ(count_words(""), 0u);
+  EXPECT_EQ(count_words(" \t\n\v\f\r "), 0u);
+  EXPECT_EQ(count_words("cat"), 1u);
+  EXPECT_EQ(count_words("  a cat,  on\ta\nmat\r\n"), 5u);
+  EXPECT_EQ(count_words("a,b.c-d (e:1.2)"), 2u);  // punctuation does not split
+  EXPECT_EQ(count_words("\v\fx\fy\v"), 2u);
+  // UTF-8 is word bytes, its white space too (U+00A0 no-break space, U+3000 ideographic space).
+  EXPECT_EQ(count_words("caf\xC3\xA9 au lait"), 3u);
+  EXPECT_EQ(count_words(std::string("a\xC2\xA0") + "b"), 1u);
+  EXPECT_EQ(count_words("\xE7\x8C\xAB\xE3\x80\x80\xE7\x8A\xAC"), 1u);
+  EXPECT_EQ(count_words(std::string("a\0b c", 5)), 2u);  // NUL is not white space
+}
+
 TEST(Prompts, JsonNumbersTooLargeForADoubleAreBadRecordsNotCrashes) {
   // Found by tests/fuzz/fuzz_prompts: 1e400 made nlohmann throw out_of_range (not a parse
   // error), which escaped parse_json as a non-catimage exception and aborted the whole file.

@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <set>
 
-#include "catimage/diffusion/config_view.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/scoring/clip_model.hpp"

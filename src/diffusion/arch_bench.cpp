@@ -3,11 +3,11 @@
 
 #include <filesystem>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/pixart_transformer_2d.hpp"
 #include "catimage/diffusion/models/t5_encoder.hpp"
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/models/uvit_2d.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
 

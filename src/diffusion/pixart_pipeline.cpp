@@ -9,11 +9,11 @@
 #include <cwctype>
 #include <filesystem>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"

@@ -2,7 +2,6 @@
 
 #include <filesystem>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
 #include "catimage/diffusion/models/pixart_transformer_2d.hpp"
@@ -10,6 +9,7 @@
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/models/uvit_2d.hpp"
 #include "catimage/diffusion/models/vq_model.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 

@@ -1,7 +1,6 @@
 #include "catimage/eval/cross_validation.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -18,6 +17,7 @@
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/strings.hpp"
 
 namespace catimage {
 
@@ -42,17 +42,6 @@ std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f, const
           gain(route.equal_cost),
           gain(route.equal_quality),
           route.equal_quality.defined && cost > 0 ? 1 - route.equal_quality.cost / cost : kNaN};
-}
-
-std::size_t word_count(const std::string& s) {
-  std::size_t n = 0;
-  bool in = false;
-  for (unsigned char c : s) {
-    const bool space = std::isspace(c) != 0;
-    if (!space && !in) ++n;
-    in = !space;
-  }
-  return n;
 }
 
 Matrix quality_matrix(const QualityTable& t) {
@@ -200,7 +189,8 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
       std::sort(rest.begin(), rest.end());
       std::vector<std::size_t> test_rows;
       for (std::size_t i : folds[f])
-        if (req.test_max_words <= 0 || word_count(table.rows[i].prompt) <= static_cast<std::size_t>(req.test_max_words))
+        if (req.test_max_words <= 0 ||
+            count_words(table.rows[i].prompt) <= static_cast<std::size_t>(req.test_max_words))
           test_rows.push_back(i);
       if (test_rows.empty())
         fail("{}: fold {} has no held-out prompt of at most {} words", table.source, f + 1, req.test_max_words);

@@ -3,19 +3,11 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
-#include <sstream>
 
 #include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
 
 namespace catimage {
-
-int count_words(const std::string& s) {
-  std::istringstream in(s);
-  std::string w;
-  int n = 0;
-  while (in >> w) ++n;
-  return n;
-}
 
 TableSplit split_table(const QualityTable& t, const std::vector<double>& ratios, std::uint64_t seed,
                        int holdout_max_words) {
@@ -26,8 +18,11 @@ TableSplit split_table(const QualityTable& t, const std::vector<double>& ratios,
     total += r;
   }
   std::vector<std::size_t> pool, held;
-  for (std::size_t i = 0; i < t.rows.size(); ++i)
-    (holdout_max_words > 0 && count_words(t.rows[i].prompt) <= holdout_max_words ? held : pool).push_back(i);
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    const bool short_prompt =
+        holdout_max_words > 0 && count_words(t.rows[i].prompt) <= static_cast<std::size_t>(holdout_max_words);
+    (short_prompt ? held : pool).push_back(i);
+  }
   // Fisher-Yates with our own draws: std::shuffle's algorithm is not fixed across libraries.
   std::mt19937_64 rng(seed);
   for (std::size_t i = pool.size(); i > 1; --i) std::swap(pool[i - 1], pool[rng() % i]);

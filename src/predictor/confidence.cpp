@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "catimage/io/table_split.hpp"
 #include "catimage/predictor/trainer.hpp"
+#include "catimage/util/strings.hpp"
 #include "predictor/training_data.hpp"
 
 namespace catimage {
@@ -30,7 +30,7 @@ LengthRange LengthRange::fit(const std::vector<std::string>& prompts) {
   LengthRange r;
   if (prompts.empty()) return r;
   std::vector<int> w;
-  for (const auto& p : prompts) w.push_back(count_words(p));
+  for (const auto& p : prompts) w.push_back(static_cast<int>(count_words(p)));
   std::sort(w.begin(), w.end());
   auto pct = [&](double q) { return static_cast<double>(w[static_cast<std::size_t>(q * (w.size() - 1))]); };
   // Below the 0.5th percentile nothing like the prompt was seen: full fallback.

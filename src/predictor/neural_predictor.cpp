@@ -6,6 +6,7 @@
 #include <ATen/Parallel.h>
 
 #include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
 #include "predictor/tensor_matrix.hpp"
 #include "predictor/text_features.hpp"
 
@@ -36,14 +37,9 @@ torch::Tensor NeuralPredictor::prompt_stats(const std::vector<Encoded>& es) cons
   static const int edges[] = {3, 5, 8, 12, 20, 30, 45, 60};
   for (std::size_t i = 0; i < es.size(); ++i) {
     const auto& e = es[i];
-    int words = 0, commas = 0;
-    bool in = false;
-    for (char c : e.norm) {
-      if (c == ',') ++commas;
-      bool sp = c == ' ';
-      if (!sp && !in) ++words;
-      in = !sp;
-    }
+    // e.norm's only white space is single spaces (normalize_prompt).
+    const int words = static_cast<int>(count_words(e.norm));
+    const auto commas = std::count(e.norm.begin(), e.norm.end(), ',');
     a[i][0] = std::log1p(words) / 4.f;
     a[i][1] = std::log1p(e.norm.size()) / 6.f;
     a[i][2] = std::log1p(commas) / 3.f;

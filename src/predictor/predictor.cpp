@@ -5,10 +5,10 @@
 #include <filesystem>
 
 #include "catimage/io/atomic_file.hpp"
-#include "catimage/io/table_split.hpp"
 #include "catimage/predictor/registry.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
+#include "catimage/util/strings.hpp"
 
 namespace catimage {
 
@@ -101,7 +101,7 @@ Matrix Predictor::predict(const std::vector<std::string>& prompts) const {
   predict_raw(prompts, raw, sim);
   std::vector<double> len_shrink;
   if (meta_.length_range.enabled)
-    for (const auto& p : prompts) len_shrink.push_back(meta_.length_range.shrink(count_words(p)));
+    for (const auto& p : prompts) len_shrink.push_back(meta_.length_range.shrink(static_cast<int>(count_words(p))));
   return qualities_from_raw(raw, meta_.stats, meta_.confidence, sim, len_shrink);
 }
 

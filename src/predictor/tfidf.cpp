@@ -7,6 +7,7 @@
 #include <map>
 
 #include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
 #include "predictor/text_features.hpp"
 
 namespace catimage {
@@ -78,13 +79,10 @@ TfidfOptions TfidfOptions::from_hyper(const json& hyper) {
 std::vector<float> style_features(const std::string& prompt) {
   std::string low = prompt;
   for (char& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  std::size_t words = 0, digits = 0, upper = 0, letters = 0, by_name = 0;
-  bool in = false;
+  const std::size_t words = count_words(prompt);
+  std::size_t digits = 0, upper = 0, letters = 0, by_name = 0;
   for (std::size_t i = 0; i < prompt.size(); ++i) {
     const unsigned char ch = prompt[i];
-    const bool space = std::isspace(ch) != 0;
-    if (!space && !in) ++words;
-    in = !space;
     digits += std::isdigit(ch) != 0;
     letters += std::isalpha(ch) != 0;
     upper += std::isupper(ch) != 0;

@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "catimage/diffusion/config_view.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/text/sentencepiece_tokenizer.hpp"
 #include "catimage/util/error.hpp"
 

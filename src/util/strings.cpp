@@ -26,6 +26,17 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
   return r;
 }
 
+std::size_t count_words(std::string_view s) {
+  std::size_t n = 0;
+  bool in = false;
+  for (unsigned char c : s) {
+    const bool space = c == ' ' || (c >= '\t' && c <= '\r');
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
+}
+
 std::string excerpt(std::string_view s, std::size_t max_chars) {
   std::string r;
   std::size_t chars = 0;

@@ -67,7 +67,6 @@ const PredictorKind& predictor_kind(const std::string& name, const std::string& 
 // Not exercised.
 double Confidence::shrink(double) const { not_fuzzed("Confidence::shrink"); }
 double LengthRange::shrink(int) const { not_fuzzed("LengthRange::shrink"); }
-int count_words(const std::string&) { not_fuzzed("count_words"); }
 json eval_summary(const EvalResult&) { not_fuzzed("eval_summary"); }
 ValidationScore validation_score(const Predictor&, const TrainingSet&, const std::vector<double>&) {
   not_fuzzed("validation_score");

@@ -17,6 +17,4 @@ struct TableSplit {
 TableSplit split_table(const QualityTable& t, const std::vector<double>& ratios, std::uint64_t seed,
                        int holdout_max_words = 0);
 
-int count_words(const std::string& s);
-
 }  // namespace catimage

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
+#include "catimage/io/config_view.hpp"
 #include "catimage/scoring/clip_vision_model.hpp"
 
 namespace catimage {

@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/clip_text_model.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "catimage/diffusion/config_view.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

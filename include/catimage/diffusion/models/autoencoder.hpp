@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/autoencoder_tiny.hpp"
 #include "catimage/diffusion/models/vae.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

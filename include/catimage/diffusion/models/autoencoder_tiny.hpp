@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "catimage/diffusion/config_view.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/embeddings.hpp"
 #include "catimage/diffusion/models/unet_2d_mid_block.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

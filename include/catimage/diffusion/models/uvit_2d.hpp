@@ -6,9 +6,9 @@
 // built from the transformer's config.json under the checkpoint's key names.
 #include <torch/torch.h>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/embeddings.hpp"
 #include "catimage/diffusion/models/uvit_2d_blocks.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/vae_blocks.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

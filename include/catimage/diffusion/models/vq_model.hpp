@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "catimage/diffusion/config_view.hpp"
 #include "catimage/diffusion/models/vae.hpp"
+#include "catimage/io/config_view.hpp"
 
 namespace catimage {
 

@@ -1,4 +1,4 @@
-#include "catimage/diffusion/config_view.hpp"
+#include "catimage/io/config_view.hpp"
 
 #include "catimage/util/error.hpp"
 
