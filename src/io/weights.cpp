@@ -63,7 +63,7 @@ WeightFiles WeightFiles::file(const std::string& path) {
 
 WeightFiles WeightFiles::in_folder(const std::string& dir, const std::string& stem) {
   for (const auto& p : expected_paths(dir, stem)) {
-    if (!fs::is_regular_file(p)) continue;
+    if (std::error_code ec; !fs::is_regular_file(p, ec)) continue;
     if (p.size() < 5 || p.substr(p.size() - 5) != ".json") return file(p);
     // sharded: {"weight_map": {tensor: file}}
     json idx = read_json_file(p);
