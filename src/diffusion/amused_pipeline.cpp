@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
@@ -218,6 +219,8 @@ torch::Tensor AmusedPipeline::decode(const torch::Tensor& tokens) {
 }
 
 torch::Tensor AmusedPipeline::generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) {
+  if (batch.size() > 1 && runs_requests_alone(device_))  // batch 1's numbers (diffusion/batch_invariance)
+    return each_request_alone(batch, [&](const std::vector<ImageRequest>& one) { return generate(one, s); });
   return DiffusionPipeline::to_uint8(decode(generate_tokens(batch, s)));
 }
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 
@@ -190,6 +191,8 @@ torch::Tensor DiffusionPipeline::generate_latents(const std::vector<ImageRequest
                                                   const GenerationSettings& s0) {
   torch::NoGradGuard ng;
   if (batch.empty()) fail("nothing to generate");
+  if (batch.size() > 1 && runs_requests_alone(device_))  // batch 1's numbers (diffusion/batch_invariance)
+    return each_request_alone(batch, [&](const std::vector<ImageRequest>& one) { return generate_latents(one, s0); });
   GenerationSettings s = s0;
   if (s.steps <= 0) s.steps = 50;
   if (s.width <= 0) s.width = default_size();
@@ -266,6 +269,8 @@ torch::Tensor DiffusionPipeline::to_uint8(const torch::Tensor& images01) {
 }
 
 torch::Tensor DiffusionPipeline::generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) {
+  if (batch.size() > 1 && runs_requests_alone(device_))  // the decoder too gets batch 1's numbers
+    return each_request_alone(batch, [&](const std::vector<ImageRequest>& one) { return generate(one, s); });
   return to_uint8(decode(generate_latents(batch, s)));
 }
 

@@ -9,6 +9,7 @@
 #include <cwctype>
 #include <filesystem>
 
+#include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
@@ -301,6 +302,8 @@ torch::Tensor PixArtPipeline::generate_from_embeddings(const PixArtTextEmbedding
 
 torch::Tensor PixArtPipeline::generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) {
   if (batch.empty()) fail("nothing to generate");
+  if (batch.size() > 1 && runs_requests_alone(device_))  // batch 1's numbers (diffusion/batch_invariance)
+    return each_request_alone(batch, [&](const std::vector<ImageRequest>& one) { return generate(one, s); });
   std::vector<std::string> prompts, negatives;
   std::vector<std::uint64_t> seeds;
   for (const auto& r : batch) {
