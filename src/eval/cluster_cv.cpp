@@ -16,6 +16,7 @@
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/eval/validation_scorer.hpp"
 
 namespace catimage {
 
@@ -98,6 +99,7 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       TrainRequest tr = req.arm.train;
       tr.seed = seed + c;
       tr.costs = req.costs;
+      if (!tr.validation) tr.validation = router_aiq_scorer();
       auto p = train_predictor(tr, split.parts[0], split.parts[1]);
       std::vector<std::string> hp;
       for (const auto& row : held.rows) hp.push_back(row.prompt);

@@ -18,6 +18,7 @@
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/eval/validation_scorer.hpp"
 
 namespace catimage {
 
@@ -63,20 +64,6 @@ json stats_json(const FoldStats& s) {
 }
 
 }  // namespace
-
-std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed) {
-  if (folds < 2) fail("cross-validation needs at least 2 folds (got {})", folds);
-  if (rows < static_cast<std::size_t>(folds)) fail("cross-validation: {} rows cannot make {} folds", rows, folds);
-  std::vector<std::size_t> order(rows);
-  for (std::size_t i = 0; i < rows; ++i) order[i] = i;
-  // Fisher-Yates with our own draws (as split_table): std::shuffle is not fixed across libraries.
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  std::vector<std::vector<std::size_t>> out(folds);
-  for (std::size_t i = 0; i < rows; ++i) out[i % folds].push_back(order[i]);
-  for (auto& f : out) std::sort(f.begin(), f.end());
-  return out;
-}
 
 const std::vector<CvFigure>& cv_figures() {
   static const std::vector<CvFigure> f = {
@@ -215,6 +202,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
         TrainRequest tr = arm.train;
         tr.seed = rep_seed + f;
         tr.costs = req.costs;
+        if (!tr.validation) tr.validation = router_aiq_scorer();
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
         // Routed as route routes with this predictor: its training means choose the best single.
         RoutingRequest rq;

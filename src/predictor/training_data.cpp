@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "catimage/util/error.hpp"
+
 namespace catimage {
 
 TargetStats compute_target_stats(const QualityTable& t) {
@@ -40,30 +42,14 @@ TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
   return ts;
 }
 
-ValidationScore validation_score(const Matrix& predicted, const TrainingSet& val, const std::vector<double>& costs,
+ValidationScore validation_score(const TrainRequest& req, const Matrix& predicted, const TrainingSet& val,
                                  const std::vector<std::string>& names) {
-  ValidationScore v;
-  v.eval = evaluate(val.truth, predicted, costs, names);
-  v.score = v.eval.router.aiq;
-  return v;
+  if (!req.validation) fail("internal error: training with a validation set but no validation scorer in the request");
+  return req.validation(val.truth, predicted, req.costs, names);
 }
 
-ValidationScore validation_score(const Predictor& p, const TrainingSet& val, const std::vector<double>& costs) {
-  return validation_score(p.predict(val.prompts), val, costs, p.meta().candidates);
-}
-
-json eval_summary(const EvalResult& r) {
-  const auto& bs = r.singles[r.best_single];
-  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-  return {{"prompts", r.prompts},
-          {"best_single", r.names[r.best_single]},
-          {"best_single_quality", bs.quality},
-          {"aiq", r.router.aiq},
-          {"quality_at_best_single_cost", r.router.quality_at_best_single_cost},
-          {"gain_at_best_single_cost", r.router.quality_at_best_single_cost - bs.quality},
-          {"cost_to_match_best_single", opt(r.router.cost_to_match_best_single)},
-          {"oracle_gap_captured", opt(r.router.oracle_gap_captured)},
-          {"apgr", opt(r.router.apgr)}};
+ValidationScore validation_score(const TrainRequest& req, const Predictor& p, const TrainingSet& val) {
+  return validation_score(req, p.predict(val.prompts), val, p.meta().candidates);
 }
 
 }  // namespace catimage
