@@ -45,13 +45,6 @@ std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f, const
           route.equal_quality.defined && cost > 0 ? 1 - route.equal_quality.cost / cost : kNaN};
 }
 
-Matrix quality_matrix(const QualityTable& t) {
-  Matrix m(t.rows.size(), t.candidates.size());
-  for (std::size_t i = 0; i < t.rows.size(); ++i)
-    for (std::size_t k = 0; k < t.candidates.size(); ++k) m(i, k) = t.rows[i].quality[k];
-  return m;
-}
-
 // "mean ± std"; `f` formats the mean (e.g. with a sign), the std is always unsigned.
 std::string pm(const FoldStats& s, const char* f = "{:.4f}") {
   if (s.n == 0) return "—";
@@ -197,7 +190,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
       run.test_rows = test.rows.size();
       std::vector<std::string> prompts;
       for (const auto& row : test.rows) prompts.push_back(row.prompt);
-      const Matrix truth = quality_matrix(test);
+      const Matrix truth = test.quality_matrix();
       for (const auto& arm : req.arms) {
         TrainRequest tr = arm.train;
         tr.seed = rep_seed + f;

@@ -27,14 +27,13 @@ TargetStats compute_target_stats(const QualityTable& t) {
 
 TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
   const std::size_t m = t.candidates.size(), n = t.rows.size();
-  TrainingSet ts{{}, Matrix(n, m), Matrix(n, m + 1)};
+  TrainingSet ts{{}, t.quality_matrix(), Matrix(n, m + 1)};
   for (std::size_t i = 0; i < n; ++i) {
     const auto& r = t.rows[i];
     ts.prompts.push_back(r.prompt);
     double level = 0;
     for (double q : r.quality) level += q / m;
     for (std::size_t k = 0; k < m; ++k) {
-      ts.truth(i, k) = r.quality[k];
       ts.targets(i, k) = (r.quality[k] - level) / s.dev_std;
     }
     ts.targets(i, m) = (level - s.level_mean) / s.level_std;
