@@ -284,7 +284,41 @@ TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
   EXPECT_TRUE(contains(r.err, "1.png (id \"1\", shard 0/2): damaged PNG")) << r.err;
   fs::remove(sh / "job-1of2.json");
   r = run_catimage("merge " + sh.string());
-  EXPECT_TRUE(contains(r.err, "shard 1/2 never started")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 started (manifest-1of2.jsonl is there) but has no job-1of2.json")) << r.err;
+}
+
+TEST(GenerateCli, MergeNamesShardsThatNeverRanApartFromIncompleteOnes) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto sh = d / "sharded";
+  // Only shard 0 of 2 runs: its 2 images (ids 1, 3) are all there, shard 1 (id 2) never started.
+  ASSERT_EQ(run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + sh.string() +
+                         " --shard 0/2")
+                .code,
+            0);
+  auto r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never ran: no job-1of2.json or manifest-1of2.jsonl of it in " +
+                                  sh.string()))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "--shard 1/2 --out " + sh.string())) << r.err;  // how to run it
+  EXPECT_FALSE(contains(r.err, "shard 0/2 is incomplete")) << r.err;
+  EXPECT_TRUE(contains(r.out, "shard 1/2 never ran")) << r.out;  // not just "2/2 incomplete"
+  EXPECT_FALSE(fs::exists(sh / "manifest.jsonl"));
+  // A shard that started but lacks images is named apart, with its counts.
+  fs::remove(sh / "3.png");
+  r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "shard 0/2 is incomplete: 1 of 2 images complete")) << r.err;
+  EXPECT_TRUE(contains(r.err, "3.png (id \"3\", shard 0/2): the PNG is missing")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never ran")) << r.err;
+  // A shard stopped before it wrote its job file (its manifest is there) is not "never ran".
+  write(sh / "manifest-1of2.jsonl", "");
+  r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(contains(r.err, "never ran")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 started (manifest-1of2.jsonl is there) but has no job-1of2.json")) << r.err;
 }
 
 TEST(GenerateCli, ClearErrorsBeforeWork) {
