@@ -321,6 +321,34 @@ TEST(GenerateCli, MergeNamesShardsThatNeverRanApartFromIncompleteOnes) {
   EXPECT_TRUE(contains(r.err, "shard 1/2 started (manifest-1of2.jsonl is there) but has no job-1of2.json")) << r.err;
 }
 
+TEST(GenerateCli, AJobRemovesTheStaleTempFilesOfItsOwnShardOnly) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto sh = d / "sharded";
+  fs::create_directories(sh);
+  // What a kill -9 of shard 0/2 leaves (the temp files of write_file_atomic: "<file>.tmp.XXXXXX"),
+  // beside temp files that may belong to live writers of other files: shard 1/2's, merge's
+  // joined manifest, the user's.
+  const std::vector<std::string> own = {"job-0of2.json.tmp.Ab12Cd", "1.png.tmp.Qw34Er", "3.png.tmp.Zx56Cv",
+                                        "manifest-0of2.jsonl.tmp.Ty78Ui"};
+  const std::vector<std::string> others = {"job-1of2.json.tmp.Ab12Cd", "2.png.tmp.Qw34Er",
+                                           "manifest-1of2.jsonl.tmp.Zx56Cv", "manifest.jsonl.tmp.Ty78Ui",
+                                           "notes.txt.tmp.Gh90Jk", "notes.txt"};
+  for (const auto& f : own) write(sh / f, "stale");
+  for (const auto& f : others) write(sh / f, "keep");
+  auto r = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + sh.string() +
+                        " --shard 0/2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& f : own) EXPECT_FALSE(fs::exists(sh / f)) << f;
+  for (const auto& f : others) EXPECT_EQ(slurp(sh / f), "keep") << f;
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(sh)) left.insert(e.path().filename().string());
+  std::set<std::string> expected(others.begin(), others.end());
+  expected.insert({"job-0of2.json", "manifest-0of2.jsonl", "manifest-0of2.jsonl.lock", "job.lock", "1.png", "3.png"});
+  EXPECT_EQ(left, expected);
+}
+
 TEST(GenerateCli, ClearErrorsBeforeWork) {
   auto d = temp_dir();
   auto cfg = tiny_config(d);
@@ -681,7 +709,14 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   // Interrupted: kill -9 at random moments, at least 50 times, then finish.
   const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 50, 400);
   ASSERT_GE(kills, 50);
+  // Stale temp files of every kind this job writes (as a kill between create and rename leaves
+  // them), so that their removal is checked whatever the random kills hit; a user's is kept.
+  for (const char* f : {"job.json.tmp.Ab12Cd", "manifest.jsonl.tmp.Qw34Er", "1.png.tmp.Zx56Cv"})
+    write(d / "killed" / f, "stale");
+  write(d / "killed" / "notes.txt.tmp.Gh90Jk", "keep");
   ASSERT_EQ(run_to_end(args(d / "killed")), 0);
+  EXPECT_EQ(slurp(d / "killed" / "notes.txt.tmp.Gh90Jk"), "keep");
+  fs::remove(d / "killed" / "notes.txt.tmp.Gh90Jk");
   auto m = manifest(d / "killed" / "manifest.jsonl");
   ASSERT_EQ(m.size(), static_cast<std::size_t>(n));
   std::set<std::string> files;
@@ -693,6 +728,7 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   }
   for (const auto& e : fs::directory_iterator(d / "killed")) {
     const auto name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;  // no temp file left after the resume run
     EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" ||
                 name == "job.lock" || files.count(name))
         << name;
@@ -942,6 +978,13 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
 
   const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 777, 100, 1400, 20, 200);
   ASSERT_GE(kills, 20);
+  // Stale temp files of every kind the cascade writes (job file, manifest, score file, its
+  // decisions, the kept ID.png links and the images of each candidate), whatever the kills hit.
+  for (const char* sub : {"small", "xl"}) fs::create_directories(d / "killed" / sub);
+  for (const char* f : {"job.json.tmp.Ab12Cd", "manifest.jsonl.tmp.Ab12Cd", "scores-clipscore.jsonl.tmp.Ab12Cd",
+                        "cascade.jsonl.tmp.Ab12Cd", "1.png.tmp.Ab12Cd", "2.png.link.tmp", "small/1.png.tmp.Ab12Cd",
+                        "xl/2.png.tmp.Ab12Cd"})
+    write(d / "killed" / f, "stale");
   ASSERT_EQ(run_to_end(args(d / "killed")), 0);
   // Same decisions, same images, each recorded once; nothing else left behind.
   EXPECT_EQ(slurp(d / "killed" / "cascade.jsonl"), slurp(d / "ref" / "cascade.jsonl"));
@@ -959,8 +1002,10 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
     expected.insert(rec["file"].get<std::string>());
     EXPECT_EQ(slurp(d / "killed" / rec["file"].get<std::string>()), slurp(d / "ref" / rec["file"].get<std::string>()));
   }
-  for (const auto& e : fs::directory_iterator(d / "killed"))
+  for (const auto& e : fs::directory_iterator(d / "killed")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();  // no temp file left
     EXPECT_TRUE(expected.count(e.path().filename().string())) << e.path();
+  }
   for (const char* sub : {"small", "xl"})
     for (const auto& e : fs::directory_iterator(d / "killed" / sub))
       EXPECT_EQ(e.path().extension(), ".png") << e.path();

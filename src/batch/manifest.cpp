@@ -33,6 +33,8 @@ Manifest::Manifest(const std::string& path) : path_(path) {
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
     fail("{}: another catimage process is writing it (its lock {} is held); wait for it or write elsewhere", path_,
          lock_path_);
+  // What a killed compact() left: only the holder of this lock writes the file.
+  remove_stale_temps(fs::path(path_).parent_path().string(), {fs::path(path_).filename().string()});
 
   std::string text;
   if (fs::is_regular_file(path_)) text = read_file(path_);
