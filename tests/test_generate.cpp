@@ -349,6 +349,50 @@ TEST(GenerateCli, AJobRemovesTheStaleTempFilesOfItsOwnShardOnly) {
   EXPECT_EQ(left, expected);
 }
 
+TEST(GenerateCli, AGarbageManifestLineIsWarnedOnceAndRepaired) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto out = d / "images";
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts + " --out " + out.string();
+  ASSERT_EQ(run_catimage(gen).code, 0);
+  const auto path = (out / "manifest.jsonl").string();
+  auto lines = [&] {
+    std::vector<std::string> v;
+    std::istringstream in(slurp(path));
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+  };
+  auto finished = lines();
+  ASSERT_EQ(finished.size(), 3u);
+  const auto png2 = slurp(out / "2.png");
+  // Line 2 (the record of 2.png) turned to garbage, and two more bad lines appended.
+  write(path, finished[0] + "\n" + "#@!garbage\n" + finished[2] + "\n" + "not json either\n" + R"({"x": 1})" + "\n");
+  auto r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* at : {":2", ":4", ":5"}) {
+    const std::string named = path + at;
+    const auto first = r.err.find(named);
+    EXPECT_NE(first, std::string::npos) << named << "\n" << r.err;
+    EXPECT_EQ(r.err.find(named, first + 1), std::string::npos) << named << " warned twice\n" << r.err;
+  }
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;  // 2.png, whose record was lost, is made again
+  EXPECT_EQ(slurp(out / "2.png"), png2);
+  auto repaired = lines();
+  EXPECT_EQ(repaired.size(), 3u);
+  for (const auto& l : repaired) EXPECT_NO_THROW(json::parse(l)) << l;
+  EXPECT_FALSE(contains(slurp(path), "garbage"));
+  // The next run has nothing to warn about and nothing to do; merge joins it.
+  r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "warn")) << r.err;
+  EXPECT_FALSE(contains(r.err, path + ":")) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 0 images")) << r.err;
+  r = run_catimage("merge " + out.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "3/3 complete")) << r.out;
+}
+
 TEST(GenerateCli, ClearErrorsBeforeWork) {
   auto d = temp_dir();
   auto cfg = tiny_config(d);
