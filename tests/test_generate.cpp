@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -189,14 +190,28 @@ int run_to_end(const std::vector<std::string>& argv) {
   return std::system((cmd + ">/dev/null 2>&1").c_str());
 }
 
-// Starts `argv` (writing into `out`) again and again and SIGKILLs it after a random delay in
-// [min_ms, max_ms] (seeded), until it was killed `kills_wanted` times or `attempts` runs were
-// started. A run that finished before its kill has `out` moved aside (to <out>_done) so that the
-// next run starts from nothing and is killed mid-run again. Returns how many runs were killed.
+// Starts `argv` (writing into `out`) again and again and SIGKILLs it after a delay in
+// [min_ms, max_ms], until it was killed `kills_wanted` times or `attempts` runs were started.
+// The delays are seeded and spread: the range is cut into `kills_wanted` equal strata and each
+// round of `kills_wanted` runs visits every stratum once, in a shuffled order, at a random point
+// within it, so that few kills still reach every part of a run (start, plan, each image, the
+// final rewrite) where independent draws would bunch. A run that finished before its kill has
+// `out` moved aside (to <out>_done) so that the next run starts from nothing and is killed
+// mid-run again. Returns how many runs were killed.
 int kill_at_random_points(std::vector<std::string> argv, const fs::path& out, unsigned seed, int min_ms, int max_ms,
                           int kills_wanted, int attempts) {
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(min_ms, max_ms);
+  std::uniform_real_distribution<double> within(0.0, 1.0);
+  const double stratum = static_cast<double>(max_ms - min_ms) / kills_wanted;
+  std::vector<int> order;
+  auto delay_ms = [&](int attempt) {
+    if (attempt % kills_wanted == 0) {  // a new round: every stratum once, shuffled
+      order.resize(kills_wanted);
+      for (int k = 0; k < kills_wanted; ++k) order[k] = k;
+      std::shuffle(order.begin(), order.end(), rng);
+    }
+    return min_ms + static_cast<int>((order[attempt % kills_wanted] + within(rng)) * stratum);
+  };
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -213,7 +228,7 @@ int kill_at_random_points(std::vector<std::string> argv, const fs::path& out, un
       ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << rc;
       return kills;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(attempt)));
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == 0) {
       ::kill(pid, SIGKILL);
@@ -750,9 +765,9 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
                                     "small",         prompts, "--out",    out.string(), "--seed", "5"};
   };
   ASSERT_EQ(run_to_end(args(d / "ref")), 0);
-  // Interrupted: kill -9 at random moments, at least 50 times, then finish.
-  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 50, 400);
-  ASSERT_GE(kills, 50);
+  // Interrupted: kill -9 at 25 moments spread over 150..1500 ms of a run (seeded), then finish.
+  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 25, 400);
+  ASSERT_GE(kills, 25);
   // Stale temp files of every kind this job writes (as a kill between create and rename leaves
   // them), so that their removal is checked whatever the random kills hit; a user's is kept.
   for (const char* f : {"job.json.tmp.Ab12Cd", "manifest.jsonl.tmp.Qw34Er", "1.png.tmp.Zx56Cv"})
