@@ -269,23 +269,6 @@ class Job {
   std::size_t written_ = 0;
 };
 
-// Removes temp files a killed run of this shard left beside its own images and manifest
-// (other shards' in-flight temp files are not touched).
-void remove_stale_temps(const std::string& out_dir, const std::set<std::string>& own) {
-  std::set<fs::path> dirs;
-  for (const auto& f : own) dirs.insert(fs::path(out_dir) / fs::path(f).parent_path());
-  for (const auto& dir : dirs) {
-    if (!fs::is_directory(dir)) continue;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string name = fs::relative(e.path(), out_dir).string();
-      const auto at = name.rfind(".tmp.");
-      if (at == std::string::npos || !own.count(name.substr(0, at))) continue;
-      std::error_code ec;
-      fs::remove(e.path(), ec);
-    }
-  }
-}
-
 // Fails naming both lines when two prompts' ids are the same or map to the same image file.
 void check_distinct_names(const std::vector<GenerationItem>& all, const CandidateSet& cs,
                           const GenerationJobOptions& o) {
@@ -334,7 +317,10 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   create_output_folder(o.out_dir);
   const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
   Job job(cs, o);                          // holds this shard's lock from here on
-  std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
+  // The temp files a killed run of this shard left beside its own files (its manifest, job
+  // file and images: no other live process writes them while this one holds the shard's lock);
+  // other shards' in-flight temp files are not touched.
+  std::set<std::string> own = {fs::path(job.manifest().path()).filename().string(), JobPlan::file_name(o.shard)};
   for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);
   std::map<int, std::vector<Planned>> todo;
