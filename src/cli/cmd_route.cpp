@@ -160,8 +160,9 @@ int run(RouteOptions& o) {
       // Route only among the candidates that can generate here; say once which cannot.
       std::vector<std::string> cannot;
       for (const auto& c : cs.candidates)
-        if (auto why = why_not_generatable(c); !why.empty()) {
-          cannot.push_back(fmt::format("{} ({})", c.name, why));
+        if (const GenerationPlan p = plan(c, o.job, cs.source);
+            p.verdict == GenerationPlan::Verdict::cannot_run_here) {
+          cannot.push_back(fmt::format("{} ({})", c.name, p.why));
           request.exclude.push_back(c.name);
         }
       if (cannot.size() == cs.size()) fail("{}: no candidate can generate here: {}", cs.source, join(cannot, "; "));
