@@ -16,7 +16,6 @@
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
 #include "catimage/diffusion/device.hpp"
-#include "catimage/diffusion/families.hpp"
 #include "catimage/diffusion/image_pipeline.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/png_writer.hpp"
@@ -79,8 +78,9 @@ struct Planned {
 class Job {
  public:
   // `plans`: each candidate's GenerationPlan (check_generatable), by its index in `cs`.
-  Job(const CandidateSet& cs, const GenerationJobOptions& o, std::map<int, GenerationPlan> plans)
-      : cs_(cs), o_(o), plans_(std::move(plans)), manifest_(o.out_dir, o.shard) {}
+  Job(const CandidateSet& cs, const GenerationJobOptions& o, std::map<int, GenerationPlan> plans,
+      const PipelineFactory& pipelines)
+      : cs_(cs), o_(o), plans_(std::move(plans)), pipelines_(pipelines), manifest_(o.out_dir, o.shard) {}
 
   // The image's file and key; whether the manifest and the PNG already hold exactly it.
   Planned place(const GenerationItem& it, bool& done) {
@@ -117,7 +117,7 @@ class Job {
     const Candidate& cand = cs_.candidates[k];
     const GenerationPlan& s = plans_.at(k);
     auto t0 = std::chrono::steady_clock::now();
-    std::unique_ptr<ImagePipeline> pipe = s.family->make(s.pipeline);
+    std::unique_ptr<ImagePipeline> pipe = pipelines_.make(s);
     spdlog::info("{}: {} images with {} ({:.1f} s to load)", cand.name, todo.size(), pipe->describe(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     GenerationSettings gs{s.steps, s.width, s.height, s.guidance};
@@ -191,6 +191,7 @@ class Job {
   const CandidateSet& cs_;
   const GenerationJobOptions& o_;
   const std::map<int, GenerationPlan> plans_;
+  const PipelineFactory& pipelines_;
   Manifest manifest_;
   FolderIdentity ids_;
   std::size_t written_ = 0;
@@ -263,7 +264,7 @@ void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>&
 }
 
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
-                           const GenerationJobOptions& o) {
+                           const GenerationJobOptions& o, const PipelineFactory& pipelines) {
   std::map<int, GenerationPlan> plans = checked_plans(cs, all, o);
   std::vector<const GenerationItem*> items;
   for (const auto& it : all)
@@ -271,7 +272,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
 
   create_output_folder(o.out_dir);
   const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
-  Job job(cs, o, std::move(plans));        // holds this shard's lock from here on
+  Job job(cs, o, std::move(plans), pipelines);  // holds this shard's lock from here on
   std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
   for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);

@@ -7,12 +7,14 @@
 //   that key inside; anything else is generated again and replaces the stale file atomically;
 // - seeds follow each prompt's id (or its explicit "seed"), not its position in the file;
 // - each PNG is written to a temp file, fsync'ed and renamed, then its manifest line appended;
-// - CUDA out-of-memory halves the batch and retries; progress lines with rate and ETA.
+// - CUDA out-of-memory halves the batch and retries; progress lines with rate and ETA;
+// - the pipelines come from a PipelineFactory (the real one: each family's libtorch pipeline).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "catimage/batch/pipeline_factory.hpp"
 #include "catimage/batch/shard.hpp"
 #include "catimage/diffusion/generation_plan.hpp"
 #include "catimage/io/candidates_config.hpp"
@@ -71,9 +73,9 @@ void create_output_folder(const std::string& dir);
 void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
                       const GenerationJobOptions& opt);
 
-// Runs the job (check_generation first); returns the number of images written (skipped
-// ones not counted).
+// Runs the job (check_generation first) with the pipelines `pipelines` builds; returns the
+// number of images written (skipped ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
-                           const GenerationJobOptions& opt);
+                           const GenerationJobOptions& opt, const PipelineFactory& pipelines = family_pipelines());
 
 }  // namespace catimage
