@@ -129,6 +129,62 @@ std::vector<json> manifest(const fs::path& p) {
 
 }  // namespace
 
+TEST(RouteJob, OutOfMemoryHalvesTheBatchAndFinishes) {
+  const auto d = temp_dir();
+  const CandidateSet cs = config(d, {candidate("small", "sd15", 1, tiny_model("tiny-sd1")),
+                                     candidate("big", "sd15", 2, tiny_model("tiny-sd1"))});
+  // prompts 1..6 gain from "big", 7..10 do not
+  auto quality = [](int i, const std::string& name) { return name == "big" ? (i <= 6 ? 2.0 : 0.5) : 1.0; };
+  PromptFile pf;
+  auto run = [&](const std::string& out, std::size_t fits, Seen& seen) {
+    RouteJobOptions o = options(d, cs, 10, quality, pf);
+    o.job.out_dir = (d / out).string();
+    o.job.batch = 8;
+    StandIn pipelines(fits);
+    int published = 0;
+    const RouteJobResult r = run_route_job(
+        cs, pf, o,
+        [&](const RouteJobResult& routed) {
+          ++published;
+          EXPECT_EQ(routed.routed.routing.choice.size(), 10u);
+          EXPECT_FALSE(fs::exists(d / out / "1.png"));  // published before any image
+        },
+        pipelines);
+    EXPECT_EQ(published, 1);
+    EXPECT_EQ(r.written, 10u);
+    seen = pipelines.seen;
+    return r;
+  };
+  Seen plain, short_of_memory;
+  const RouteJobResult ref = run("ref", 100, plain);
+  EXPECT_EQ(plain.tried, (std::vector<std::size_t>{4, 6}));  // small's 4 prompts, then big's 6
+  const RouteJobResult r = run("oom", 2, short_of_memory);
+  EXPECT_EQ(r.routed.routing.choice, ref.routed.routing.choice);
+  // small: 4 out of memory, then 2, 2; big (a fresh pipeline, at --batch again): 6 and 3 out of
+  // memory (half of what ran out, rounded up), then 2, 2, 2
+  EXPECT_EQ(short_of_memory.tried, (std::vector<std::size_t>{4, 2, 2, 6, 3, 2, 2, 2}));
+  EXPECT_EQ(short_of_memory.built, (std::vector<std::string>{"small", "big"}));
+  ASSERT_EQ(short_of_memory.made.size(), 10u);
+  for (const auto& [prompt, times] : short_of_memory.made) EXPECT_EQ(times, 1) << prompt;  // each image made once
+  const auto m = manifest(d / "oom" / "manifest.jsonl");
+  ASSERT_EQ(m.size(), 10u);
+  std::set<std::string> files;
+  for (const auto& j : m) {
+    const std::string f = j["file"].get<std::string>();
+    EXPECT_TRUE(files.insert(f).second) << f << " written twice";
+    EXPECT_EQ(slurp(d / "oom" / f), slurp(d / "ref" / f)) << f;  // the same bytes as without running short
+  }
+  EXPECT_EQ(files.size(), 10u);
+  // nothing fits: halved down to one image, then an error naming the candidate
+  RouteJobOptions o = options(d, cs, 10, quality, pf);
+  o.job.out_dir = (d / "never").string();
+  o.job.batch = 8;
+  StandIn never(0);
+  const auto msg = error_message([&] { run_route_job(cs, pf, o, [](const RouteJobResult&) {}, never); });
+  EXPECT_TRUE(contains(msg, "out of GPU memory generating one 16x16 image with small")) << msg;
+  EXPECT_EQ(never.seen.tried, (std::vector<std::size_t>{4, 2, 1}));
+}
+
 TEST(RouteJob, ACandidateThatCannotRunIsExcludedWithItsReason) {
   const auto d = temp_dir();
   // "masked" (no weights) is predicted best for prompt 1, "ext" (a family this runtime does

@@ -138,12 +138,13 @@ class Job {
         if (!is_out_of_memory(e)) throw;
         images = torch::Tensor();
         release_cached_memory(pipe->device());  // what the failed batch held, for cuDNN/cuBLAS too
-        if (batch == 1)
+        if (n == 1)
           fail(
               "out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "
               "another device",
               gs.width, gs.height, cand.name, pipe->device().str(), dtype_label(pipe->dtype()));
-        batch = std::max(1, batch / 2);
+        // half of what ran out (rounded up), not of --batch: the last images may be fewer than --batch
+        batch = static_cast<int>((n + 1) / 2);
         spdlog::warn("out of GPU memory at batch {}; retrying with batch {}", n, batch);
         continue;
       }
