@@ -26,13 +26,6 @@ QualityTable cems_rows(std::size_t n) {
   return all.subset(idx);
 }
 
-Matrix quality_matrix(const QualityTable& t) {
-  Matrix m(t.rows.size(), t.candidates.size());
-  for (std::size_t i = 0; i < t.rows.size(); ++i)
-    for (std::size_t k = 0; k < t.candidates.size(); ++k) m(i, k) = t.rows[i].quality[k];
-  return m;
-}
-
 }  // namespace
 
 TEST(Cascade, OptionsArePricedAsDocumented) {
@@ -94,7 +87,7 @@ TEST(Cascade, OptionsArePricedAsDocumented) {
 TEST(Cascade, PerfectDifferencesReachTheOracleAtNoCostWeight) {
   // With the true differences and lambda = 0, every prompt ends on its best candidate.
   const QualityTable t = cems_rows(200);
-  const Matrix truth = quality_matrix(t);
+  const Matrix truth = t.quality_matrix();
   const std::vector<double> costs = {0.14, 0.48, 1.5, 0.4};
   Matrix diff(truth.rows, truth.cols);
   for (std::size_t i = 0; i < truth.rows; ++i)

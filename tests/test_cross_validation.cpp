@@ -4,6 +4,7 @@
 #include <limits>
 #include <set>
 
+#include "catimage/eval/validation_scorer.hpp"
 #include "catimage/eval/cross_validation.hpp"
 #include "catimage/eval/metrics.hpp"
 #include "catimage/io/cems_import.hpp"
@@ -131,6 +132,7 @@ TEST(CrossValidation, EachFoldIsAnIndependentTrainAndEvaluate) {
   std::sort(rest.begin(), rest.end());
   auto split = split_table(t.subset(rest), {0.9, 0.1}, rep_seed + 2);
   TrainRequest tr;
+  tr.validation = router_aiq_scorer();
   tr.kind = "tfidf-ridge";
   tr.seed = rep_seed + 2;
   tr.costs = req.costs;

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -189,14 +190,28 @@ int run_to_end(const std::vector<std::string>& argv) {
   return std::system((cmd + ">/dev/null 2>&1").c_str());
 }
 
-// Starts `argv` (writing into `out`) again and again and SIGKILLs it after a random delay in
-// [min_ms, max_ms] (seeded), until it was killed `kills_wanted` times or `attempts` runs were
-// started. A run that finished before its kill has `out` moved aside (to <out>_done) so that the
-// next run starts from nothing and is killed mid-run again. Returns how many runs were killed.
+// Starts `argv` (writing into `out`) again and again and SIGKILLs it after a delay in
+// [min_ms, max_ms], until it was killed `kills_wanted` times or `attempts` runs were started.
+// The delays are seeded and spread: the range is cut into `kills_wanted` equal strata and each
+// round of `kills_wanted` runs visits every stratum once, in a shuffled order, at a random point
+// within it, so that few kills still reach every part of a run (start, plan, each image, the
+// final rewrite) where independent draws would bunch. A run that finished before its kill has
+// `out` moved aside (to <out>_done) so that the next run starts from nothing and is killed
+// mid-run again. Returns how many runs were killed.
 int kill_at_random_points(std::vector<std::string> argv, const fs::path& out, unsigned seed, int min_ms, int max_ms,
                           int kills_wanted, int attempts) {
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> delay_ms(min_ms, max_ms);
+  std::uniform_real_distribution<double> within(0.0, 1.0);
+  const double stratum = static_cast<double>(max_ms - min_ms) / kills_wanted;
+  std::vector<int> order;
+  auto delay_ms = [&](int attempt) {
+    if (attempt % kills_wanted == 0) {  // a new round: every stratum once, shuffled
+      order.resize(kills_wanted);
+      for (int k = 0; k < kills_wanted; ++k) order[k] = k;
+      std::shuffle(order.begin(), order.end(), rng);
+    }
+    return min_ms + static_cast<int>((order[attempt % kills_wanted] + within(rng)) * stratum);
+  };
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
@@ -213,7 +228,7 @@ int kill_at_random_points(std::vector<std::string> argv, const fs::path& out, un
       ADD_FAILURE() << "posix_spawn " << argv[0] << ": " << rc;
       return kills;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(attempt)));
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == 0) {
       ::kill(pid, SIGKILL);
@@ -284,7 +299,113 @@ TEST(GenerateCli, WritesPngsAndManifestAndResumes) {
   EXPECT_TRUE(contains(r.err, "1.png (id \"1\", shard 0/2): damaged PNG")) << r.err;
   fs::remove(sh / "job-1of2.json");
   r = run_catimage("merge " + sh.string());
-  EXPECT_TRUE(contains(r.err, "shard 1/2 never started")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 started (manifest-1of2.jsonl is there) but has no job-1of2.json")) << r.err;
+}
+
+TEST(GenerateCli, MergeNamesShardsThatNeverRanApartFromIncompleteOnes) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto sh = d / "sharded";
+  // Only shard 0 of 2 runs: its 2 images (ids 1, 3) are all there, shard 1 (id 2) never started.
+  ASSERT_EQ(run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + sh.string() +
+                         " --shard 0/2")
+                .code,
+            0);
+  auto r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never ran: no job-1of2.json or manifest-1of2.jsonl of it in " +
+                                  sh.string()))
+      << r.err;
+  EXPECT_TRUE(contains(r.err, "--shard 1/2 --out " + sh.string())) << r.err;  // how to run it
+  EXPECT_FALSE(contains(r.err, "shard 0/2 is incomplete")) << r.err;
+  EXPECT_TRUE(contains(r.out, "shard 1/2 never ran")) << r.out;  // not just "2/2 incomplete"
+  EXPECT_FALSE(fs::exists(sh / "manifest.jsonl"));
+  // A shard that started but lacks images is named apart, with its counts.
+  fs::remove(sh / "3.png");
+  r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "shard 0/2 is incomplete: 1 of 2 images complete")) << r.err;
+  EXPECT_TRUE(contains(r.err, "3.png (id \"3\", shard 0/2): the PNG is missing")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never ran")) << r.err;
+  // A shard stopped before it wrote its job file (its manifest is there) is not "never ran".
+  write(sh / "manifest-1of2.jsonl", "");
+  r = run_catimage("merge " + sh.string());
+  EXPECT_EQ(r.code, 1);
+  EXPECT_FALSE(contains(r.err, "never ran")) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 started (manifest-1of2.jsonl is there) but has no job-1of2.json")) << r.err;
+}
+
+TEST(GenerateCli, AJobRemovesTheStaleTempFilesOfItsOwnShardOnly) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto sh = d / "sharded";
+  fs::create_directories(sh);
+  // What a kill -9 of shard 0/2 leaves (the temp files of write_file_atomic: "<file>.tmp.XXXXXX"),
+  // beside temp files that may belong to live writers of other files: shard 1/2's, merge's
+  // joined manifest, the user's.
+  const std::vector<std::string> own = {"job-0of2.json.tmp.Ab12Cd", "1.png.tmp.Qw34Er", "3.png.tmp.Zx56Cv",
+                                        "manifest-0of2.jsonl.tmp.Ty78Ui"};
+  const std::vector<std::string> others = {"job-1of2.json.tmp.Ab12Cd", "2.png.tmp.Qw34Er",
+                                           "manifest-1of2.jsonl.tmp.Zx56Cv", "manifest.jsonl.tmp.Ty78Ui",
+                                           "notes.txt.tmp.Gh90Jk", "notes.txt"};
+  for (const auto& f : own) write(sh / f, "stale");
+  for (const auto& f : others) write(sh / f, "keep");
+  auto r = run_catimage("generate -c " + cfg + " --candidate small " + prompts + " --out " + sh.string() +
+                        " --shard 0/2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& f : own) EXPECT_FALSE(fs::exists(sh / f)) << f;
+  for (const auto& f : others) EXPECT_EQ(slurp(sh / f), "keep") << f;
+  std::set<std::string> left;
+  for (const auto& e : fs::directory_iterator(sh)) left.insert(e.path().filename().string());
+  std::set<std::string> expected(others.begin(), others.end());
+  expected.insert({"job-0of2.json", "manifest-0of2.jsonl", "manifest-0of2.jsonl.lock", "job.lock", "1.png", "3.png"});
+  EXPECT_EQ(left, expected);
+}
+
+TEST(GenerateCli, AGarbageManifestLineIsWarnedOnceAndRepaired) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\n");
+  auto out = d / "images";
+  const std::string gen = "generate -c " + cfg + " --candidate small " + prompts + " --out " + out.string();
+  ASSERT_EQ(run_catimage(gen).code, 0);
+  const auto path = (out / "manifest.jsonl").string();
+  auto lines = [&] {
+    std::vector<std::string> v;
+    std::istringstream in(slurp(path));
+    for (std::string l; std::getline(in, l);) v.push_back(l);
+    return v;
+  };
+  auto finished = lines();
+  ASSERT_EQ(finished.size(), 3u);
+  const auto png2 = slurp(out / "2.png");
+  // Line 2 (the record of 2.png) turned to garbage, and two more bad lines appended.
+  write(path, finished[0] + "\n" + "#@!garbage\n" + finished[2] + "\n" + "not json either\n" + R"({"x": 1})" + "\n");
+  auto r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* at : {":2", ":4", ":5"}) {
+    const std::string named = path + at;
+    const auto first = r.err.find(named);
+    EXPECT_NE(first, std::string::npos) << named << "\n" << r.err;
+    EXPECT_EQ(r.err.find(named, first + 1), std::string::npos) << named << " warned twice\n" << r.err;
+  }
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;  // 2.png, whose record was lost, is made again
+  EXPECT_EQ(slurp(out / "2.png"), png2);
+  auto repaired = lines();
+  EXPECT_EQ(repaired.size(), 3u);
+  for (const auto& l : repaired) EXPECT_NO_THROW(json::parse(l)) << l;
+  EXPECT_FALSE(contains(slurp(path), "garbage"));
+  // The next run has nothing to warn about and nothing to do; merge joins it.
+  r = run_catimage(gen);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "warn")) << r.err;
+  EXPECT_FALSE(contains(r.err, path + ":")) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 0 images")) << r.err;
+  r = run_catimage("merge " + out.string());
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "3/3 complete")) << r.out;
 }
 
 TEST(GenerateCli, ClearErrorsBeforeWork) {
@@ -644,10 +765,17 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
                                     "small",         prompts, "--out",    out.string(), "--seed", "5"};
   };
   ASSERT_EQ(run_to_end(args(d / "ref")), 0);
-  // Interrupted: kill -9 at random moments, at least 50 times, then finish.
-  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 50, 400);
-  ASSERT_GE(kills, 50);
+  // Interrupted: kill -9 at 25 moments spread over 150..1500 ms of a run (seeded), then finish.
+  const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 12345, 150, 1500, 25, 400);
+  ASSERT_GE(kills, 25);
+  // Stale temp files of every kind this job writes (as a kill between create and rename leaves
+  // them), so that their removal is checked whatever the random kills hit; a user's is kept.
+  for (const char* f : {"job.json.tmp.Ab12Cd", "manifest.jsonl.tmp.Qw34Er", "1.png.tmp.Zx56Cv"})
+    write(d / "killed" / f, "stale");
+  write(d / "killed" / "notes.txt.tmp.Gh90Jk", "keep");
   ASSERT_EQ(run_to_end(args(d / "killed")), 0);
+  EXPECT_EQ(slurp(d / "killed" / "notes.txt.tmp.Gh90Jk"), "keep");
+  fs::remove(d / "killed" / "notes.txt.tmp.Gh90Jk");
   auto m = manifest(d / "killed" / "manifest.jsonl");
   ASSERT_EQ(m.size(), static_cast<std::size_t>(n));
   std::set<std::string> files;
@@ -659,6 +787,7 @@ TEST(GenerateCli, SurvivesKill9AtRandomPoints) {
   }
   for (const auto& e : fs::directory_iterator(d / "killed")) {
     const auto name = e.path().filename().string();
+    EXPECT_EQ(name.find(".tmp"), std::string::npos) << name;  // no temp file left after the resume run
     EXPECT_TRUE(name == "manifest.jsonl" || name == "manifest.jsonl.lock" || name == "job.json" ||
                 name == "job.lock" || files.count(name))
         << name;
@@ -908,6 +1037,13 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
 
   const int kills = kill_at_random_points(args(d / "killed"), d / "killed", 777, 100, 1400, 20, 200);
   ASSERT_GE(kills, 20);
+  // Stale temp files of every kind the cascade writes (job file, manifest, score file, its
+  // decisions, the kept ID.png links and the images of each candidate), whatever the kills hit.
+  for (const char* sub : {"small", "xl"}) fs::create_directories(d / "killed" / sub);
+  for (const char* f : {"job.json.tmp.Ab12Cd", "manifest.jsonl.tmp.Ab12Cd", "scores-clipscore.jsonl.tmp.Ab12Cd",
+                        "cascade.jsonl.tmp.Ab12Cd", "1.png.tmp.Ab12Cd", "2.png.link.tmp", "small/1.png.tmp.Ab12Cd",
+                        "xl/2.png.tmp.Ab12Cd"})
+    write(d / "killed" / f, "stale");
   ASSERT_EQ(run_to_end(args(d / "killed")), 0);
   // Same decisions, same images, each recorded once; nothing else left behind.
   EXPECT_EQ(slurp(d / "killed" / "cascade.jsonl"), slurp(d / "ref" / "cascade.jsonl"));
@@ -925,8 +1061,10 @@ TEST(GenerateCli, CascadeSurvivesKill9AndKeepsEveryImageOnce) {
     expected.insert(rec["file"].get<std::string>());
     EXPECT_EQ(slurp(d / "killed" / rec["file"].get<std::string>()), slurp(d / "ref" / rec["file"].get<std::string>()));
   }
-  for (const auto& e : fs::directory_iterator(d / "killed"))
+  for (const auto& e : fs::directory_iterator(d / "killed")) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();  // no temp file left
     EXPECT_TRUE(expected.count(e.path().filename().string())) << e.path();
+  }
   for (const char* sub : {"small", "xl"})
     for (const auto& e : fs::directory_iterator(d / "killed" / sub))
       EXPECT_EQ(e.path().extension(), ".png") << e.path();

@@ -283,7 +283,6 @@ TEST(PixArtPipeline, EncodesPromptsAsDiffusers) {
 TEST(PixArtPipeline, GeneratesFromPromptsWithItsDefaults) {
   auto& p = pipeline("tiny-pixart");
   EXPECT_EQ(p.default_size(), 16);  // sample_size 8 x the tiny VAE's factor 2
-  EXPECT_EQ(p.default_steps(), 20);
   EXPECT_EQ(p.scheduler_class(), "DPMSolverMultistepScheduler");
   EXPECT_EQ(p.sampler_label(), "DPM++ 2M");
   const std::vector<ImageRequest> batch = {{"a red cube", "", 3}, {"two dogs", "blurry", 4}};

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 
+#include "catimage/eval/validation_scorer.hpp"
 #include "catimage/io/cems_import.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/predictor/predictor.hpp"
@@ -166,6 +167,7 @@ TEST(Predictor, EveryRegisteredKindTrainsSavesAndReloadsIdentically) {
   std::vector<std::string> probe = {"a red book and a yellow vase", "portrait of a cat, oil painting, artstation", "x"};
   for (const auto& kind : predictor_kind_names()) {
     TrainRequest req;
+    req.validation = router_aiq_scorer();
     req.kind = kind;
     req.seed = 3;
     req.metric = "clip";
@@ -191,6 +193,7 @@ TEST(Predictor, EveryRegisteredKindTrainsSavesAndReloadsIdentically) {
   }
   // same seed, same predictor
   TrainRequest req;
+  req.validation = router_aiq_scorer();
   req.kind = "tfidf-ridge";
   req.costs = s.train.mean_costs();
   auto p1 = train_predictor(req, s.train, s.val), p2 = train_predictor(req, s.train, s.val);
@@ -249,6 +252,7 @@ TEST(Predictor, UnknownKindsAreRefusedListingTheKinds) {
   EXPECT_EQ(error_of([] { predictor_kind("magic"); }), expected);
   EXPECT_EQ(error_of([] { predictor_kind("magic", "p.json"); }), "p.json: " + expected);
   TrainRequest req;
+  req.validation = router_aiq_scorer();
   req.kind = "magic";
   EXPECT_EQ(error_of([&] { train_predictor(req, QualityTable{}, QualityTable{}); }), expected);
   EXPECT_EQ(predictor_kind(default_predictor_kind()).name, "tfidf-ridge");
@@ -274,6 +278,8 @@ TEST(Predictor, ShippedDefaultIsItsRecipeOnTheShippedTableAndGainsOnHeldOutPromp
   ASSERT_EQ(table.candidates, meta.candidates);
 
   TrainRequest req;
+
+  req.validation = router_aiq_scorer();
   req.kind = meta.kind;
   req.seed = meta.training.value("seed", 0);
   req.hyper = {{"alpha", meta.model.at("alpha")}};
@@ -337,6 +343,7 @@ TEST(Predictor, RidgeTrainsOnEveryRowWithAnAlphaChosenElsewhere) {
   QualityTable none;
   none.candidates = s.train.candidates;
   TrainRequest req;
+  req.validation = router_aiq_scorer();
   req.kind = "tfidf-ridge";
   req.costs = std::vector<double>(s.train.candidates.size(), 1.0);
   // without a validation set the alpha must be given (cv chooses it) ...

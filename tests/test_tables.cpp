@@ -54,6 +54,10 @@ TEST(QualityTable, ReadsWritesAndReorders) {
   EXPECT_EQ(t.mean_quality(), (std::vector<double>{2, 3}));
   auto r = t.reordered({"m2", "m1"});
   EXPECT_EQ(r.rows[0].quality, (std::vector<double>{2, 1}));
+  const Matrix q = r.quality_matrix();  // rows x candidates, in the table's candidate order
+  ASSERT_EQ(q.rows, 2u);
+  ASSERT_EQ(q.cols, 2u);
+  EXPECT_EQ(q.data, (std::vector<double>{2, 1, 4, 3}));
   write_quality_table((d / "u.jsonl").string(), t);
   auto u = load_quality_table((d / "u.jsonl").string());
   EXPECT_EQ(u.rows[0].quality, t.rows[0].quality);

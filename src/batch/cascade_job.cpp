@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include "batch/job_lock.hpp"
 #include "batch/manifest.hpp"
 #include "catimage/batch/score_job.hpp"
 #include "catimage/io/atomic_file.hpp"
@@ -103,8 +104,19 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
   res.first = cp->meta().first;
   if (n == 0) return res;
 
-  // ---- 1. FIRST for every prompt
+  // The cascade's own files beside the generation's: its decisions and the kept ID.png links.
+  // It holds the folder's job lock for its life; when no other job was live in the folder (of
+  // any layout: only a job writes these names), the temp files a killed run left of them go.
+  create_output_folder(job.out_dir);
+  const JobLock lock(job.out_dir, job.shard);
   std::vector<GenerationItem> items = generation_items(pf, std::vector<int>(n, first), job.seed);
+  if (lock.alone()) {
+    std::set<std::string> own = {"cascade.jsonl"};
+    for (const auto& it : items) own.insert(fs::path(item_file(it, cs, job)).filename().string());
+    remove_stale_temps(job.out_dir, own);
+  }
+
+  // ---- 1. FIRST for every prompt
   spdlog::info("cascade stage 1/3: {} prompts with {}", n, res.first);
   run_generation(cs, items, job);
 

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -17,9 +16,7 @@
 #include "batch/manifest.hpp"
 #include "batch/png_check.hpp"
 #include "catimage/diffusion/device.hpp"
-#include "catimage/diffusion/families.hpp"
 #include "catimage/diffusion/image_pipeline.hpp"
-#include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/png_writer.hpp"
 #include "catimage/util/error.hpp"
@@ -48,86 +45,16 @@ std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::ve
   return items;
 }
 
-namespace {
-
-struct Settings {
-  int steps, width, height;  // width/height 0: the model's default
-  double guidance;
-  std::string scheduler;
-};
-
-// Command line over candidate over the family's defaults.
-Settings settings_for(const Candidate& c, const GenerationJobOptions& o) {
-  const FamilyEntry* f = find_family(c.family);
-  Settings s;
-  s.steps = o.steps.value_or(c.steps.value_or(f ? f->default_steps : 50));
-  s.width = o.width.value_or(c.width.value_or(0));
-  s.height = o.height.value_or(c.height.value_or(0));
-  s.guidance = o.guidance.value_or(c.guidance.value_or(f ? f->default_guidance : 7.5));
-  s.scheduler = c.scheduler.value_or("");
-  return s;
-}
-
-}  // namespace
-
 void validate_generation_options(const GenerationJobOptions& o) {
   if (o.batch < 1) fail("--batch must be at least 1, got {}", o.batch);
-  if (o.steps && *o.steps < 1) fail("--steps must be at least 1, got {}", *o.steps);
-  for (auto [name, v] : {std::pair{"--width", o.width}, {"--height", o.height}})
-    if (v && (*v < 8 || *v % 8 != 0 || *v > 8192))
-      fail("{} must be a multiple of 8 between 8 and 8192, got {}", name, *v);
-  if (o.guidance && !std::isfinite(*o.guidance)) fail("--guidance must be a finite number, got {}", *o.guidance);
   if (o.out_dir.empty()) fail("--out must not be empty");
-  resolve_dtype(o.dtype, resolve_device(o.device));  // errors name --device / --dtype
+  check_overrides(o);
 }
 
-std::string why_not_generatable(const Candidate& c) {
-  const FamilyEntry* f = find_family(c.family);
-  if (!f) return fmt::format("family \"{}\" is unknown (families: {})", c.family, family_names());
-  if (!f->make)
-    return fmt::format("family \"{}\" is not run by this runtime (it runs {})", c.family, family_names(", ", true));
-  if (!c.weights) return "no \"weights\" folder in the config";
-  return {};
-}
-
-namespace {
-// The options candidate `c`'s pipeline is built with.
-PipelineOptions pipeline_options(const Candidate& c, const GenerationJobOptions& o) {
-  PipelineOptions po;
-  po.folder = c.weights.value_or("");
-  po.vae = c.vae.value_or("");
-  po.scheduler = settings_for(c, o).scheduler;
-  po.device = o.device;
-  po.dtype = o.dtype;
-  po.channels_last = o.channels_last;
-  return po;
-}
-}  // namespace
-
-void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o) {
-  const FamilyEntry* f = find_family(c.family);
-  if (auto why = why_not_generatable(c); !why.empty()) {
-    if (!c.weights && f && f->make)
-      fail("{}: candidate \"{}\" has no \"weights\": add the path of its {} to the config", cs.source, c.name,
-           f->folder_layout);
-    fail("{}: candidate \"{}\": {}", cs.source, c.name, why);
-  }
-  if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
-    const SchedulerEntry* s = find_scheduler(*c.scheduler);
-    if (!s || !s->make)
-      fail("{}: candidate \"{}\": scheduler \"{}\" is not implemented by this runtime (it has {})", cs.source, c.name,
-           *c.scheduler, scheduler_names(", ", true));
-  }
-  try {
-    inspect_model_folder(pipeline_options(c, o), f);  // what the family's pipeline would refuse, before any work
-  } catch (const Error& e) {
-    fail("{}: candidate \"{}\": {}", cs.source, c.name, e.what());
-  }
-  const Settings s = settings_for(c, o);
-  for (auto [name, v] : {std::pair{"width", s.width}, {"height", s.height}})
-    if (v != 0 && (v < 8 || v % 8 != 0))
-      fail("{}: candidate \"{}\": {} {} is not a positive multiple of 8", cs.source, c.name, name, v);
-  if (!std::isfinite(s.guidance)) fail("{}: candidate \"{}\": guidance must be finite", cs.source, c.name);
+GenerationPlan check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o) {
+  GenerationPlan p = plan(c, o, cs.source);
+  if (!p.runs()) fail("{}", p.reason);
+  return p;
 }
 
 namespace {
@@ -150,27 +77,28 @@ struct Planned {
 
 class Job {
  public:
-  Job(const CandidateSet& cs, const GenerationJobOptions& o) : cs_(cs), o_(o), manifest_(o.out_dir, o.shard) {
-    dtype_ = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device)));
-  }
+  // `plans`: each candidate's GenerationPlan (check_generatable), by its index in `cs`.
+  Job(const CandidateSet& cs, const GenerationJobOptions& o, std::map<int, GenerationPlan> plans,
+      const PipelineFactory& pipelines)
+      : cs_(cs), o_(o), plans_(std::move(plans)), pipelines_(pipelines), manifest_(o.out_dir, o.shard) {}
 
   // The image's file and key; whether the manifest and the PNG already hold exactly it.
-  Planned plan(const GenerationItem& it, bool& done) {
+  Planned place(const GenerationItem& it, bool& done) {
     const Candidate& c = cs_.candidates[it.candidate];
-    const Settings s = settings_for(c, o_);
+    const GenerationPlan& s = plans_.at(it.candidate);
     ImageIdentity id{it.prompt,
                      o_.negative_prompt,
                      c.name,
                      c.family,
-                     ids_.of(*c.weights),
-                     ids_.of(c.vae.value_or("")),
-                     s.scheduler,
+                     ids_.of(s.pipeline.folder),
+                     ids_.of(s.pipeline.vae),
+                     s.pipeline.scheduler,
                      it.seed,
                      s.width,
                      s.height,
                      s.steps,
                      s.guidance,
-                     dtype_};
+                     s.dtype};
     Planned p{&it, item_file(it, cs_, o_), id.key()};
     const json* r = manifest_.record(p.file);
     done = false;
@@ -187,10 +115,9 @@ class Job {
   // Generates `todo` with candidate k's pipeline, in batches (halved on out-of-memory).
   void generate_with(int k, const std::vector<Planned>& todo, Progress& bar) {
     const Candidate& cand = cs_.candidates[k];
-    const Settings s = settings_for(cand, o_);
-    const PipelineOptions po = pipeline_options(cand, o_);
+    const GenerationPlan& s = plans_.at(k);
     auto t0 = std::chrono::steady_clock::now();
-    std::unique_ptr<ImagePipeline> pipe = find_family(cand.family)->make(po);
+    std::unique_ptr<ImagePipeline> pipe = pipelines_.make(s);
     spdlog::info("{}: {} images with {} ({:.1f} s to load)", cand.name, todo.size(), pipe->describe(),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     GenerationSettings gs{s.steps, s.width, s.height, s.guidance};
@@ -211,12 +138,13 @@ class Job {
         if (!is_out_of_memory(e)) throw;
         images = torch::Tensor();
         release_cached_memory(pipe->device());  // what the failed batch held, for cuDNN/cuBLAS too
-        if (batch == 1)
+        if (n == 1)
           fail(
               "out of GPU memory generating one {}x{} image with {} ({} {}); try --dtype fp16, a smaller size, or "
               "another device",
               gs.width, gs.height, cand.name, pipe->device().str(), dtype_label(pipe->dtype()));
-        batch = std::max(1, batch / 2);
+        // half of what ran out (rounded up), not of --batch: the last images may be fewer than --batch
+        batch = static_cast<int>((n + 1) / 2);
         spdlog::warn("out of GPU memory at batch {}; retrying with batch {}", n, batch);
         continue;
       }
@@ -263,28 +191,12 @@ class Job {
 
   const CandidateSet& cs_;
   const GenerationJobOptions& o_;
+  const std::map<int, GenerationPlan> plans_;
+  const PipelineFactory& pipelines_;
   Manifest manifest_;
   FolderIdentity ids_;
-  std::string dtype_;
   std::size_t written_ = 0;
 };
-
-// Removes temp files a killed run of this shard left beside its own images and manifest
-// (other shards' in-flight temp files are not touched).
-void remove_stale_temps(const std::string& out_dir, const std::set<std::string>& own) {
-  std::set<fs::path> dirs;
-  for (const auto& f : own) dirs.insert(fs::path(out_dir) / fs::path(f).parent_path());
-  for (const auto& dir : dirs) {
-    if (!fs::is_directory(dir)) continue;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string name = fs::relative(e.path(), out_dir).string();
-      const auto at = name.rfind(".tmp.");
-      if (at == std::string::npos || !own.count(name.substr(0, at))) continue;
-      std::error_code ec;
-      fs::remove(e.path(), ec);
-    }
-  }
-}
 
 // Fails naming both lines when two prompts' ids are the same or map to the same image file.
 void check_distinct_names(const std::vector<GenerationItem>& all, const CandidateSet& cs,
@@ -315,26 +227,40 @@ void create_output_folder(const std::string& dir) {
     fail("--out {}: cannot create the output folder: {}", dir, ec ? ec.message() : "not a folder");
 }
 
-void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all, const GenerationJobOptions& o) {
+namespace {
+
+// check_generation's checks; the plans of the candidates this shard's items use.
+std::map<int, GenerationPlan> checked_plans(const CandidateSet& cs, const std::vector<GenerationItem>& all,
+                                            const GenerationJobOptions& o) {
   validate_generation_options(o);
   check_distinct_names(all, cs, o);
-  std::set<int> used;
+  std::map<int, GenerationPlan> plans;
   for (const auto& it : all)
-    if (o.shard.owns(it.index)) used.insert(it.candidate);
-  for (int k : used) check_generatable(cs, cs.candidates[k], o);
+    if (o.shard.owns(it.index) && !plans.count(it.candidate))
+      plans.emplace(it.candidate, check_generatable(cs, cs.candidates.at(it.candidate), o));
+  return plans;
+}
+
+}  // namespace
+
+void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all, const GenerationJobOptions& o) {
+  checked_plans(cs, all, o);
 }
 
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& all,
-                           const GenerationJobOptions& o) {
-  check_generation(cs, all, o);
+                           const GenerationJobOptions& o, const PipelineFactory& pipelines) {
+  std::map<int, GenerationPlan> plans = checked_plans(cs, all, o);
   std::vector<const GenerationItem*> items;
   for (const auto& it : all)
     if (o.shard.owns(it.index)) items.push_back(&it);
 
   create_output_folder(o.out_dir);
   const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
-  Job job(cs, o);                          // holds this shard's lock from here on
-  std::set<std::string> own = {fs::path(job.manifest().path()).filename().string()};
+  Job job(cs, o, std::move(plans), pipelines);  // holds this shard's lock from here on
+  // The temp files a killed run of this shard left beside its own files (its manifest, job
+  // file and images: no other live process writes them while this one holds the shard's lock);
+  // other shards' in-flight temp files are not touched.
+  std::set<std::string> own = {fs::path(job.manifest().path()).filename().string(), JobPlan::file_name(o.shard)};
   for (const auto* it : items) own.insert(item_file(*it, cs, o));
   remove_stale_temps(o.out_dir, own);
   std::map<int, std::vector<Planned>> todo;
@@ -342,7 +268,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
   JobPlan plan{o.shard, {}};
   for (const auto* it : items) {
     bool done = false;
-    Planned p = job.plan(*it, done);
+    Planned p = job.place(*it, done);
     plan.items.push_back({p.file, p.key, it->id, cs.candidates[it->candidate].name});
     if (done) {
       ++skipped;

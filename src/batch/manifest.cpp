@@ -33,6 +33,8 @@ Manifest::Manifest(const std::string& path) : path_(path) {
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
     fail("{}: another catimage process is writing it (its lock {} is held); wait for it or write elsewhere", path_,
          lock_path_);
+  // What a killed compact() left: only the holder of this lock writes the file.
+  remove_stale_temps(fs::path(path_).parent_path().string(), {fs::path(path_).filename().string()});
 
   std::string text;
   if (fs::is_regular_file(path_)) text = read_file(path_);
@@ -43,22 +45,33 @@ Manifest::Manifest(const std::string& path) : path_(path) {
     text.resize(keep);
     fs::resize_file(path_, keep);
   }
+  // A malformed line (not JSON, or no "file") is warned about once: the manifest is rewritten
+  // without it, so later runs read it clean; the image it may have recorded has no record
+  // left, so resume checks it and makes it again.
+  std::string kept;
+  std::size_t dropped = 0;
   for_each_record_line(text, [&](const std::string& line, long n) {
     json j;
     try {
       j = json::parse(line);
     } catch (const std::exception&) {
-      spdlog::warn("{}: unreadable manifest line; ignored (that image is made again)", where(path_, n));
+      spdlog::warn("{}: unreadable manifest line; removed from the manifest (the image it recorded, if any, is made "
+                   "again)",
+                   where(path_, n));
+      ++dropped;
       return;
     }
     if (!j.is_object() || !j.contains("file") || !j["file"].is_string()) {
-      spdlog::warn("{}: manifest line without a \"file\"; ignored", where(path_, n));
+      spdlog::warn("{}: manifest line without a \"file\"; removed from the manifest", where(path_, n));
+      ++dropped;
       return;
     }
     const std::string file = j["file"].get<std::string>();
     records_[file] = std::move(j);
     ++lines_;
+    kept += line + "\n";
   });
+  if (dropped) write_file_atomic(path_, kept);  // the record lines as they were, in their order
   open_for_append();
 }
 

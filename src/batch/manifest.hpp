@@ -1,7 +1,8 @@
 #pragma once
 // A shard's manifest: one JSON line per image written (file, key, id, prompt, candidate,
 // seed, settings, bytes, seconds). Opening it takes the shard's lock (two processes never
-// write the same shard), drops a partial last line left by a crash (with a warning), and
+// write the same shard), drops a partial last line left by a crash (with a warning), removes
+// malformed lines (warning once per line, naming it, and rewriting the file atomically), and
 // reads back the key recorded for each file (the last line for a file wins). Appends are
 // whole lines, checked and fsync'ed; a write error is fatal and loses nothing already written.
 #include <map>

@@ -2,9 +2,10 @@
 
 #include <spdlog/fmt/fmt.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
+#include <vector>
 
 #include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
@@ -44,20 +45,41 @@ MergeReport merge_job(const std::string& dir) {
     fail("{}: no job*.json: not the output folder of `catimage generate` / `route --generate` (or no shard started)",
          dir);
   rep.shards = plans.front().shard.count;
-  std::set<int> seen;
+  std::map<int, const JobPlan*> by_shard;
   for (const auto& p : plans) {
     if (p.shard.count != rep.shards)
       fail("{}: shards of different jobs ({} and {} shards) share this folder; merge them apart", dir, rep.shards,
            p.shard.count);
-    seen.insert(p.shard.index);
+    by_shard[p.shard.index] = &p;
   }
-  for (int k = 0; k < rep.shards; ++k)
-    if (!seen.count(k))
+  // Shard-level lines first (a shard that never ran, one that started without its job file,
+  // one that started and is incomplete), then the images.
+  std::vector<std::string> image_problems;
+  for (int k = 0; k < rep.shards; ++k) {
+    const Shard shard{k, rep.shards};
+    if (by_shard.count(k)) continue;
+    const std::string job_file = JobPlan::file_name(shard), manifest_file = Manifest::file_name(shard);
+    const std::string rerun = fmt::format(
+        "run the other shards' command (`catimage generate ...` or `catimage route --generate ...`) with --shard "
+        "{}/{} --out {}",
+        k, rep.shards, dir);
+    if (fs::exists(fs::path(dir) / manifest_file, ec)) {
+      rep.problems.push_back(fmt::format(
+          "shard {}/{} started ({} is there) but has no {} (stopped before writing it, or it was removed): its images "
+          "are unknown; {}",
+          k, rep.shards, manifest_file, job_file, rerun));
+    } else {
+      rep.never_ran.push_back(k);
       rep.problems.push_back(
-          fmt::format("shard {}/{} never started (no {})", k, rep.shards, JobPlan::file_name(Shard{k, rep.shards})));
+          fmt::format("shard {}/{} never ran: no {} or {} of it in {}; {}", k, rep.shards, job_file, manifest_file, dir,
+                      rerun));
+    }
+  }
   auto records = read_manifests(dir, rep.shards);
   std::vector<json> merged;
-  for (const auto& plan : plans)
+  for (const auto& [k, plan_ptr] : by_shard) {
+    const JobPlan& plan = *plan_ptr;
+    const std::size_t complete_before = rep.complete;
     for (const auto& item : plan.items) {
       ++rep.expected;
       auto it = records.find(item.file);
@@ -68,31 +90,37 @@ MergeReport merge_job(const std::string& dir) {
       const std::string who =
           fmt::format("{} (id \"{}\", shard {}/{})", item.file, item.id, plan.shard.index, plan.shard.count);
       if (matching.empty()) {
-        rep.problems.push_back(who + ": no manifest record with its key (not generated yet)");
+        image_problems.push_back(who + ": no manifest record with its key (not generated yet)");
         continue;
       }
       if (matching.size() > 1) {
-        rep.problems.push_back(fmt::format("{}: {} manifest records", who, matching.size()));
+        image_problems.push_back(fmt::format("{}: {} manifest records", who, matching.size()));
         continue;
       }
       const std::string path = (fs::path(dir) / item.file).string();
       if (!fs::is_regular_file(path)) {
-        rep.problems.push_back(who + ": the PNG is missing");
+        image_problems.push_back(who + ": the PNG is missing");
         continue;
       }
       PngInfo png = inspect_png(read_file(path));
       std::string key;
-      for (const auto& [k, v] : png.text)
-        if (k == kImageKeyChunk) key = v;
+      for (const auto& [name, v] : png.text)
+        if (name == kImageKeyChunk) key = v;
       if (!png.complete) {
-        rep.problems.push_back(who + ": damaged PNG: " + png.problem);
+        image_problems.push_back(who + ": damaged PNG: " + png.problem);
       } else if (key != item.key) {
-        rep.problems.push_back(who + ": the PNG holds another image (key " + key + ")");
+        image_problems.push_back(who + ": the PNG holds another image (key " + key + ")");
       } else {
         ++rep.complete;
         merged.push_back(*matching.front());
       }
     }
+    const std::size_t done = rep.complete - complete_before;
+    if (done != plan.items.size())
+      rep.problems.push_back(fmt::format("shard {}/{} is incomplete: {} of {} images complete", k, rep.shards, done,
+                                         plan.items.size()));
+  }
+  rep.problems.insert(rep.problems.end(), image_problems.begin(), image_problems.end());
   if (rep.shards > 1 && rep.ok()) {
     std::sort(merged.begin(), merged.end(),
               [](const json& a, const json& b) { return a.value("index", 0) < b.value("index", 0); });

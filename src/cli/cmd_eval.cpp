@@ -52,10 +52,9 @@ int run(const EvalOptions& o) {
   }
   spdlog::info("{}: {} prompts, {} candidates; costs from {}", o.table, t.rows.size(), names.size(), cost_origin);
 
-  Matrix truth(t.rows.size(), names.size());
+  const Matrix truth = t.quality_matrix();
   std::vector<PromptRef> refs;
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
-    for (std::size_t k = 0; k < names.size(); ++k) truth(i, k) = t.rows[i].quality[k];
     refs.push_back({t.rows[i].id, t.rows[i].prompt, where(o.table, t.rows[i].line)});
   }
   Matrix pred = predict_qualities(o.source, refs, names, o.table);

@@ -1,9 +1,12 @@
 // catimage merge: check and join the shards of a generation job.
 #include <iostream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "catimage/batch/merge.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/strings.hpp"
 #include "cli/commands.hpp"
 
 namespace catimage::cli {
@@ -21,7 +24,14 @@ int run(const MergeOptions& o) {
   if (r.problems.size() > o.show) spdlog::error("... and {} more problems", r.problems.size() - o.show);
   spdlog::info("{}: {} shard(s), {} of {} images complete{}", o.out_dir, r.shards, r.complete, r.expected,
                r.merged_manifest.empty() ? "" : "; joined manifest " + r.merged_manifest);
-  std::cout << r.complete << "/" << r.expected << (r.ok() ? " complete" : " incomplete") << "\n";
+  if (r.never_ran.empty()) {
+    std::cout << r.complete << "/" << r.expected << (r.ok() ? " complete" : " incomplete") << "\n";
+  } else {
+    std::vector<std::string> names;
+    for (int k : r.never_ran) names.push_back(fmt::format("{}/{}", k, r.shards));
+    std::cout << r.complete << "/" << r.expected << " images of the shards that ran complete; shard"
+              << (names.size() > 1 ? "s " : " ") << join(names, ", ") << " never ran: incomplete\n";
+  }
   return r.ok() ? 0 : 1;
 }
 

@@ -1,12 +1,12 @@
 // catimage route: choose a generator per prompt.
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 
 #include "catimage/batch/cascade_job.hpp"
 #include "catimage/batch/generation_job.hpp"
+#include "catimage/batch/route_job.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
@@ -16,7 +16,6 @@
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 #include "catimage/util/progress.hpp"
-#include "catimage/util/strings.hpp"
 #include "catimage/util/utf8.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -142,72 +141,14 @@ void print_route_table(std::ostream& out, const PromptFile& pf, const CandidateS
   }
 }
 
-int run(RouteOptions& o) {
-  if (!o.generate && !o.job.shard.whole()) fail("--shard splits the generation work: it needs --generate");
-  if (o.format != "auto" && o.format != "table" && o.format != "jsonl")
-    fail("--format must be auto, table or jsonl, got \"{}\"", o.format);
-  if (!o.output.empty() && o.output != "-" && o.input.path != "-" && same_file(o.output, o.input.path))
-    fail("-o {}: that is the prompt file {}; write the routes to another file", o.output, o.input.path);
-  PromptFile pf = read_prompt_input(o.input);
-
-  CandidateSet cs = load_config(o.config);
-  RoutingRequest request = o.routing.request;
-  if (o.generate) {
-    validate_generation_options(o.job);
-    if (const int k = cs.index(request.candidate); k >= 0) {
-      check_generatable(cs, cs.candidates[k], o.job);
-    } else {
-      // Route only among the candidates that can generate here; say once which cannot.
-      std::vector<std::string> cannot;
-      for (const auto& c : cs.candidates)
-        if (auto why = why_not_generatable(c); !why.empty()) {
-          cannot.push_back(fmt::format("{} ({})", c.name, why));
-          request.exclude.push_back(c.name);
-        }
-      if (cannot.size() == cs.size()) fail("{}: no candidate can generate here: {}", cs.source, join(cannot, "; "));
-      if (!cannot.empty())
-        spdlog::warn("routing without {} candidate(s) that cannot generate here: {}", cannot.size(),
-                     join(cannot, "; "));
-    }
-  }
-  if (o.cascade) {
-    if (!o.generate) fail("--cascade generates and scores the first images: it needs --generate");
-    if (!o.source.predictor.empty() || !o.source.predictions.empty())
-      fail("--cascade routes with a cascade predictor (--cascade-predictor), not --predictor / --predictions");
-    return run_cascade(o, pf, cs, request);
-  }
-  std::vector<PromptRef> refs;
-  refs.reserve(pf.prompts.size());
-  for (const auto& p : pf.prompts) refs.push_back({p.id, p.prompt, where(pf.source, p.line)});
-  Matrix q = pf.prompts.empty() ? Matrix(0, cs.size()) : predict_qualities(o.source, refs, cs.names(), cs.source);
-  request = routing_request(RoutingOptions{request, o.routing.objective, o.routing.margin}, o.source, cs.names());
-
-  const RoutingOutcome routed = RoutingPolicy(cs.names(), cs.costs(), cs.cost_unit, cs.source).route(q, request);
-  const Routing& r = routed.routing;
-  std::vector<GenerationItem> items;
-  if (o.generate) {  // every check before anything is written
-    items = generation_items(pf, r.choice, o.job.seed);
-    check_generation(cs, items, o.job);
-  }
-
-  std::unique_ptr<AtomicFile> file;
-  std::ostream* out = &std::cout;
-  // Shards route the same batch identically; only shard 0 writes a routes file.
-  const bool write_routes = o.job.shard.index == 0;
-  if (!o.output.empty() && o.output != "-" && write_routes) {
-    file = std::make_unique<AtomicFile>(o.output);
-    out = &file->stream();
-  }
-  const bool to_stdout = !file;
-  const bool table =
-      to_stdout && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
-  if (table) print_route_table(std::cout, pf, cs, q, routed);
-  for (std::size_t i = 0; !table && i < pf.prompts.size() && (write_routes || o.output.empty() || o.output == "-");
-       ++i) {
+// The routes as JSONL, one line per prompt: its choice, cost and predictions.
+void write_routes(std::ostream& out, const PromptFile& pf, const CandidateSet& cs, const RouteJobResult& res) {
+  const RoutingOutcome& routed = res.routed;
+  for (std::size_t i = 0; i < pf.prompts.size(); ++i) {
     const auto& p = pf.prompts[i];
     json pred = json::object();
-    for (std::size_t k = 0; k < cs.size(); ++k) pred[cs.candidates[k].name] = q(i, k);
-    const auto& c = cs.candidates[r.choice[i]];
+    for (std::size_t k = 0; k < cs.size(); ++k) pred[cs.candidates[k].name] = res.predicted(i, k);
+    const auto& c = cs.candidates[routed.routing.choice[i]];
     json j = {{"line", p.line},
               {"id", p.id},
               {"prompt", p.prompt},
@@ -216,16 +157,49 @@ int run(RouteOptions& o) {
               {"predicted", std::move(pred)},
               {"margin", routed.guard.margin[i]},
               {"fallback", static_cast<bool>(routed.guard.fallback[i])}};
-    *out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
+    out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   }
+}
+
+// The routes where -o / --format say (shards route the same batch identically; only shard 0
+// writes a routes file), then the summary.
+void print_routes(const RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, const RouteJobResult& res) {
+  std::unique_ptr<AtomicFile> file;
+  std::ostream* out = &std::cout;
+  const bool write_routes_file = o.job.shard.index == 0;
+  if (!o.output.empty() && o.output != "-" && write_routes_file) {
+    file = std::make_unique<AtomicFile>(o.output);
+    out = &file->stream();
+  }
+  const bool table =
+      !file && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
+  if (table)
+    print_route_table(std::cout, pf, cs, res.predicted, res.routed);
+  else if (write_routes_file || o.output.empty() || o.output == "-")
+    write_routes(*out, pf, cs, res);
   out->flush();
   if (file) file->commit();
-  print_summary(pf, cs, routed);
-  if (o.generate) {
-    // Every shard routes the whole file (routing is exact and cheap, and a budget is a
-    // property of the whole batch), then generates its own share.
-    run_generation(cs, items, o.job);
+  print_summary(pf, cs, res.routed);
+}
+
+int run(RouteOptions& o) {
+  if (!o.generate && !o.job.shard.whole()) fail("--shard splits the generation work: it needs --generate");
+  if (o.format != "auto" && o.format != "table" && o.format != "jsonl")
+    fail("--format must be auto, table or jsonl, got \"{}\"", o.format);
+  if (!o.output.empty() && o.output != "-" && o.input.path != "-" && same_file(o.output, o.input.path))
+    fail("-o {}: that is the prompt file {}; write the routes to another file", o.output, o.input.path);
+  if (o.cascade && !o.generate) fail("--cascade generates and scores the first images: it needs --generate");
+  if (o.cascade && (!o.source.predictor.empty() || !o.source.predictions.empty()))
+    fail("--cascade routes with a cascade predictor (--cascade-predictor), not --predictor / --predictions");
+  PromptFile pf = read_prompt_input(o.input);
+  CandidateSet cs = load_config(o.config);
+  if (o.cascade) {
+    RoutingRequest request = o.routing.request;
+    exclude_what_cannot_generate(cs, request, o.job);
+    return run_cascade(o, pf, cs, request);
   }
+  RouteJobOptions job{o.source, routing_request(o.routing, o.source, cs.names()), o.generate, o.job};
+  run_route_job(cs, pf, job, [&](const RouteJobResult& res) { print_routes(o, pf, cs, res); });
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/eval/validation_scorer.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 
@@ -70,6 +71,7 @@ int run(const TrainOptions& o) {
   req.max_epochs = o.epochs;
   req.hyper = parse_hyper(o.hyper);
   req.costs = training_costs(train, o.config);
+  req.validation = router_aiq_scorer();
   auto p = train_predictor(req, train, val);
   p->mutable_meta().margin = o.margin;
   p->save(o.outdir);

@@ -162,7 +162,7 @@ torch::Tensor AmusedPipeline::generate_tokens(const std::vector<ImageRequest>& b
   torch::NoGradGuard ng;
   if (batch.empty()) fail("nothing to generate");
   GenerationSettings s = s0;
-  if (s.steps <= 0) s.steps = default_steps();
+  if (s.steps < 1) fail("steps must be at least 1, got {}", s.steps);
   if (s.width <= 0) s.width = default_size();
   if (s.height <= 0) s.height = default_size();
   const int f = spatial_factor();

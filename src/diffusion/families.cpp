@@ -74,8 +74,8 @@ const std::vector<FamilyEntry>& family_registry() {
        "any generator outside this runtime (routing and evaluation only)",
        "",
        {},
-       50,
-       7.5,
+       0,  // never generated here
+       0,
        {},
        nullptr,
        nullptr},

@@ -194,7 +194,7 @@ torch::Tensor DiffusionPipeline::generate_latents(const std::vector<ImageRequest
   if (batch.size() > 1 && runs_requests_alone(device_))  // batch 1's numbers (diffusion/batch_invariance)
     return each_request_alone(batch, [&](const std::vector<ImageRequest>& one) { return generate_latents(one, s0); });
   GenerationSettings s = s0;
-  if (s.steps <= 0) s.steps = 50;
+  if (s.steps < 1) fail("steps must be at least 1, got {}", s.steps);
   if (s.width <= 0) s.width = default_size();
   if (s.height <= 0) s.height = default_size();
   const int f = decoder_->spatial_factor();

@@ -208,7 +208,7 @@ std::pair<int, int> PixArtPipeline::generation_size(int height, int width) const
 
 GenerationSettings PixArtPipeline::resolve(const GenerationSettings& s0) const {
   GenerationSettings s = s0;
-  if (s.steps <= 0) s.steps = kDefaultSteps;
+  if (s.steps < 1) fail("steps must be at least 1, got {}", s.steps);
   if (s.width <= 0) s.width = default_size();
   if (s.height <= 0) s.height = default_size();
   return s;

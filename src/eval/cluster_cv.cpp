@@ -16,6 +16,7 @@
 #include "catimage/router/routing_policy.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/eval/validation_scorer.hpp"
 
 namespace catimage {
 
@@ -90,14 +91,13 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
       for (std::size_t i = 0; i < table.rows.size(); ++i) (pc.label[i] == c ? in : out).push_back(i);
       const QualityTable held = table.subset(in), rest = table.subset(out);
       // the best single of the training rows
-      Matrix rest_truth(rest.rows.size(), m);
-      for (std::size_t i = 0; i < rest.rows.size(); ++i)
-        for (std::size_t k = 0; k < m; ++k) rest_truth(i, k) = rest.rows[i].quality[k];
+      const Matrix rest_truth = rest.quality_matrix();
       const int b = best_single(column_means(rest_truth), req.costs);
       const auto split = split_table(rest, {1.0 - req.val_fraction, req.val_fraction}, seed + c);
       TrainRequest tr = req.arm.train;
       tr.seed = seed + c;
       tr.costs = req.costs;
+      if (!tr.validation) tr.validation = router_aiq_scorer();
       auto p = train_predictor(tr, split.parts[0], split.parts[1]);
       std::vector<std::string> hp;
       for (const auto& row : held.rows) hp.push_back(row.prompt);
@@ -145,12 +145,9 @@ GuardCvResult guard_cross_validate(const QualityTable& table, const GuardCvReque
         cr.alpha = req.cascade.alpha;
         cr.seed = seed + c;
         const auto cp = train_cascade_predictor(rest, cr);
-        Matrix truth(held.rows.size(), m);
+        const Matrix truth = held.quality_matrix();
         std::vector<double> observed(held.rows.size());
-        for (std::size_t i = 0; i < held.rows.size(); ++i) {
-          for (std::size_t k = 0; k < m; ++k) truth(i, k) = held.rows[i].quality[k];
-          observed[i] = truth(i, first);
-        }
+        for (std::size_t i = 0; i < held.rows.size(); ++i) observed[i] = truth(i, first);
         const Matrix diff = cp->predict_differences(hp, observed);
         for (bool keep_best : {false, true}) {
           const CascadeOptions co{first, req.cascade.score_cost, keep_best};

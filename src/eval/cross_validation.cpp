@@ -18,6 +18,7 @@
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/strings.hpp"
+#include "catimage/eval/validation_scorer.hpp"
 
 namespace catimage {
 
@@ -44,13 +45,6 @@ std::vector<double> figures_of(const EvalResult& e, const CurveFigures& f, const
           route.equal_quality.defined && cost > 0 ? 1 - route.equal_quality.cost / cost : kNaN};
 }
 
-Matrix quality_matrix(const QualityTable& t) {
-  Matrix m(t.rows.size(), t.candidates.size());
-  for (std::size_t i = 0; i < t.rows.size(); ++i)
-    for (std::size_t k = 0; k < t.candidates.size(); ++k) m(i, k) = t.rows[i].quality[k];
-  return m;
-}
-
 // "mean ± std"; `f` formats the mean (e.g. with a sign), the std is always unsigned.
 std::string pm(const FoldStats& s, const char* f = "{:.4f}") {
   if (s.n == 0) return "—";
@@ -63,20 +57,6 @@ json stats_json(const FoldStats& s) {
 }
 
 }  // namespace
-
-std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed) {
-  if (folds < 2) fail("cross-validation needs at least 2 folds (got {})", folds);
-  if (rows < static_cast<std::size_t>(folds)) fail("cross-validation: {} rows cannot make {} folds", rows, folds);
-  std::vector<std::size_t> order(rows);
-  for (std::size_t i = 0; i < rows; ++i) order[i] = i;
-  // Fisher-Yates with our own draws (as split_table): std::shuffle is not fixed across libraries.
-  std::mt19937_64 rng(seed);
-  for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  std::vector<std::vector<std::size_t>> out(folds);
-  for (std::size_t i = 0; i < rows; ++i) out[i % folds].push_back(order[i]);
-  for (auto& f : out) std::sort(f.begin(), f.end());
-  return out;
-}
 
 const std::vector<CvFigure>& cv_figures() {
   static const std::vector<CvFigure> f = {
@@ -210,11 +190,12 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
       run.test_rows = test.rows.size();
       std::vector<std::string> prompts;
       for (const auto& row : test.rows) prompts.push_back(row.prompt);
-      const Matrix truth = quality_matrix(test);
+      const Matrix truth = test.quality_matrix();
       for (const auto& arm : req.arms) {
         TrainRequest tr = arm.train;
         tr.seed = rep_seed + f;
         tr.costs = req.costs;
+        if (!tr.validation) tr.validation = router_aiq_scorer();
         auto p = train_predictor(tr, split.parts[0], split.parts[1]);
         // Routed as route routes with this predictor: its training means choose the best single.
         RoutingRequest rq;

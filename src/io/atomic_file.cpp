@@ -108,4 +108,23 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   f.commit();
 }
 
+std::size_t remove_stale_temps(const std::string& dir, const std::set<std::string>& files) {
+  std::set<fs::path> folders;
+  for (const auto& f : files) folders.insert(fs::path(f).parent_path());
+  const fs::path base = dir.empty() ? fs::path(".") : fs::path(dir);
+  std::size_t removed = 0;
+  for (const auto& rel : folders) {
+    std::error_code ec;
+    fs::directory_iterator it(base / rel, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const std::string name = (rel / it->path().filename()).generic_string();
+      const auto at = name.rfind(".tmp.");
+      if (at == std::string::npos || !files.count(name.substr(0, at))) continue;
+      std::error_code rm;
+      if (fs::remove(it->path(), rm)) ++removed;
+    }
+  }
+  return removed;
+}
+
 }  // namespace catimage

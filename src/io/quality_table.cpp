@@ -28,6 +28,13 @@ std::vector<double> QualityTable::mean_quality() const {
   return m;
 }
 
+Matrix QualityTable::quality_matrix() const {
+  Matrix m(rows.size(), candidates.size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t k = 0; k < candidates.size(); ++k) m(i, k) = rows[i].quality[k];
+  return m;
+}
+
 bool QualityTable::has_costs() const {
   for (const auto& r : rows)
     if (!r.cost.empty()) return true;

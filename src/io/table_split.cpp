@@ -42,4 +42,18 @@ TableSplit split_table(const QualityTable& t, const std::vector<double>& ratios,
   return s;
 }
 
+std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed) {
+  if (folds < 2) fail("cross-validation needs at least 2 folds (got {})", folds);
+  if (rows < static_cast<std::size_t>(folds)) fail("cross-validation: {} rows cannot make {} folds", rows, folds);
+  std::vector<std::size_t> order(rows);
+  for (std::size_t i = 0; i < rows; ++i) order[i] = i;
+  // Fisher-Yates with our own draws (as split_table): std::shuffle is not fixed across libraries.
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  std::vector<std::vector<std::size_t>> out(folds);
+  for (std::size_t i = 0; i < rows; ++i) out[i % folds].push_back(order[i]);
+  for (auto& f : out) std::sort(f.begin(), f.end());
+  return out;
+}
+
 }  // namespace catimage

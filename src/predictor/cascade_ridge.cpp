@@ -4,7 +4,7 @@
 
 #include <ATen/Parallel.h>
 
-#include "catimage/eval/cross_validation.hpp"
+#include "catimage/io/table_split.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/util/error.hpp"

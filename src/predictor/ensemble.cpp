@@ -129,7 +129,7 @@ std::unique_ptr<EnsemblePredictor> train_ensemble(const TrainInput& in) {
     names.push_back(fmt::format("bag-{}", b + 1));
   }
   for (std::size_t k = 0; k < members.size(); ++k)
-    member_val[names[k]] = eval_summary(validation_score(*members[k], in.val, req.costs).eval);
+    member_val[names[k]] = validation_score(req, *members[k], in.val).summary;
   std::string tok = members.back()->meta().tokenizer_checksum;
   std::vector<double> weights = {ridge_weight};
   for (int b = 0; b < bags; ++b) weights.push_back((1 - ridge_weight) / bags);

@@ -46,7 +46,7 @@ NeuralTrainOptions options_of(const TrainRequest& req, std::uint64_t seed) {
 // Trains one net (bag or transformer) with AdamW and early stopping on validation AIQ.
 template <typename Net, typename Forward>
 void fit_net(Net& net, Forward&& forward, const std::string& name, const TrainingSet& train, const TrainingSet& val,
-             const std::vector<double>& costs, const PredictorMeta& meta, int max_epochs, int patience, double lr,
+             const TrainRequest& req, const PredictorMeta& meta, int max_epochs, int patience, double lr,
              double weight_decay, std::uint64_t seed, json& log) {
   const std::size_t n = train.prompts.size(), outs = train.targets.cols, m = outs - 1;
   auto targets = to_tensor(train.targets);
@@ -85,7 +85,7 @@ void fit_net(Net& net, Forward&& forward, const std::string& name, const Trainin
       raw = to_matrix(forward(all, false));
     }
     auto q = qualities_from_raw(raw, meta.stats, Confidence{}, {});
-    double score = validation_score(q, val, costs, meta.candidates).score;
+    double score = validation_score(req, q, val, meta.candidates).score;
     log.push_back({{"net", name}, {"epoch", epoch + 1}, {"train_loss", total / n}, {"val_aiq", score}});
     spdlog::debug("{} epoch {:>3}: train loss {:.4f}  val AIQ {:.4f}", name, epoch + 1, total / n, score);
     bar.set_postfix(fmt::format("loss {:.4f} val AIQ {:.4f}", total / n, score));
@@ -113,7 +113,6 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
   const auto opt = options_of(in.req, seed);
   const auto& train = in.train;
   const auto& val = in.val;
-  const auto& costs = in.req.costs;
   torch::manual_seed(opt.seed);
   auto tok = std::make_shared<SentencePieceTokenizer>(opt.tokenizer_model);
   NetConfig cfg;
@@ -142,7 +141,7 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
       auto x = p->bag_input(pick(training ? train_pieces : val_pieces, idx));
       return p->bag->head_of(p->bag->embed(x.ids, x.offsets, x.stats));
     };
-    fit_net(p->bag, fwd, "bag", train, val, costs, meta, opt.max_epochs_bag, opt.patience, opt.lr_bag, opt.weight_decay,
+    fit_net(p->bag, fwd, "bag", train, val, in.req, meta, opt.max_epochs_bag, opt.patience, opt.lr_bag, opt.weight_decay,
             opt.seed, log);
   }
   if (p->transformer) {
@@ -150,7 +149,7 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
       auto x = p->seq_input(pick(training ? train_pieces : val_pieces, idx));
       return p->transformer->head_of(p->transformer->embed(x.tokens, x.pad_mask, x.stats));
     };
-    fit_net(p->transformer, fwd, "transformer", train, val, costs, meta, opt.max_epochs_transformer, opt.patience,
+    fit_net(p->transformer, fwd, "transformer", train, val, in.req, meta, opt.max_epochs_transformer, opt.patience,
             opt.lr_transformer, opt.weight_decay, opt.seed + 1, log);
   }
   p->set_memory(train.prompts, train.targets);
@@ -163,7 +162,7 @@ std::unique_ptr<NeuralPredictor> train_neural(const TrainInput& in, NeuralArch a
     int best_k = 32;
     for (int k : {8, 16, 32, 64, 128}) {
       p->k = k;
-      double s = validation_score(*p, val, costs).score;
+      double s = validation_score(in.req, *p, val).score;
       k_search.push_back({{"k", k}, {"val_aiq", s}});
       spdlog::info("  k {:<4} validation AIQ {:.4f}", k, s);
       if (s > best) {

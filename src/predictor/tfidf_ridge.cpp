@@ -110,7 +110,7 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
                   {"char_ngrams", {topt.char_lo, topt.char_hi}},
                   {"style", topt.style}};
     auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
-    const double s = no_val ? 0.0 : validation_score(*p, in.val, in.req.costs).score;
+    const double s = no_val ? 0.0 : validation_score(in.req, *p, in.val).score;
     if (!no_val) spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
     tried.push_back({{"alpha", alpha}, {"val_aiq", no_val ? json(nullptr) : json(s)}});
     if (s > best_score) {

@@ -42,15 +42,9 @@ std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const Qualit
     spdlog::info("trained {} on all {} rows in {:.1f} s (no validation set)", req.kind, train_table.rows.size(), secs);
     return p;
   }
-  auto score = validation_score(*p, val, req.costs);
-  tr["validation"] = eval_summary(score.eval);
-  const auto& r = score.eval;
-  spdlog::info(
-      "trained {} in {:.1f} s: validation AIQ {:.4f}, quality at best-single cost {:+.4f} vs {}, "
-      "oracle gain captured {}",
-      req.kind, secs, r.router.aiq, r.router.quality_at_best_single_cost - r.singles[r.best_single].quality,
-      r.names[r.best_single],
-      r.router.oracle_gap_captured ? fmt::format("{:.1f}%", 100 * *r.router.oracle_gap_captured) : "n/a");
+  auto score = validation_score(req, *p, val);
+  tr["validation"] = score.summary;
+  spdlog::info("trained {} in {:.1f} s: {}", req.kind, secs, score.description);
   return p;
 }
 

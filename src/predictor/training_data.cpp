@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "catimage/util/error.hpp"
+
 namespace catimage {
 
 TargetStats compute_target_stats(const QualityTable& t) {
@@ -25,14 +27,13 @@ TargetStats compute_target_stats(const QualityTable& t) {
 
 TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
   const std::size_t m = t.candidates.size(), n = t.rows.size();
-  TrainingSet ts{{}, Matrix(n, m), Matrix(n, m + 1)};
+  TrainingSet ts{{}, t.quality_matrix(), Matrix(n, m + 1)};
   for (std::size_t i = 0; i < n; ++i) {
     const auto& r = t.rows[i];
     ts.prompts.push_back(r.prompt);
     double level = 0;
     for (double q : r.quality) level += q / m;
     for (std::size_t k = 0; k < m; ++k) {
-      ts.truth(i, k) = r.quality[k];
       ts.targets(i, k) = (r.quality[k] - level) / s.dev_std;
     }
     ts.targets(i, m) = (level - s.level_mean) / s.level_std;
@@ -40,30 +41,14 @@ TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
   return ts;
 }
 
-ValidationScore validation_score(const Matrix& predicted, const TrainingSet& val, const std::vector<double>& costs,
+ValidationScore validation_score(const TrainRequest& req, const Matrix& predicted, const TrainingSet& val,
                                  const std::vector<std::string>& names) {
-  ValidationScore v;
-  v.eval = evaluate(val.truth, predicted, costs, names);
-  v.score = v.eval.router.aiq;
-  return v;
+  if (!req.validation) fail("internal error: training with a validation set but no validation scorer in the request");
+  return req.validation(val.truth, predicted, req.costs, names);
 }
 
-ValidationScore validation_score(const Predictor& p, const TrainingSet& val, const std::vector<double>& costs) {
-  return validation_score(p.predict(val.prompts), val, costs, p.meta().candidates);
-}
-
-json eval_summary(const EvalResult& r) {
-  const auto& bs = r.singles[r.best_single];
-  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-  return {{"prompts", r.prompts},
-          {"best_single", r.names[r.best_single]},
-          {"best_single_quality", bs.quality},
-          {"aiq", r.router.aiq},
-          {"quality_at_best_single_cost", r.router.quality_at_best_single_cost},
-          {"gain_at_best_single_cost", r.router.quality_at_best_single_cost - bs.quality},
-          {"cost_to_match_best_single", opt(r.router.cost_to_match_best_single)},
-          {"oracle_gap_captured", opt(r.router.oracle_gap_captured)},
-          {"apgr", opt(r.router.apgr)}};
+ValidationScore validation_score(const TrainRequest& req, const Predictor& p, const TrainingSet& val) {
+  return validation_score(req, p.predict(val.prompts), val, p.meta().candidates);
 }
 
 }  // namespace catimage

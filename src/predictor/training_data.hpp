@@ -4,9 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "catimage/eval/metrics.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/predictor/predictor.hpp"
+#include "catimage/predictor/trainer.hpp"
 
 namespace catimage {
 
@@ -19,16 +19,9 @@ struct TrainingSet {
 TargetStats compute_target_stats(const QualityTable& t);
 TrainingSet make_training_set(const QualityTable& t, const TargetStats& s);
 
-// What early stopping and model selection maximise: AIQ of the router on a table, plus the
-// full evaluation for reporting.
-struct ValidationScore {
-  double score = 0;
-  EvalResult eval;
-};
-ValidationScore validation_score(const Predictor& p, const TrainingSet& val, const std::vector<double>& costs);
-ValidationScore validation_score(const Matrix& predicted, const TrainingSet& val, const std::vector<double>& costs,
+// The request's validation scorer on a validation set (fails when the request has none).
+ValidationScore validation_score(const TrainRequest& req, const Predictor& p, const TrainingSet& val);
+ValidationScore validation_score(const TrainRequest& req, const Matrix& predicted, const TrainingSet& val,
                                  const std::vector<std::string>& names);
-
-json eval_summary(const EvalResult& r);
 
 }  // namespace catimage

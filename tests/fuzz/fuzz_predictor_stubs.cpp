@@ -67,8 +67,7 @@ const PredictorKind& predictor_kind(const std::string& name, const std::string& 
 // Not exercised.
 double Confidence::shrink(double) const { not_fuzzed("Confidence::shrink"); }
 double LengthRange::shrink(int) const { not_fuzzed("LengthRange::shrink"); }
-json eval_summary(const EvalResult&) { not_fuzzed("eval_summary"); }
-ValidationScore validation_score(const Predictor&, const TrainingSet&, const std::vector<double>&) {
+ValidationScore validation_score(const TrainRequest&, const Predictor&, const TrainingSet&) {
   not_fuzzed("validation_score");
 }
 Confidence calibrate_confidence(const Predictor&, const TrainingSet&, const TrainRequest&) {

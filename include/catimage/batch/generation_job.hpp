@@ -7,27 +7,28 @@
 //   that key inside; anything else is generated again and replaces the stale file atomically;
 // - seeds follow each prompt's id (or its explicit "seed"), not its position in the file;
 // - each PNG is written to a temp file, fsync'ed and renamed, then its manifest line appended;
-// - CUDA out-of-memory halves the batch and retries; progress lines with rate and ETA.
+// - CUDA out-of-memory halves the batch and retries; progress lines with rate and ETA;
+// - the pipelines come from a PipelineFactory (the real one: each family's libtorch pipeline).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "catimage/batch/pipeline_factory.hpp"
 #include "catimage/batch/shard.hpp"
+#include "catimage/diffusion/generation_plan.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/prompt_reader.hpp"
 
 namespace catimage {
 
-struct GenerationJobOptions {
+// The job's options: what each candidate's GenerationPlan takes from the command line (the
+// settings overrides, device, dtype) and the job's own.
+struct GenerationJobOptions : GenerationOverrides {
   std::string out_dir = "images";
   std::uint64_t seed = 0;  // base seed (see image_seed)
   int batch = 1;
   std::string negative_prompt;
-  std::optional<int> steps, width, height;  // override the candidate's settings
-  std::optional<double> guidance;
-  std::string device = "auto", dtype = "auto";
-  bool channels_last = false;
   Shard shard;  // this process does prompts whose index i has i % count == index
   // Images go to CANDIDATE/ID.png (a sweep: every prompt with several candidates) instead
   // of ID.png (one image per prompt).
@@ -54,17 +55,13 @@ std::vector<GenerationItem> generation_items(const PromptFile& pf, const std::ve
 // per_candidate_folders; both parts made file-name safe (see image_name).
 std::string item_file(const GenerationItem& it, const CandidateSet& cs, const GenerationJobOptions& o);
 
-// Checks the job's own options (batch, sizes, steps, guidance, device, dtype) before any
-// model loads; errors name the option.
+// Checks the job's options (batch, --out, and the overrides: sizes, steps, guidance, device,
+// dtype) before any model loads; errors name the option.
 void validate_generation_options(const GenerationJobOptions& o);
 
-// Why candidate `c` cannot be generated with here ("" when it can): a family this runtime
-// cannot run, or no "weights" folder.
-std::string why_not_generatable(const Candidate& c);
-
-// Fails before any work, naming the config and the candidate, if `c` cannot be generated
-// with (family, weights folder and its files, scheduler, size).
-void check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o);
+// Fails before any work with the reason of `c`'s GenerationPlan (naming the config, the
+// candidate and the option or file) if it cannot be generated with; else returns the plan.
+GenerationPlan check_generatable(const CandidateSet& cs, const Candidate& c, const GenerationJobOptions& o);
 
 // Creates the output folder `dir` (--out) and its parents; errors name it (a file in the way,
 // no permission, a place that cannot hold folders such as /proc).
@@ -76,9 +73,9 @@ void create_output_folder(const std::string& dir);
 void check_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
                       const GenerationJobOptions& opt);
 
-// Runs the job (check_generation first); returns the number of images written (skipped
-// ones not counted).
+// Runs the job (check_generation first) with the pipelines `pipelines` builds; returns the
+// number of images written (skipped ones not counted).
 std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationItem>& items,
-                           const GenerationJobOptions& opt);
+                           const GenerationJobOptions& opt, const PipelineFactory& pipelines = family_pipelines());
 
 }  // namespace catimage

@@ -55,7 +55,6 @@ class AmusedPipeline : public ImagePipeline {
   std::pair<torch::Tensor, torch::Tensor> encode_prompts(const std::vector<std::string>& prompts);
 
   int default_size() const override;
-  int default_steps() const override { return 12; }
   std::string sampler_label() const override;
   std::string scheduler_class() const override;
   std::string describe() const override;

@@ -2,8 +2,10 @@
 // The model families candidates name ("family" in a candidates config), in one table: a
 // description, what a model folder of the family holds (for errors), the pipeline classes
 // such a folder's model_index.json may name, the defaults a candidate without "steps" or
-// "guidance" gets, how to check a folder before any work starts, and how to build its
-// pipeline (null: a family this runtime cannot run, e.g. for CEMS tables and routing only).
+// "guidance" gets (stated here only: a candidate's GenerationPlan takes them from its entry
+// and the pipelines receive them), how to check a folder before any work starts, and how to
+// build its pipeline (null: a family this runtime cannot run, e.g. for CEMS tables and
+// routing only).
 // Torch-free: ImagePipeline and PipelineOptions are only declared here.
 #include <functional>
 #include <memory>
@@ -22,8 +24,10 @@ struct FamilyEntry {
   std::string description;                    // for --help and errors
   std::string folder_layout;                  // "a diffusers pipeline folder (model_index.json, ...)"; "" if none
   std::vector<std::string> pipeline_classes;  // model_index.json "_class_name" values of its folders
-  int default_steps = 50;
-  double default_guidance = 7.5;
+  // What a candidate without "steps" / "guidance" (and no --steps / --guidance) gets; 0 for a
+  // family that cannot run here.
+  int default_steps = 0;
+  double default_guidance = 0;
   // The "scheduler" values a candidate may name: empty = any runnable one of the scheduler
   // registry (diffusion/schedulers); otherwise only these (a family with its own sampler).
   std::vector<std::string> schedulers;

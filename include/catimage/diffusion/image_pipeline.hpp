@@ -10,25 +10,22 @@
 #include <string>
 #include <vector>
 
-namespace catimage {
+#include "catimage/diffusion/pipeline_options.hpp"
 
-struct PipelineOptions {
-  std::string folder;
-  std::string vae;              // optional decoder override: folder or .safetensors (e.g. TAESD)
-  std::string scheduler;        // optional: a scheduler_registry() name (or diffusers class) replacing the folder's
-  std::string device = "auto";  // auto | cpu | cuda | cuda:N
-  std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
-  bool channels_last = false;
-};
+namespace catimage {
 
 struct ImageRequest {
   std::string prompt, negative_prompt;
   std::uint64_t seed = 0;
 };
 
+// The settings of one batch, resolved by the caller (a candidate's GenerationPlan takes the
+// family's defaults from its registry entry): a pipeline states no defaults of its own but
+// its model's image size.
 struct GenerationSettings {
-  int steps = 0, width = 0, height = 0;  // 0: the model's defaults (ImagePipeline::default_steps/size)
-  double guidance = 7.5;                 // <= 1: no classifier-free guidance
+  int steps = 0;              // at least 1 (0 is refused, naming "steps")
+  int width = 0, height = 0;  // 0: the model's default size (ImagePipeline::default_size)
+  double guidance = 1.0;      // <= 1: no classifier-free guidance
 };
 
 class ImagePipeline {
@@ -37,7 +34,6 @@ class ImagePipeline {
   // Images (B, H, W, 3) uint8 on the CPU, one per request, in order.
   virtual torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) = 0;
   virtual int default_size() const = 0;             // pixels (square) when the settings say 0
-  virtual int default_steps() const = 0;            // when the settings say 0
   virtual std::string sampler_label() const = 0;    // PNG "Sampler:" text, e.g. "Euler a"
   virtual std::string scheduler_class() const = 0;  // the diffusers scheduler class, for manifests
   virtual std::string describe() const = 0;         // one line for logs: folder, device, dtype

@@ -70,7 +70,6 @@ class DiffusionPipeline : public ImagePipeline {
   torch::Device device() const override { return device_; }
   torch::Dtype dtype() const override { return dtype_; }
   int default_size() const override;
-  int default_steps() const override { return 50; }
   int spatial_factor() const { return decoder_->spatial_factor(); }
   std::string describe() const override;
   UNet2DConditionModel& unet() { return unet_; }

@@ -3,7 +3,7 @@
 // PixArtSigmaPipeline): the caption lower-cased and stripped (diffusers' clean_caption falls
 // back to this without bs4/ftfy), T5 tokens padded to 120 (α) or 300 (Σ) with their attention
 // mask, T5 encoder states; the negative prompt ("" unless a request gives one) encoded the same
-// way for classifier-free guidance (default guidance 4.5); the transformer cross-attends with
+// way for classifier-free guidance; the transformer cross-attends with
 // the padding masked; resolution/aspect-ratio micro-conditions where the transformer config
 // asks for them; learned sigma dropped; the folder's DPM-Solver++ scheduler; latents from one
 // CPU generator per image seeded with its request's seed (the same seed gives the same image
@@ -61,9 +61,6 @@ struct PixArtTextEmbeddings {
 
 class PixArtPipeline : public ImagePipeline {
  public:
-  static constexpr int kDefaultSteps = 20;
-  static constexpr double kDefaultGuidance = 4.5;
-
   explicit PixArtPipeline(const PipelineOptions& opt);
 
   torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) override;
@@ -91,7 +88,6 @@ class PixArtPipeline : public ImagePipeline {
   void set_resolution_binning(bool on) { binning_ = on; }
 
   int default_size() const override;
-  int default_steps() const override { return kDefaultSteps; }
   std::string sampler_label() const override { return scheduler_->sampler_label(); }
   std::string scheduler_class() const override { return scheduler_->class_name(); }
   std::string describe() const override;

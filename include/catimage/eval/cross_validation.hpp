@@ -11,13 +11,10 @@
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/quality_table.hpp"
+#include "catimage/io/table_split.hpp"  // kfold_indices
 #include "catimage/predictor/trainer.hpp"
 
 namespace catimage {
-
-// The test rows of each of `folds` folds of rows 0..rows-1: disjoint, together every row,
-// sizes differing by at most one, each sorted. The same seed gives the same folds.
-std::vector<std::vector<std::size_t>> kfold_indices(std::size_t rows, int folds, std::uint64_t seed);
 
 struct CvArm {
   std::string label;   // e.g. the kind, or "kind {hyper}"

@@ -4,7 +4,9 @@
 // never clobber each other's), which commit() checks for write errors, fsyncs, renames over
 // `path` and makes durable by fsyncing the directory. A crash leaves either the old file or
 // the new one, never a half-written or zero-length output.
+#include <cstddef>
 #include <fstream>
+#include <set>
 #include <string>
 
 namespace catimage {
@@ -27,6 +29,12 @@ class AtomicFile {
 };
 
 void write_file_atomic(const std::string& path, const std::string& contents);
+
+// Removes the temp files a killed writer left beside `files` (paths relative to `dir`):
+// "<file>.tmp.*" in the file's folder; other files and the temps of other files are kept.
+// Call it only where no live process can be writing those files (their writer's lock held).
+// Returns how many were removed; a file that cannot be removed is left (it is only clutter).
+std::size_t remove_stale_temps(const std::string& dir, const std::set<std::string>& files);
 
 // fsync of a file's data, then of the directory holding it (so a rename is durable).
 void sync_file(const std::string& path);

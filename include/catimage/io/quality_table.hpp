@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "catimage/util/matrix.hpp"
+
 namespace catimage {
 
 struct QualityRecord {
@@ -26,6 +28,7 @@ struct QualityTable {
 
   int index(const std::string& name) const;  // -1 if absent
   std::vector<double> mean_quality() const;
+  Matrix quality_matrix() const;  // rows x candidates
   bool has_costs() const;  // at least one row has costs
   // Mean per-prompt cost of each candidate over the rows that have costs; Error if none.
   std::vector<double> mean_costs() const;

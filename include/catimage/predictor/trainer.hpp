@@ -6,6 +6,7 @@
 
 #include "catimage/io/quality_table.hpp"
 #include "catimage/predictor/predictor.hpp"
+#include "catimage/predictor/validation.hpp"
 
 namespace catimage {
 
@@ -19,6 +20,9 @@ struct TrainRequest {
   // Optional overrides. Neural kinds: lr, lr_transformer, weight_decay, dropout, dim, hidden, buckets,
   // prompt_stats, char_ngrams, patience; ensemble: bags, ridge_weight; both: confidence_pct [lo, hi].
   json hyper = json::object();
+  // Scores the validation set (eval/validation_scorer.hpp: router_aiq_scorer()); required
+  // whenever there is a validation set.
+  ValidationScorer validation;
 };
 
 std::unique_ptr<Predictor> train_predictor(const TrainRequest& req, const QualityTable& train, const QualityTable& val);

@@ -1,0 +1,81 @@
+#include "catimage/diffusion/generation_plan.hpp"
+
+#include <cmath>
+#include <utility>
+
+#include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/util/error.hpp"
+
+namespace catimage {
+
+void check_overrides(const GenerationOverrides& o) {
+  if (o.steps && *o.steps < 1) fail("--steps must be at least 1, got {}", *o.steps);
+  for (auto [name, v] : {std::pair{"--width", o.width}, {"--height", o.height}})
+    if (v && (*v < 8 || *v % 8 != 0 || *v > 8192))
+      fail("{} must be a multiple of 8 between 8 and 8192, got {}", name, *v);
+  if (o.guidance && !std::isfinite(*o.guidance)) fail("--guidance must be a finite number, got {}", *o.guidance);
+  resolve_dtype(o.dtype, resolve_device(o.device));  // errors name --device / --dtype
+}
+
+GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std::string& config) {
+  using Verdict = GenerationPlan::Verdict;
+  GenerationPlan p;
+  p.candidate = c.name;
+  const std::string who = fmt::format("{}: candidate \"{}\"", config, c.name);
+  auto stop = [&](Verdict v, std::string why, std::string reason) {
+    p.verdict = v;
+    p.why = std::move(why);
+    p.reason = std::move(reason);
+    return p;
+  };
+  auto cannot = [&](std::string why) { return stop(Verdict::cannot_run_here, why, who + ": " + why); };
+  auto refuse = [&](std::string why) { return stop(Verdict::refused, why, who + ": " + why); };
+
+  const FamilyEntry* f = p.family = find_family(c.family);
+  if (!f) return cannot(fmt::format("family \"{}\" is unknown (families: {})", c.family, family_names()));
+  if (!f->make)
+    return cannot(
+        fmt::format("family \"{}\" is not run by this runtime (it runs {})", c.family, family_names(", ", true)));
+  if (!c.weights)
+    return stop(Verdict::cannot_run_here, "no \"weights\" folder in the config",
+                fmt::format("{} has no \"weights\": add the path of its {} to the config", who, f->folder_layout));
+  try {
+    check_overrides(o);
+  } catch (const Error& e) {
+    return refuse(e.what());
+  }
+
+  // The command line over the candidate over the family's defaults.
+  p.steps = o.steps.value_or(c.steps.value_or(f->default_steps));
+  p.width = o.width.value_or(c.width.value_or(0));
+  p.height = o.height.value_or(c.height.value_or(0));
+  p.guidance = o.guidance.value_or(c.guidance.value_or(f->default_guidance));
+  p.pipeline.folder = *c.weights;
+  p.pipeline.vae = c.vae.value_or("");
+  p.pipeline.scheduler = c.scheduler.value_or("");
+  p.pipeline.device = o.device;
+  p.pipeline.dtype = o.dtype;
+  p.pipeline.channels_last = o.channels_last;
+  p.dtype = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device)));
+
+  if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
+    const SchedulerEntry* s = find_scheduler(*c.scheduler);
+    if (!s || !s->make)
+      return refuse(fmt::format("scheduler \"{}\" is not implemented by this runtime (it has {})", *c.scheduler,
+                                scheduler_names(", ", true)));
+  }
+  try {
+    inspect_model_folder(p.pipeline, f);  // what the family's pipeline would refuse, before any work
+  } catch (const Error& e) {
+    return refuse(e.what());
+  }
+  for (auto [name, v] : {std::pair{"width", p.width}, {"height", p.height}})
+    if (v != 0 && (v < 8 || v % 8 != 0)) return refuse(fmt::format("{} {} is not a positive multiple of 8", name, v));
+  if (!std::isfinite(p.guidance)) return refuse("guidance must be finite");
+  if (p.steps < 1) return refuse(fmt::format("steps {} is not at least 1", p.steps));
+  return p;
+}
+
+}  // namespace catimage
