@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -20,6 +21,7 @@
 #define STB_IMAGE_STATIC
 #include <stb_image.h>
 
+#include "catimage/diffusion/amused_pipeline.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/png_writer.hpp"
 #include "catimage/scoring/clip_scorer.hpp"
@@ -1271,4 +1273,98 @@ TEST(GenerateCli, BatchSizeChangesNoByteOfAnImageOnTheCpu) {
     }
     EXPECT_EQ(differ, 0) << model << ": images that --batch 3 changed";
   }
+}
+
+namespace {
+
+// Sets CATIMAGE_CPU_BF16 (nullptr: unsets it) for the life of the object, then restores it.
+class CpuBf16Env {
+ public:
+  CpuBf16Env() {
+    if (const char* v = std::getenv(kName)) saved_ = v;
+  }
+  ~CpuBf16Env() {
+    if (saved_) ::setenv(kName, saved_->c_str(), 1);
+    else ::unsetenv(kName);
+  }
+  void set(const char* v) const {
+    if (v) ::setenv(kName, v, 1);
+    else ::unsetenv(kName);
+  }
+
+ private:
+  static constexpr const char* kName = "CATIMAGE_CPU_BF16";
+  std::optional<std::string> saved_;
+};
+
+}  // namespace
+
+TEST(Pipeline, CpuBf16UnderAutoStaysWithinTwelveLevelsOfFp32) {
+  const CpuBf16Env env;
+  const torch::Device cpu(torch::kCPU);
+  // auto: bf16 where the CPU has it (CATIMAGE_CPU_BF16 forces it either way), never for aMUSEd;
+  // an explicit float32 stays fp32
+  env.set(nullptr);
+  EXPECT_EQ(resolve_dtype("auto", cpu) == torch::kBFloat16, cpu_has_native_bf16());
+  env.set("");
+  EXPECT_EQ(resolve_dtype("auto", cpu) == torch::kBFloat16, cpu_has_native_bf16());
+  env.set("1");
+  EXPECT_EQ(resolve_dtype("auto", cpu), torch::kBFloat16);
+  EXPECT_EQ(resolve_dtype("float32", cpu), torch::kFloat32);
+  EXPECT_EQ(resolve_dtype("auto", cpu, AmusedPipeline::kCpuBf16), torch::kFloat32);
+  env.set("0");
+  EXPECT_EQ(resolve_dtype("auto", cpu), torch::kFloat32);
+  EXPECT_EQ(resolve_dtype("bf16", cpu), torch::kBFloat16);
+  env.set("yes");
+  try {
+    resolve_dtype("auto", cpu);
+    FAIL() << "accepted CATIMAGE_CPU_BF16=yes";
+  } catch (const Error& e) {
+    EXPECT_TRUE(contains(e.what(), "CATIMAGE_CPU_BF16=\"yes\": expected 0")) << e.what();
+  }
+
+  // the tiny SD1 model under auto: bf16 UNet and text encoder, fp32 VAE; close to fp32
+  auto made = [&](const char* force) {
+    env.set(force);
+    PipelineOptions o;
+    o.folder = tiny_model("tiny-sd1");
+    o.device = "cpu";
+    return std::make_unique<DiffusionPipeline>(o);
+  };
+  auto bf16 = made("1"), fp32 = made("0");
+  ASSERT_EQ(bf16->dtype(), torch::kBFloat16);
+  ASSERT_EQ(fp32->dtype(), torch::kFloat32);
+  EXPECT_TRUE(contains(bf16->describe(), "cpu bf16")) << bf16->describe();
+  const std::vector<ImageRequest> req = {
+      {"a red cube", "", 1}, {"two dogs at dusk", "blurry", 2}, {"a white wall", "", 3}, {"city lights", "", 4}};
+  const GenerationSettings s{4, 32, 32, 5.0};
+  const auto d = (bf16->generate(req, s).to(torch::kFloat32) - fp32->generate(req, s).to(torch::kFloat32)).abs();
+  const float mx = d.max().item<float>(), mean = d.mean().item<float>();
+  std::printf("[bf16] tiny-sd1 cpu bf16 vs fp32, 4 steps: max %.0f, mean %.3f levels\n", mx, mean);
+  EXPECT_GT(mx, 0.0f);   // bf16 did run
+  EXPECT_LE(mx, 12.0f);  // measured here: 4 (4 images, 32x32)
+  EXPECT_LE(mean, 2.0f);  // measured here: 0.55
+
+  // generate records the dtype it ran in: bf16 for SD under auto, fp32 for aMUSEd and when off
+  const auto dir = temp_dir();
+  const auto prompts = write(dir / "p.txt", "a red cube\n");
+  struct Case {
+    std::string model;
+    const char* force;
+    const char* dtype;
+  };
+  std::set<std::string> keys;
+  for (const auto& c : std::vector<Case>{{"tiny-sd1", "1", "bf16"}, {"tiny-sd1", "0", "fp32"},
+                                         {"tiny-amused", "1", "fp32"}}) {
+    env.set(c.force);
+    const auto out = dir / (c.model + c.force);
+    auto r = run_catimage("generate --model " + tiny_model(c.model) + " " + prompts + " --steps 1 --out " +
+                          out.string());
+    ASSERT_EQ(r.code, 0) << c.model << ": " << r.err;
+    const auto m = manifest(out / "manifest.jsonl");
+    ASSERT_EQ(m.size(), 1u);
+    EXPECT_EQ(m[0]["dtype"], c.dtype) << c.model << " CATIMAGE_CPU_BF16=" << c.force;
+    if (c.model == "tiny-sd1") keys.insert(m[0]["key"].get<std::string>());
+  }
+  EXPECT_EQ(keys.size(), 2u) << "bf16 and fp32 images of one prompt share a key";
 }

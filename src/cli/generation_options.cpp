@@ -18,7 +18,7 @@ void add_generation_options(CLI::App* c, GenerationJobOptions& o) {
   c->add_option("--width", o.width, "Override the image width")->check(CLI::PositiveNumber);
   c->add_option("--height", o.height, "Override the image height")->check(CLI::PositiveNumber);
   c->add_option("--device", o.device, "auto (CUDA if available), cpu, cuda or cuda:N");
-  c->add_option("--dtype", o.dtype, "auto (fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16");
+  c->add_option("--dtype", o.dtype, "auto (fp16 on CUDA; on the CPU bf16 where it has AVX512-BF16 or AMX-BF16, except aMUSEd, else fp32; CATIMAGE_CPU_BF16=0/1 forces fp32/bf16), fp32, fp16 or bf16");
   c->add_flag("--channels-last", o.channels_last, "Channels-last UNet on CUDA");
   c->add_option_function<std::string>(
       "--shard", [&o](const std::string& text) { o.shard = Shard::parse(text); },

@@ -117,7 +117,7 @@ std::string checked_folder(const PipelineOptions& o) {
 AmusedPipeline::AmusedPipeline(const PipelineOptions& o)
     : dir_(checked_folder(o)), tokenizer_(ClipTokenizer::from_folder(path(dir_, "tokenizer"))) {
   device_ = resolve_device(o.device);
-  dtype_ = resolve_dtype(o.dtype, device_);
+  dtype_ = resolve_dtype(o.dtype, device_, kCpuBf16);
   torch::NoGradGuard ng;
   text_encoder_ = load_clip_text_model(path(dir_, "text_encoder"));
   transformer_ = load_uvit_2d(path(dir_, "transformer"));
@@ -125,8 +125,9 @@ AmusedPipeline::AmusedPipeline(const PipelineOptions& o)
   scheduler_ = std::make_unique<AmusedScheduler>(ConfigView::load(path(dir_, "scheduler", "scheduler_config.json")));
   text_encoder_->to(device_, dtype_);
   transformer_->to(device_, dtype_);
-  // As diffusers: decode in fp32 under fp16 when the VQ-GAN's config says force_upcast.
-  vq_dtype_ = (dtype_ == torch::kFloat16 && vqvae_->cfg.force_upcast) ? torch::kFloat32 : dtype_;
+  // As diffusers: decode in fp32 under fp16 when the VQ-GAN's config says force_upcast; on the
+  // CPU always in fp32 (bf16 there is for the transformer and text encoder).
+  vq_dtype_ = (dtype_ == torch::kFloat16 && vqvae_->cfg.force_upcast) || device_.is_cpu() ? torch::kFloat32 : dtype_;
   vqvae_->to(device_, vq_dtype_);
 }
 

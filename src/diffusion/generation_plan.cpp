@@ -58,7 +58,7 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   p.pipeline.device = o.device;
   p.pipeline.dtype = o.dtype;
   p.pipeline.channels_last = o.channels_last;
-  p.dtype = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device)));
+  p.dtype = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device), f->cpu_bf16));  // what the pipeline resolves
 
   if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
     const SchedulerEntry* s = find_scheduler(*c.scheduler);

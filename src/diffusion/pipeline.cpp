@@ -136,8 +136,11 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   for (auto& e : encoders_) e->to(device_, dtype_);
   unet_->to(device_, dtype_);
   // As diffusers: the SDXL pipeline decodes in fp32 when the VAE's config says force_upcast
-  // (SDXL's VAE overflows in fp16); the SD pipeline decodes in the pipeline's dtype.
-  decoder_dtype_ = (dtype_ == torch::kFloat16 && folder_.sdxl && decoder_->needs_fp32()) ? torch::kFloat32 : dtype_;
+  // (SDXL's VAE overflows in fp16); the SD pipeline decodes in the pipeline's dtype. On the CPU
+  // the VAE always decodes in fp32 (bf16 there is for the UNet and the text encoders).
+  decoder_dtype_ =
+      (dtype_ == torch::kFloat16 && folder_.sdxl && decoder_->needs_fp32()) || device_.is_cpu() ? torch::kFloat32
+                                                                                                 : dtype_;
   decoder_->to(device_, decoder_dtype_);
   if (channels_last_) to_channels_last(*unet_);
 }

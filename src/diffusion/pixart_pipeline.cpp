@@ -172,8 +172,9 @@ PixArtPipeline::PixArtPipeline(const PipelineOptions& o) {
       make_scheduler(folder_.scheduler_class, load_python_json_config(folder_.path("scheduler/scheduler_config.json")));
   transformer_->to(device_, dtype_);
   // diffusers decodes in the VAE's dtype; under fp16 this decodes in fp32 where the VAE config
-  // says force_upcast (PixArt-Σ's SDXL VAE overflows in fp16).
-  decoder_dtype_ = (dtype_ == torch::kFloat16 && decoder_->needs_fp32()) ? torch::kFloat32 : dtype_;
+  // says force_upcast (PixArt-Σ's SDXL VAE overflows in fp16). On the CPU the VAE always decodes
+  // in fp32 (bf16 there is for the transformer and T5).
+  decoder_dtype_ = (dtype_ == torch::kFloat16 && decoder_->needs_fp32()) || device_.is_cpu() ? torch::kFloat32 : dtype_;
   decoder_->to(device_, decoder_dtype_);
 }
 

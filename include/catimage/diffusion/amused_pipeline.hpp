@@ -42,6 +42,9 @@ void check_amused_options(const PipelineOptions& o);
 
 class AmusedPipeline : public ImagePipeline {
  public:
+  // --dtype auto stays fp32 on the CPU even where it has bf16: bf16 logits pick other tokens,
+  // and one other token changes a whole patch of the image.
+  static constexpr bool kCpuBf16 = false;
   explicit AmusedPipeline(const PipelineOptions& opt);
   ~AmusedPipeline() override;
 

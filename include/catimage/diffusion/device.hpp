@@ -1,6 +1,6 @@
 #pragma once
 // --device / --dtype as every pipeline resolves them ("auto" picks CUDA when libtorch has it,
-// fp16 there and fp32 on the CPU).
+// fp16 there; on the CPU bf16 where the CPU computes it natively, else fp32).
 #include <torch/torch.h>
 
 #include <string>
@@ -8,7 +8,15 @@
 namespace catimage {
 
 torch::Device resolve_device(const std::string& name);
-torch::Dtype resolve_dtype(const std::string& name, const torch::Device& device);
+// Whether this CPU computes bf16 natively: AVX512-BF16 or AMX-BF16 among the flags of
+// /proc/cpuinfo (false where there is no such file or flag).
+bool cpu_has_native_bf16();
+// Whether --dtype auto runs bf16 on the CPU: CATIMAGE_CPU_BF16=1 forces it, =0 forbids it
+// (another value is an error naming the variable); unset or empty: cpu_has_native_bf16().
+bool cpu_auto_bf16();
+// "auto": fp16 on CUDA; on the CPU bf16 when cpu_auto_bf16() and the family takes it
+// (`cpu_bf16` false: aMUSEd, whose token choices bf16 changes), else fp32.
+torch::Dtype resolve_dtype(const std::string& name, const torch::Device& device, bool cpu_bf16 = true);
 const char* dtype_label(torch::Dtype t);  // fp32 | fp16 | bf16
 
 // Whether `e` says the device ran out of memory: the caching allocator's "out of memory", and

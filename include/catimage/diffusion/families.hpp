@@ -37,6 +37,9 @@ struct FamilyEntry {
   // option. Null where `make` is null.
   std::function<void(const PipelineOptions& o)> inspect;
   std::function<std::unique_ptr<ImagePipeline>(const PipelineOptions&)> make;  // null: cannot run here
+  // Whether --dtype auto may run the family in bf16 on a CPU that has it (diffusion/device
+  // resolve_dtype); its pipeline resolves its dtype with the same flag.
+  bool cpu_bf16 = true;
 };
 
 const std::vector<FamilyEntry>& family_registry();
