@@ -308,3 +308,21 @@ TEST(Cli, RouteTableFormatHasARowPerPrompt) {
   EXPECT_EQ(run_catimage("route " + prompts).out, r.out);  // piped: JSONL
   EXPECT_EQ(run_catimage("route " + prompts + " --format csv").code, 2);
 }
+
+TEST(Cli, LowerBoundErrorsSayTheBoundNotTheLargestDouble) {
+  Fixture f;
+  const std::string gen = "generate " + f.prompts + " -c " + f.config + " --candidate small";
+  const std::string route = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {gen + " --steps 0", "--steps: must be >= 1, got 0"},
+           {gen + " --width -8", "--width: must be >= 1, got -8"},
+           {route + " --lambda -1", "--lambda: must be >= 0, got -1"},
+           {route + " --margin -0.5", "--margin: must be >= 0, got -0.5"},
+           {"cv -t /nonexistent.jsonl --cascade small --cascade-alpha 0", "--cascade-alpha: must be > 0, got 0"},
+           {"--threads -2 " + route, "--threads: must be >= 0, got -2"}}) {
+    auto r = run_catimage(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "0000000000")) << args << ": " << r.err;  // no 309-digit upper end
+  }
+}

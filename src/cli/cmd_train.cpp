@@ -94,7 +94,7 @@ Runner add_train(CLI::App& app) {
   c->add_option(
        "--margin", o->margin,
        "Guard margin recorded for `route` (choose it with `catimage cv --clusters K --margins ...`; default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
       ->check(CLI::IsMember(predictor_kind_names()));

@@ -24,6 +24,12 @@ json parse_hyper(const std::string& text, const std::string& option = "--hyper")
 // Refuses NaN and infinities for a number option (CLI11's range checks let NaN through).
 extern const CLI::Validator kFinite;
 
+// Lower bounds of number options, saying the bound: "must be >= 1, got 0" (CLI11's
+// PositiveNumber and NonNegativeNumber print the largest double, 309 digits, as the upper end).
+// NaN, infinities and non-numbers are refused too ("must be a finite number >= 0, got nan").
+CLI::Validator at_least(double bound);     // value >= bound
+CLI::Validator greater_than(double bound);  // value > bound
+
 // The prompt file argument and its reading options (route, generate).
 struct PromptInput {
   std::string path;
