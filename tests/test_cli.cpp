@@ -326,3 +326,29 @@ TEST(Cli, LowerBoundErrorsSayTheBoundNotTheLargestDouble) {
     EXPECT_FALSE(contains(r.err, "0000000000")) << args << ": " << r.err;  // no 309-digit upper end
   }
 }
+
+TEST(Cli, SeedsOutsideZeroToTwoToTheSixtyFourAreRefusedLikeAPromptFileSeed) {
+  Fixture f;
+  const std::string rule = "is not an integer in [0, 2^64)";
+  // the prompt file's rule
+  auto jl = write(f.d / "s.jsonl", "{\"prompt\": \"a cat\", \"seed\": -5}\n");
+  auto r = run_catimage("route " + jl + " --strict --config " + f.config + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "s.jsonl:1: \"seed\" " + rule)) << r.err;
+  // the same for every --seed option
+  const std::string t = shipped_table();
+  for (const std::string& cmd : std::vector<std::string>{"generate " + f.prompts + " -c " + f.config + " --candidate small",
+                                "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds +
+                                    " --generate --out " + (f.d / "g").string(),
+                                "sweep " + f.prompts + " -c " + f.config + " --out " + (f.d / "s").string(),
+                                "split -t " + t + " -o " + (f.d / "split").string(), "train -t /nonexistent.jsonl",
+                                "cv -t /nonexistent.jsonl", "random-weights /nonexistent", "bench --arch /nonexistent.json"})
+    for (const std::string seed : {"-1", "-18446744073709551615", "18446744073709551616", "1.5"}) {
+      r = run_catimage(cmd + " --seed " + seed);
+      EXPECT_EQ(r.code, 2) << cmd << " --seed " << seed << ": " << r.err;
+      EXPECT_TRUE(contains(r.err, "--seed: \"" + seed + "\" " + rule)) << cmd << " --seed " << seed << ": " << r.err;
+    }
+  // the largest seed is fine (here the missing weights fail later)
+  r = run_catimage("generate " + f.prompts + " -c " + f.config + " --candidate small --seed 18446744073709551615");
+  EXPECT_FALSE(contains(r.err, rule)) << r.err;
+}

@@ -166,7 +166,7 @@ Runner add_bench(CLI::App& app) {
   c->add_option("--device", o->device, "auto, cpu, cuda or cuda:N");
   c->add_option("--dtype", o->dtype, "auto, fp32, fp16 or bf16");
   c->add_flag("--channels-last", o->channels_last, "Channels-last UNet weights and latents on CUDA");
-  c->add_option("--seed", o->seed, "Weight seed");
+  c->add_option("--seed", o->seed, "Weight seed")->check(kSeed);
   c->add_option("--json", o->json_out, "Also write the figures as JSON");
   return [o] { return run(*o); };
 }

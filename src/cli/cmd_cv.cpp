@@ -156,7 +156,7 @@ Runner add_cv(CLI::App& app) {
       ->check(at_least(0));
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
-  c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");
+  c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)")->check(kSeed);
   c->add_option("--val-fraction", o->val_fraction,
                 "Share of each fold's training rows held back for the kind's own selection (default 0.1)")
       ->check(CLI::Range(0.01, 0.49));

@@ -4,6 +4,7 @@
 
 #include "catimage/batch/candidate_rules.hpp"
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/seed_text.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 
@@ -46,6 +47,13 @@ CLI::Validator lower_bound(double bound, bool inclusive) {
 
 CLI::Validator at_least(double bound) { return lower_bound(bound, true); }
 CLI::Validator greater_than(double bound) { return lower_bound(bound, false); }
+
+const CLI::Validator kSeed(
+    [](std::string& text) -> std::string {
+      if (parse_seed(text)) return {};
+      return fmt::format("\"{}\" {}", text, kSeedRule);
+    },
+    "UINT64");
 
 CandidateSet load_config(const std::string& path) {
   return load_candidates_or_default(path, runtime_candidate_rules());

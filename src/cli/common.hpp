@@ -30,6 +30,10 @@ extern const CLI::Validator kFinite;
 CLI::Validator at_least(double bound);     // value >= bound
 CLI::Validator greater_than(double bound);  // value > bound
 
+// --seed: the prompt files' rule (io/seed_text): "\"-1\" is not an integer in [0, 2^64)";
+// CLI11 would wrap a negative seed into an unsigned one.
+extern const CLI::Validator kSeed;
+
 // The prompt file argument and its reading options (route, generate).
 struct PromptInput {
   std::string path;

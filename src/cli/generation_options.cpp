@@ -9,7 +9,7 @@ void add_generation_options(CLI::App* c, GenerationJobOptions& o) {
   c->add_option("--out", o.out_dir, "Output folder for PNGs and the manifest (default: images)");
   c->add_option("--seed", o.seed,
                 "Base seed (default 0): an image's seed is the prompt's own \"seed\" if the file gives one, else this "
-                "plus its id (a text file's line number; other ids: plus their hash)");
+                "plus its id (a text file's line number; other ids: plus their hash)")->check(kSeed);
   c->add_option("--batch", o.batch, "Images per forward pass (halved automatically on GPU out-of-memory)")
       ->check(at_least(1));
   c->add_option("--negative", o.negative_prompt, "Negative prompt for every image");
