@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/quality_table.hpp"
@@ -325,6 +326,22 @@ TEST(Cli, LowerBoundErrorsSayTheBoundNotTheLargestDouble) {
     EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;
     EXPECT_FALSE(contains(r.err, "0000000000")) << args << ": " << r.err;  // no 309-digit upper end
   }
+}
+
+TEST(Cli, ThreadsAboveTheCoreCountAreRefused) {
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores == 0) GTEST_SKIP() << "the core count is unknown here: every --threads is accepted";
+  Fixture f;
+  const std::string route = " route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  for (const std::string n : {std::to_string(cores + 1), std::string("100000")}) {
+    auto r = run_catimage("--threads " + n + route);
+    EXPECT_EQ(r.code, 2) << n << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "--threads: " + n + " is more than the " + std::to_string(cores) + " cores")) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  auto r = run_catimage("--threads " + std::to_string(cores) + route);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(run_catimage("--threads 0" + route).code, 0);  // 0: all cores
 }
 
 TEST(Cli, SeedsOutsideZeroToTwoToTheSixtyFourAreRefusedLikeAPromptFileSeed) {

@@ -1,6 +1,7 @@
 #include "cli/common.hpp"
 
 #include <cmath>
+#include <thread>
 
 #include "catimage/batch/candidate_rules.hpp"
 #include "catimage/io/json_file.hpp"
@@ -54,6 +55,22 @@ const CLI::Validator kSeed(
       return fmt::format("\"{}\" {}", text, kSeedRule);
     },
     "UINT64");
+
+const CLI::Validator kThreadCount(
+    [](std::string& text) -> std::string {
+      const unsigned cores = std::thread::hardware_concurrency();
+      long long n = 0;
+      try {
+        n = std::stoll(text);
+      } catch (const std::exception&) {
+        return {};  // not a number: the conversion to int says so
+      }
+      if (cores == 0 || n <= static_cast<long long>(cores)) return {};
+      return fmt::format("{} is more than the {} cores of this machine (std::thread::hardware_concurrency()); give "
+                         "at most {}, or 0 for all of them",
+                         text, cores, cores);
+    },
+    "THREADS");
 
 CandidateSet load_config(const std::string& path) {
   return load_candidates_or_default(path, runtime_candidate_rules());

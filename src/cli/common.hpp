@@ -34,6 +34,10 @@ CLI::Validator greater_than(double bound);  // value > bound
 // CLI11 would wrap a negative seed into an unsigned one.
 extern const CLI::Validator kSeed;
 
+// --threads: at most the machine's cores (std::thread::hardware_concurrency(); any count
+// when that is unknown, 0); more only oversubscribes the CPU.
+extern const CLI::Validator kThreadCount;
+
 // The prompt file argument and its reading options (route, generate).
 struct PromptInput {
   std::string path;
