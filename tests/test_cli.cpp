@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/quality_table.hpp"
@@ -307,4 +308,64 @@ TEST(Cli, RouteTableFormatHasARowPerPrompt) {
   EXPECT_EQ(lines(r.out).size(), 3u);
   EXPECT_EQ(run_catimage("route " + prompts).out, r.out);  // piped: JSONL
   EXPECT_EQ(run_catimage("route " + prompts + " --format csv").code, 2);
+}
+
+TEST(Cli, LowerBoundErrorsSayTheBoundNotTheLargestDouble) {
+  Fixture f;
+  const std::string gen = "generate " + f.prompts + " -c " + f.config + " --candidate small";
+  const std::string route = "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  for (auto [args, expect] : std::vector<std::pair<std::string, std::string>>{
+           {gen + " --steps 0", "--steps: must be >= 1, got 0"},
+           {gen + " --width -8", "--width: must be >= 1, got -8"},
+           {route + " --lambda -1", "--lambda: must be >= 0, got -1"},
+           {route + " --margin -0.5", "--margin: must be >= 0, got -0.5"},
+           {"cv -t /nonexistent.jsonl --cascade small --cascade-alpha 0", "--cascade-alpha: must be > 0, got 0"},
+           {"--threads -2 " + route, "--threads: must be >= 0, got -2"}}) {
+    auto r = run_catimage(args);
+    EXPECT_EQ(r.code, 2) << args << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, expect)) << args << ": " << r.err;
+    EXPECT_FALSE(contains(r.err, "0000000000")) << args << ": " << r.err;  // no 309-digit upper end
+  }
+}
+
+TEST(Cli, ThreadsAboveTheCoreCountAreRefused) {
+  const unsigned cores = std::thread::hardware_concurrency();
+  if (cores == 0) GTEST_SKIP() << "the core count is unknown here: every --threads is accepted";
+  Fixture f;
+  const std::string route = " route " + f.prompts + " --config " + f.config + " --predictions " + f.preds;
+  for (const std::string n : {std::to_string(cores + 1), std::string("100000")}) {
+    auto r = run_catimage("--threads " + n + route);
+    EXPECT_EQ(r.code, 2) << n << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "--threads: " + n + " is more than the " + std::to_string(cores) + " cores")) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+  auto r = run_catimage("--threads " + std::to_string(cores) + route);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(run_catimage("--threads 0" + route).code, 0);  // 0: all cores
+}
+
+TEST(Cli, SeedsOutsideZeroToTwoToTheSixtyFourAreRefusedLikeAPromptFileSeed) {
+  Fixture f;
+  const std::string rule = "is not an integer in [0, 2^64)";
+  // the prompt file's rule
+  auto jl = write(f.d / "s.jsonl", "{\"prompt\": \"a cat\", \"seed\": -5}\n");
+  auto r = run_catimage("route " + jl + " --strict --config " + f.config + " --predictions " + f.preds);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "s.jsonl:1: \"seed\" " + rule)) << r.err;
+  // the same for every --seed option
+  const std::string t = shipped_table();
+  for (const std::string& cmd : std::vector<std::string>{"generate " + f.prompts + " -c " + f.config + " --candidate small",
+                                "route " + f.prompts + " --config " + f.config + " --predictions " + f.preds +
+                                    " --generate --out " + (f.d / "g").string(),
+                                "sweep " + f.prompts + " -c " + f.config + " --out " + (f.d / "s").string(),
+                                "split -t " + t + " -o " + (f.d / "split").string(), "train -t /nonexistent.jsonl",
+                                "cv -t /nonexistent.jsonl", "random-weights /nonexistent", "bench --arch /nonexistent.json"})
+    for (const std::string seed : {"-1", "-18446744073709551615", "18446744073709551616", "1.5"}) {
+      r = run_catimage(cmd + " --seed " + seed);
+      EXPECT_EQ(r.code, 2) << cmd << " --seed " << seed << ": " << r.err;
+      EXPECT_TRUE(contains(r.err, "--seed: \"" + seed + "\" " + rule)) << cmd << " --seed " << seed << ": " << r.err;
+    }
+  // the largest seed is fine (here the missing weights fail later)
+  r = run_catimage("generate " + f.prompts + " -c " + f.config + " --candidate small --seed 18446744073709551615");
+  EXPECT_FALSE(contains(r.err, rule)) << r.err;
 }

@@ -963,6 +963,51 @@ TEST(SweepCli, SweepScoreTableTrainEvalAndResumeGiveTheSameTable) {
   EXPECT_TRUE(contains(r.err, "a sweep of other candidates")) << r.err;
 }
 
+TEST(SweepCli, TableRefusesASweepWithAShardThatNeverRanAndScoreWarns) {
+  auto d = temp_dir();
+  auto cfg = tiny_config(d);
+  auto prompts = write(d / "p.txt", "a red cube\ntwo dogs at dusk\na white wall\na tree in fog\n");
+  const auto S = d / "sweep";
+  const std::string sweep = "sweep -c " + cfg + " --candidates small,xl " + prompts + " --out " + S.string();
+  auto r = run_catimage(sweep + " --shard 0/2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(manifest(S / "manifest-0of2.jsonl").size(), 4u);  // ids 1 and 3 x 2 candidates
+  const std::string score = "score " + S.string() + " --scorer " + tiny_clip() + " --metric clipscore";
+  r = run_catimage(score);  // scores what is there, and says what is not
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, ": 4 images")) << r.out;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never started (no job-1of2.json)")) << r.err;
+  // table refuses as merge does, naming the shard and the ways on
+  EXPECT_EQ(run_catimage("merge " + S.string()).code, 1);
+  r = run_catimage("table " + S.string());
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "shard 1/2 never started (no job-1of2.json)")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--shard 1/2")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--allow-missing")) << r.err;
+  EXPECT_FALSE(fs::exists(S / "table-clipscore.jsonl"));
+  r = run_catimage("table " + S.string() + " --allow-missing");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "1 of 2 shards never started")) << r.err;
+  EXPECT_EQ(manifest(S / "table-clipscore.jsonl").size(), 2u);
+  // the other shard run and scored: the whole table, no warning
+  ASSERT_EQ(run_catimage(sweep + " --shard 1/2").code, 0);
+  r = run_catimage(score);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "never started")) << r.err;
+  r = run_catimage("table " + S.string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(contains(r.err, "never started")) << r.err;
+  EXPECT_EQ(manifest(S / "table-clipscore.jsonl").size(), 4u);
+  // a prompt of a started shard with no image recorded at all (the shard stopped early) is a missing cell
+  std::string kept;
+  for (const auto& j : manifest(S / "manifest-0of2.jsonl"))
+    if (j["id"] != "3") kept += j.dump() + "\n";
+  write(S / "manifest-0of2.jsonl", kept);
+  r = run_catimage("table " + S.string());
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, "id \"3\": candidate small: no image in the sweep's manifests")) << r.err;
+}
+
 namespace {
 
 // A cascade predictor for tiny_config's candidates (first "small"), trained through the CLI on

@@ -146,3 +146,37 @@ TEST(CemsImport, AcceptsAnyFolderOfTheSameLayoutAndRejectsMismatches) {
     EXPECT_TRUE(contains(e.what(), "nima_score_with_time_TAESD.csv:2: column \"nima_score\"")) << e.what();
   }
 }
+
+TEST(QualityTable, ValuesBeyondTheBoundAreRefusedNamingLineCandidateValueAndBound) {
+  const std::string ok = R"({"id": "a", "prompt": "x", "quality": {"m1": 1, "m2": 2}, "cost": {"m1": 1, "m2": 2}})";
+  struct Case {
+    std::string text, expect;
+  };
+  std::vector<Case> cases = {
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 1e308}, "cost": {"m1": 1, "m2": 2}})",
+       "t.jsonl:2: quality.\"m2\": 1e+308 is out of range: |quality| must be <= 1e+06"},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": -2e6, "m2": 1}, "cost": {"m1": 1, "m2": 2}})",
+       "t.jsonl:2: quality.\"m1\": -2e+06 is out of range: |quality| must be <= 1e+06"},
+      {ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": 1, "m2": 2}, "cost": {"m1": 1e300, "m2": 2}})",
+       "t.jsonl:2: cost.\"m1\": 1e+300 is out of range: cost must be <= 1e+06"},
+  };
+  for (const auto& c : cases) {
+    auto e = table_error(c.text);
+    EXPECT_TRUE(contains(e, c.expect)) << "expected «" << c.expect << "» in «" << e << "»";
+  }
+  // the bound itself is fine
+  EXPECT_EQ(table_error(ok + "\n" + R"({"id": "b", "prompt": "y", "quality": {"m1": -1e6, "m2": 1e6}})"), "");
+  // train, eval and cv refuse such a table before any work (train made a predictor route rejected)
+  auto d = temp_dir();
+  std::string text;
+  for (int i = 0; i < 30; ++i)
+    text += R"({"id": ")" + std::to_string(i) + R"(", "prompt": "a red cube number )" + std::to_string(i) +
+            R"(", "quality": {"m1": 1, "m2": )" + (i == 7 ? std::string("1e308") : std::to_string(i)) + "}}\n";
+  const auto big = write(d / "big.jsonl", text);
+  for (const std::string cmd : {"train -t " + big + " -o " + (d / "pred").string(),
+                                "eval -t " + big + " --predictions " + big, "cv -t " + big}) {
+    auto r = run_catimage(cmd);
+    EXPECT_EQ(r.code, 2) << cmd << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "big.jsonl:8: quality.\"m2\": 1e+308 is out of range")) << cmd << ": " << r.err;
+  }
+}

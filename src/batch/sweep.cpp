@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <set>
 
+#include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "catimage/batch/score_job.hpp"
 #include "catimage/util/error.hpp"
@@ -69,6 +71,20 @@ std::vector<GenerationItem> sweep_items(const PromptFile& pf, const CandidateSet
 
 std::string sweep_config_path(const std::string& dir) { return (fs::path(dir) / "candidates.json").string(); }
 
+UnstartedShards unstarted_shards(const std::string& dir) {
+  UnstartedShards out;
+  const std::vector<JobPlan> plans = read_job_plans(dir);
+  if (plans.empty()) return out;
+  out.count = plans.front().shard.count;
+  std::set<int> seen;
+  for (const auto& p : plans) seen.insert(p.shard.index);
+  for (int k = 0; k < out.count; ++k)
+    if (!seen.count(k))
+      out.shards.push_back(
+          fmt::format("shard {}/{} never started (no {})", k, out.count, JobPlan::file_name(Shard{k, out.count})));
+  return out;
+}
+
 SweepTable join_sweep(const std::string& dir, const std::string& score_file, bool allow_missing) {
   const std::string cfg_path = sweep_config_path(dir);
   if (!fs::is_regular_file(cfg_path)) fail("{}: no candidates.json: not a `catimage sweep` folder", dir);
@@ -121,6 +137,15 @@ SweepTable join_sweep(const std::string& dir, const std::string& score_file, boo
     p.quality[k] = r["score"].get<double>();
   }
   if (prompts.empty()) fail("{}: the sweep has no images yet", dir);
+  for (const auto& plan : read_job_plans(dir))  // planned prompts with no image recorded at all
+    for (const auto& item : plan.items) {
+      Prompt& p = prompts[item.id];
+      if (p.quality.empty()) {
+        p.index = std::numeric_limits<std::size_t>::max();
+        p.quality.resize(cs.size());
+        p.cost.resize(cs.size());
+      }
+    }
 
   std::vector<std::pair<std::string, const Prompt*>> order;
   for (const auto& [id, p] : prompts) order.emplace_back(id, &p);

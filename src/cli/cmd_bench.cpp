@@ -24,6 +24,7 @@
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace fs = std::filesystem;
 
@@ -152,20 +153,20 @@ Runner add_bench(CLI::App& app) {
                 "A shipped architecture (configs/archs/<name>-{unet,transformer,encoder}.json: sd15, sd21, sdxl, "
                 "pixart-xl-2-512, pixart-xl-2-1024-ms, pixart-sigma-xl-2-1024-ms, amused-256, amused-512, "
                 "t5-v1_1-xxl), a config.json or its folder");
-  c->add_option("--batch", o->batch, "Images per step (default 1)")->check(CLI::PositiveNumber);
+  c->add_option("--batch", o->batch, "Images per step (default 1)")->check(at_least(1));
   c->add_flag("--cfg", o->cfg, "Double the model batch as classifier-free guidance does");
   c->add_option("--size", o->size, "Image size in pixels (latents size/8, aMUSEd tokens size/16; default 512)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   c->add_option("--text-tokens", o->text_tokens,
                 "Text length the model attends to (default: 77 for CLIP-conditioned models, 120 for PixArt-α "
                 "and T5; PixArt-Σ uses 300)")
-      ->check(CLI::NonNegativeNumber);
-  c->add_option("--steps", o->steps, "Timed steps (default 5)")->check(CLI::PositiveNumber);
-  c->add_option("--warmup", o->warmup, "Untimed steps first (default 1)")->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
+  c->add_option("--steps", o->steps, "Timed steps (default 5)")->check(at_least(1));
+  c->add_option("--warmup", o->warmup, "Untimed steps first (default 1)")->check(at_least(0));
   c->add_option("--device", o->device, "auto, cpu, cuda or cuda:N");
   c->add_option("--dtype", o->dtype, "auto, fp32, fp16 or bf16");
   c->add_flag("--channels-last", o->channels_last, "Channels-last UNet weights and latents on CUDA");
-  c->add_option("--seed", o->seed, "Weight seed");
+  c->add_option("--seed", o->seed, "Weight seed")->check(kSeed);
   c->add_option("--json", o->json_out, "Also write the figures as JSON");
   return [o] { return run(*o); };
 }

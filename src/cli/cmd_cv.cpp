@@ -131,12 +131,12 @@ Runner add_cv(CLI::App& app) {
                 "Also cross-validate cascade routing from this first candidate (and cascade + keep-best), paired "
                 "with --kind on the same folds");
   c->add_option("--cascade-alpha", o->cascade_alpha, "Ridge alpha of the cascade predictor (default 10)")
-      ->check(CLI::PositiveNumber);
+      ->check(greater_than(0));
   c->add_option("--score-cost", o->score_cost, "Cost of scoring one image, in the cost unit (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("--test-max-words", o->test_max_words,
                 "Measure on the held-out prompts of at most this many words only (e.g. 6: short prompts)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("--clusters", o->clusters,
                 "Leave-cluster-out calibration of the guard margin instead: k-means the prompts into this many "
                 "clusters (>= 2), hold each out whole, route with every --margins value")
@@ -149,21 +149,21 @@ Runner add_cv(CLI::App& app) {
                 "Judge every arm on this table's metric instead (the same prompts and images under another metric, "
                 "matched by id); routing and keep-best still use --table's");
   c->add_option("--margin", o->margin, "Route the prompt-only arms with this guard margin (default 0: no guard)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("--se-tolerance", o->se_tolerance,
                 "With --clusters: a cluster counts as at or above the best single unless its gain is below it by more "
                 "than this many standard errors of that gain (default 0: strictly >= 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
-  c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)");
+  c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)")->check(kSeed);
   c->add_option("--val-fraction", o->val_fraction,
                 "Share of each fold's training rows held back for the kind's own selection (default 0.1)")
       ->check(CLI::Range(0.01, 0.49));
   c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");
   c->add_option("--metric", o->metric, "Name of the quality metric (recorded in the trained folds' metadata)");
   c->add_option("--tokenizer", o->tokenizer, "Sentencepiece model (default: models/tokenizer/prompts.model)");
-  c->add_option("--epochs", o->epochs, "Maximum epochs (default: the kind's own)")->check(CLI::NonNegativeNumber);
+  c->add_option("--epochs", o->epochs, "Maximum epochs (default: the kind's own)")->check(at_least(0));
   c->add_flag("--json", o->json_out,
               "Print one JSON object (summary, paired differences, every fold) instead of Markdown");
   c->add_option("-o,--output", o->output, "Also write that JSON to this file");

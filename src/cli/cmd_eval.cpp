@@ -130,7 +130,7 @@ Runner add_eval(CLI::App& app) {
   c->add_option("--score-cost", o->score_cost,
                 "Cost of scoring one image, in the cost unit (cascades pay it for FIRST, keep-best again for the "
                 "second image; default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   return [o] { return run(*o); };
 }
 

@@ -3,6 +3,7 @@
 #include "catimage/scoring/clip_model.hpp"
 #include "catimage/util/logging.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 namespace catimage::cli {
 
@@ -22,7 +23,7 @@ Runner add_random_weights(CLI::App& app) {
   c->add_option("folder", o->folder,
                 "Pipeline folder (model_index.json), component folder (config.json) or CLIPModel folder")
       ->required();
-  c->add_option("--seed", o->seed, "Seed (default 0)");
+  c->add_option("--seed", o->seed, "Seed (default 0)")->check(kSeed);
   c->add_flag("--force", o->force, "Overwrite existing weights");
   return [o] {
     std::vector<std::string> files;

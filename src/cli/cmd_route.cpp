@@ -236,13 +236,13 @@ Runner add_route(CLI::App& app) {
       ->needs(cf);
   c->add_option("--score-cost", o->cascade_job.score_cost,
                 "Cost of scoring one image in the config's cost unit (default 0), paid for every first image")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->needs(cf);
   c->add_flag("--keep-best", o->cascade_job.keep_best,
               "Also score the second image and keep the better of the two (it selects on the metric it is judged by)")
       ->needs(cf);
   c->add_option("--score-batch", o->cascade_job.score_batch, "Images per scorer forward pass (default 16)")
-      ->check(CLI::PositiveNumber)
+      ->check(at_least(1))
       ->needs(cf);
   return [o] { return run(*o); };
 }

@@ -1,7 +1,9 @@
 // catimage score: score generated images against their prompts (CLIPScore, PickScore).
+#include <filesystem>
 #include <iostream>
 
 #include "catimage/batch/score_job.hpp"
+#include "catimage/batch/sweep.hpp"
 #include "catimage/scoring/metrics.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -20,6 +22,12 @@ struct ScoreOptions {
 int run(ScoreOptions o) {
   parse_score_metric(o.job.metric);  // an unknown metric fails before any file is read
   const auto items = read_score_items(o.input);
+  if (std::filesystem::is_directory(o.input)) {  // scoring what is there is fine; say what is not
+    const UnstartedShards un = unstarted_shards(o.input);
+    for (const auto& s : un.shards)
+      spdlog::warn("{}: {}: its images are not scored (run it, then score again; the scores made now are kept)",
+                   o.input, s);
+  }
   if (o.job.output.empty()) o.job.output = default_score_file(o.input, o.job.metric);
   const ScoreJobReport r = run_score_job(items, o.job);
   std::cout << fmt::format(

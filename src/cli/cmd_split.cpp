@@ -45,7 +45,7 @@ Runner add_split(CLI::App& app) {
   auto* c = app.add_subcommand("split", "Seeded train/val/test split of a quality table");
   c->add_option("-t,--table", o->table, "Quality table (JSONL)")->required();
   c->add_option("-o,--output-dir", o->outdir, "Folder for train.jsonl, val.jsonl, test.jsonl")->required();
-  c->add_option("--seed", o->seed, "Random seed");
+  c->add_option("--seed", o->seed, "Random seed")->check(kSeed);
   c->add_option("--ratios", o->ratios, "Part sizes (normalised), e.g. 0.8,0.1,0.1")->delimiter(',')->check(kFinite);
   c->add_option("--holdout-max-words", o->holdout_max_words,
                 "First move prompts of at most N words to heldout.jsonl (a different-style test set)");

@@ -74,7 +74,19 @@ int run_table(TableOptions& o) {
       o.scores = folder_score_file(o.dir, o.metric);
     }
   }
+  const UnstartedShards un = unstarted_shards(o.dir);
+  if (!un.shards.empty() && !o.allow_missing) {
+    for (const auto& s : un.shards) spdlog::error("{}: {}", o.dir, s);
+    spdlog::error(
+        "{}: {} of {} shards never started: run the sweep with --shard {} (the same options, into this folder) and "
+        "score it, or pass --allow-missing to build the table of the shards that ran",
+        o.dir, un.shards.size(), un.count, un.shards.front().substr(6, un.shards.front().find(' ', 6) - 6));
+    return 1;  // as `catimage merge` refuses an incomplete job
+  }
   const SweepTable t = join_sweep(o.dir, o.scores, o.allow_missing);
+  if (!un.shards.empty())
+    spdlog::warn("{}: {} of {} shards never started (--allow-missing): {}; the table has only the others' prompts",
+                 o.dir, un.shards.size(), un.count, fmt::join(un.shards, "; "));
   if (o.output.empty()) o.output = (fs::path(o.dir) / ("table-" + t.metric + ".jsonl")).string();
   if (o.config_out.empty()) o.config_out = (fs::path(o.dir) / "candidates-measured.json").string();
   write_quality_table(o.output, t.table);

@@ -96,11 +96,11 @@ Runner add_train(CLI::App& app) {
   c->add_option(
        "--margin", o->margin,
        "Guard margin recorded for `route` (choose it with `catimage cv --clusters K --margins ...`; default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(at_least(0));
   c->add_option("-k,--kind", o->kind,
                 "Predictor kind (default " + default_predictor_kind() + "):\n" + predictor_kinds_help())
       ->check(CLI::IsMember(predictor_kind_names()));
-  c->add_option("--seed", o->seed, "Random seed (same seed, same predictor)");
+  c->add_option("--seed", o->seed, "Random seed (same seed, same predictor)")->check(kSeed);
   c->add_option("-o,--output", o->outdir, "Folder to write the predictor to")->required();
   c->add_option("-c,--config", o->config, "Candidates config for costs (default: the table's mean costs)");
   c->add_option("--metric", o->metric, "Name of the quality metric, recorded in the metadata");

@@ -1,9 +1,11 @@
 #include "cli/common.hpp"
 
 #include <cmath>
+#include <thread>
 
 #include "catimage/batch/candidate_rules.hpp"
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/seed_text.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 
@@ -20,6 +22,55 @@ const CLI::Validator kFinite(
       return "must be a finite number, got " + text;
     },
     "FINITE");
+
+namespace {
+
+CLI::Validator lower_bound(double bound, bool inclusive) {
+  const std::string rule = fmt::format("{} {}", inclusive ? ">=" : ">", bound);
+  return CLI::Validator(
+      [bound, inclusive, rule](std::string& text) -> std::string {
+        double v = 0;
+        try {
+          std::size_t used = 0;
+          v = std::stod(text, &used);
+          if (used != text.size() || !std::isfinite(v)) v = std::nan("");
+        } catch (const std::exception&) {
+          v = std::nan("");
+        }
+        if (std::isnan(v)) return fmt::format("must be a finite number {}, got {}", rule, text);
+        if (inclusive ? v >= bound : v > bound) return {};
+        return fmt::format("must be {}, got {}", rule, text);
+      },
+      rule);
+}
+
+}  // namespace
+
+CLI::Validator at_least(double bound) { return lower_bound(bound, true); }
+CLI::Validator greater_than(double bound) { return lower_bound(bound, false); }
+
+const CLI::Validator kSeed(
+    [](std::string& text) -> std::string {
+      if (parse_seed(text)) return {};
+      return fmt::format("\"{}\" {}", text, kSeedRule);
+    },
+    "UINT64");
+
+const CLI::Validator kThreadCount(
+    [](std::string& text) -> std::string {
+      const unsigned cores = std::thread::hardware_concurrency();
+      long long n = 0;
+      try {
+        n = std::stoll(text);
+      } catch (const std::exception&) {
+        return {};  // not a number: the conversion to int says so
+      }
+      if (cores == 0 || n <= static_cast<long long>(cores)) return {};
+      return fmt::format("{} is more than the {} cores of this machine (std::thread::hardware_concurrency()); give "
+                         "at most {}, or 0 for all of them",
+                         text, cores, cores);
+    },
+    "THREADS");
 
 CandidateSet load_config(const std::string& path) {
   return load_candidates_or_default(path, runtime_candidate_rules());
@@ -46,7 +97,7 @@ void add_prompt_input(CLI::App* c, PromptInput& in) {
                 "Prompt file: .txt (one per line), .jsonl, .json or .csv with a \"prompt\" field; - for stdin")
       ->required();
   c->add_option("--max-prompt-bytes", in.read.max_bytes, "Longer prompts are skipped (and reported)")
-      ->check(CLI::PositiveNumber);
+      ->check(at_least(1));
   c->add_flag("--strict", in.read.strict, "Fail on the first unusable prompt line instead of skipping it");
 }
 

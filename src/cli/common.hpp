@@ -24,6 +24,20 @@ json parse_hyper(const std::string& text, const std::string& option = "--hyper")
 // Refuses NaN and infinities for a number option (CLI11's range checks let NaN through).
 extern const CLI::Validator kFinite;
 
+// Lower bounds of number options, saying the bound: "must be >= 1, got 0" (CLI11's
+// PositiveNumber and NonNegativeNumber print the largest double, 309 digits, as the upper end).
+// NaN, infinities and non-numbers are refused too ("must be a finite number >= 0, got nan").
+CLI::Validator at_least(double bound);     // value >= bound
+CLI::Validator greater_than(double bound);  // value > bound
+
+// --seed: the prompt files' rule (io/seed_text): "\"-1\" is not an integer in [0, 2^64)";
+// CLI11 would wrap a negative seed into an unsigned one.
+extern const CLI::Validator kSeed;
+
+// --threads: at most the machine's cores (std::thread::hardware_concurrency(); any count
+// when that is unknown, 0); more only oversubscribes the CPU.
+extern const CLI::Validator kThreadCount;
+
 // The prompt file argument and its reading options (route, generate).
 struct PromptInput {
   std::string path;

@@ -12,6 +12,7 @@
 #include "catimage/util/threads.hpp"
 #include "catimage/util/version.hpp"
 #include "cli/commands.hpp"
+#include "cli/common.hpp"
 
 int main(int argc, char** argv) {
   using namespace catimage;
@@ -22,7 +23,9 @@ int main(int argc, char** argv) {
   int threads = 0;
   app.add_flag("-v,--verbose", verbose, "Debug logging");
   app.add_flag("-q,--quiet", quiet, "Only warnings and errors; no progress bars");
-  app.add_option("--threads", threads, "CPU threads for libtorch (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "CPU threads for libtorch (default: all cores; at most the core count)")
+      ->check(cli::at_least(0))
+      ->check(cli::kThreadCount);
   const std::vector<std::pair<std::string, cli::Runner>> runners = {
       {"route", cli::add_route(app)},       {"eval", cli::add_eval(app)},
       {"import", cli::add_import(app)},     {"split", cli::add_split(app)},

@@ -7,11 +7,11 @@ namespace catimage::cli {
 void add_routing_options(CLI::App* c, RoutingOptions& o) {
   auto* l =
       c->add_option("--lambda", o.request.lambda, "Cost weight λ >= 0 (0: best predicted quality regardless of cost)")
-          ->check(CLI::NonNegativeNumber)
+          ->check(at_least(0))
           ->check(kFinite);
   auto* b = c->add_option("--budget", o.request.budget,
                           "Average cost per prompt the batch must not exceed (finds the best λ exactly)")
-                ->check(CLI::NonNegativeNumber)
+                ->check(at_least(0))
                 ->check(kFinite);
   auto* f = c->add_option("--candidate", o.request.candidate, "Send every prompt to this candidate");
   auto* obj = c->add_option("--objective", o.objective,
@@ -22,12 +22,12 @@ void add_routing_options(CLI::App* c, RoutingOptions& o) {
   b->excludes(f)->excludes(obj);
   f->excludes(obj);
   c->add_option("--max-cost", o.request.max_cost, "Never choose a candidate costing more than this per prompt")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->check(kFinite);
   c->add_option("--margin", o.margin,
                 "Guard: depart from the best single candidate only for a predicted advantage above this (default: the "
                 "predictor's calibrated margin, 0 for --predictions)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(at_least(0))
       ->check(kFinite);
   c->add_option("--exclude", o.request.exclude, "Never choose these candidates (NAME[,NAME...])")->delimiter(',');
 }

@@ -7,6 +7,7 @@
 
 #include "catimage/io/csv_reader.hpp"
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/seed_text.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
 #include "catimage/util/utf8.hpp"
@@ -54,16 +55,10 @@ class Collector {
 };
 
 // A seed given as text (CSV); "" when fine, else the reason.
-std::string parse_seed(const std::string& text, std::optional<std::uint64_t>& seed) {
+std::string parse_seed_cell(const std::string& text, std::optional<std::uint64_t>& seed) {
   if (text.empty()) return {};
-  std::size_t used = 0;
-  try {
-    if (text[0] == '-' || text[0] == '+') throw std::invalid_argument("");
-    seed = std::stoull(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != text.size()) return fmt::format("\"seed\" \"{}\" is not an integer in [0, 2^64)", text);
+  seed = parse_seed(text);
+  if (!seed) return fmt::format("\"seed\" \"{}\" {}", text, kSeedRule);
   return {};
 }
 
@@ -84,7 +79,7 @@ void add_json_record(const json& j, long n, Collector& c) {
   }
   std::optional<std::uint64_t> seed;
   if (j.contains("seed")) {
-    if (!j["seed"].is_number_unsigned()) return c.skip(n, "\"seed\" is not an integer in [0, 2^64)");
+    if (!j["seed"].is_number_unsigned()) return c.skip(n, fmt::format("\"seed\" {}", kSeedRule));
     seed = j["seed"].get<std::uint64_t>();
   }
   c.add(n, id, j["prompt"].get<std::string>(), seed);
@@ -164,7 +159,7 @@ void read_csv(std::istream& in, Collector& c, const std::string& origin) {
     }
     std::optional<std::uint64_t> seed;
     if (sc >= 0) {
-      auto why = parse_seed(trim(f[sc]), seed);
+      auto why = parse_seed_cell(trim(f[sc]), seed);
       if (!why.empty()) {
         c.skip(r.line(), why);
         continue;

@@ -86,6 +86,11 @@ QualityTable QualityTable::subset(const std::vector<std::size_t>& sel) const {
 
 namespace {
 
+// Quality values and costs a table may hold: |q| <= 1e6 keeps every mean, variance and
+// predictor statistic finite in float (CLIP scores are ~30, NIMA ~5, costs are seconds); a
+// quality of 1e308 trained a predictor with "dev_std": null that route then refused.
+constexpr double kValueBound = 1e6;
+
 std::vector<double> read_values(const json& obj, const char* key, const QualityTable& t, const std::string& loc,
                                 std::vector<std::string>* define) {
   if (!obj.is_object()) fail("{}: \"{}\" must be an object {{candidate: number}}, got {}", loc, key, json_type(obj));
@@ -103,6 +108,11 @@ std::vector<double> read_values(const json& obj, const char* key, const QualityT
     if (!it->is_number()) fail("{}: {}.\"{}\": expected a number, got {}", loc, key, n, it->dump());
     double x = it->get<double>();
     if (!std::isfinite(x)) fail("{}: {}.\"{}\": not a finite number", loc, key, n);
+    const bool cost = std::string(key) == "cost";  // a negative cost has its own error below
+    if ((cost ? x : std::abs(x)) > kValueBound)
+      fail("{}: {}.\"{}\": {:g} is out of range: {} must be <= {:g} (larger values overflow the float statistics "
+           "predictors keep)",
+           loc, key, n, x, cost ? "cost" : "|quality|", kValueBound);
     v.push_back(x);
   }
   if (obj.size() != names.size())

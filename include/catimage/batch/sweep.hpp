@@ -37,9 +37,18 @@ struct SweepTable {
   std::string metric;
 };
 
+// The shards of the sweep's job (its job-KofN.json files) that never started: "shard 1/2 never
+// started (no job-1of2.json)", as `catimage merge` says it; `count` is N (1 when unsharded).
+struct UnstartedShards {
+  int count = 1;
+  std::vector<std::string> shards;
+};
+UnstartedShards unstarted_shards(const std::string& dir);
+
 // Joins the sweep in `dir` (its candidates.json and manifests) with `score_file` (from
 // `catimage score`). Missing or stale cells fail, listing them, unless allow_missing, which
-// drops the incomplete prompts and reports them.
+// drops the incomplete prompts and reports them. A started shard's planned image with no
+// manifest record is a missing cell.
 SweepTable join_sweep(const std::string& dir, const std::string& score_file, bool allow_missing);
 
 }  // namespace catimage
