@@ -33,6 +33,8 @@ const char* kGood = R"({"candidates": [
 
 TEST(Config, LoadsAValidConfigAndResolvesPaths) {
   auto d = temp_dir();
+  // (it exists: a missing "w/a" would be the Hugging Face repo id w/a, kept as written, io/model_ref)
+  std::filesystem::create_directories(d / "w/a");
   auto set = load_candidates(write(d / "c.json", kGood));
   ASSERT_EQ(set.size(), 2u);
   EXPECT_EQ(set.names(), (std::vector<std::string>{"a", "b"}));

@@ -46,7 +46,8 @@ std::string FolderIdentity::of(const std::string& path) {
          it.increment(ec)) {
       if (!it->is_regular_file(ec)) continue;
       const auto size = it->file_size(ec);
-      lines.push_back(fmt::format("{} {} {}", fs::relative(it->path(), path).generic_string(), size,
+      // lexically: fs::relative would name a symlinked file (a hub cache snapshot's) by its blob
+      lines.push_back(fmt::format("{} {} {}", it->path().lexically_relative(path).generic_string(), size,
                                   file_digest(it->path(), size)));
     }
     if (ec) fail("{}: cannot list: {}", path, ec.message());

@@ -3,6 +3,7 @@
 
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/diffusion/families.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -28,14 +29,17 @@ int run(GenerateOptions& o) {
   if (!o.model.empty()) {
     // An ad-hoc candidate for a model folder.
     // Its family follows the folder's pipeline class (model_index.json).
+    // A local folder or a Hugging Face repo id (its snapshot in the hub cache).
+    const std::string folder = resolve_model_ref(o.model);
+    const std::string vae = o.vae.empty() ? "" : resolve_model_ref(o.vae);
     const FamilyEntry& family = folder_family(read_model_index(
-        o.model, "a diffusers pipeline folder (model_index.json naming its pipeline class, a subfolder per component)"));
+        folder, "a diffusers pipeline folder (model_index.json naming its pipeline class, a subfolder per component)"));
     Candidate c;
-    c.name = fs::path(o.model).filename().string();
+    c.name = fs::path(o.model).filename().string();  // a repo id's name, not its snapshot's commit
     if (c.name.empty()) c.name = fs::path(o.model).parent_path().filename().string();
     c.family = family.name;
-    c.weights = o.model;
-    if (!o.vae.empty()) c.vae = o.vae;
+    c.weights = folder;
+    if (!vae.empty()) c.vae = vae;
     if (!o.scheduler.empty()) c.scheduler = o.scheduler;
     cs.source = "--model " + o.model;
     cs.candidates.push_back(c);
@@ -61,9 +65,9 @@ Runner add_generate(CLI::App& app) {
   add_prompt_input(c, o->input);
   c->add_option("-c,--config", o->config, "Candidates config (default: the shipped configs/default.json)");
   auto* cand = c->add_option("--candidate", o->candidate, "Candidate to run (its \"weights\" folder must be set)");
-  auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly, of any family (its model_index.json names the pipeline)");
+  auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly, of any family (its model_index.json names the pipeline), or a Hugging Face repo id org/name[@revision] in the local hub cache");
   cand->excludes(model);
-  c->add_option("--vae", o->vae, "With --model: decoder override (folder or .safetensors, e.g. TAESD)");
+  c->add_option("--vae", o->vae, "With --model: decoder override (folder, .safetensors or a repo id, e.g. TAESD)");
   c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");
   add_generation_options(c, o->job);
   return [o] { return run(*o); };

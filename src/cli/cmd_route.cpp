@@ -8,6 +8,7 @@
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/batch/route_job.hpp"
 #include "catimage/io/atomic_file.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/predictor/quality_source.hpp"
@@ -191,6 +192,8 @@ int run(RouteOptions& o) {
   if (o.cascade && !o.generate) fail("--cascade generates and scores the first images: it needs --generate");
   if (o.cascade && (!o.source.predictor.empty() || !o.source.predictions.empty()))
     fail("--cascade routes with a cascade predictor (--cascade-predictor), not --predictor / --predictions");
+  if (o.cascade && !o.cascade_job.scorer.empty())
+    o.cascade_job.scorer = resolve_model_ref(o.cascade_job.scorer);  // a local folder or a repo id in the hub cache
   PromptFile pf = read_prompt_input(o.input);
   CandidateSet cs = load_config(o.config);
   if (o.cascade) {
@@ -229,7 +232,7 @@ Runner add_route(CLI::App& app) {
   c->add_option("--cascade-predictor", o->cascade_job.predictor,
                 "Cascade predictor folder (`train --cascade FIRST`; default: the shipped models/cascade-clip)")
       ->needs(cf);
-  c->add_option("--scorer", o->cascade_job.scorer, "CLIPModel folder that scores the first images (with --cascade)")
+  c->add_option("--scorer", o->cascade_job.scorer, "CLIPModel folder (or a repo id in the hub cache) that scores the first images (with --cascade)")
       ->needs(cf);
   c->add_option("--metric", o->cascade_job.metric,
                 "Score metric of the cascade (clipscore or pickscore; default clipscore)")

@@ -4,6 +4,7 @@
 
 #include "catimage/batch/score_job.hpp"
 #include "catimage/batch/sweep.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/scoring/metrics.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
@@ -21,6 +22,7 @@ struct ScoreOptions {
 
 int run(ScoreOptions o) {
   parse_score_metric(o.job.metric);  // an unknown metric fails before any file is read
+  o.job.scorer = resolve_model_ref(o.job.scorer);  // a local folder or a repo id in the hub cache
   const auto items = read_score_items(o.input);
   if (std::filesystem::is_directory(o.input)) {  // scoring what is there is fine; say what is not
     const UnstartedShards un = unstarted_shards(o.input);
@@ -48,7 +50,8 @@ Runner add_score(CLI::App& app) {
       ->required();
   c->add_option("--scorer", o->job.scorer,
                 "CLIPModel folder in transformers format (config.json, model.safetensors, preprocessor_config.json, "
-                "vocab.json, merges.txt), e.g. openai/clip-vit-large-patch14 or yuvalkirstain/PickScore_v1")
+                "vocab.json, merges.txt), or a Hugging Face repo id in the local hub cache, e.g. "
+                "openai/clip-vit-large-patch14 or yuvalkirstain/PickScore_v1")
       ->required();
   c->add_option("--metric", o->job.metric,
                 "clipscore: 100 * max(cos, 0) (torchmetrics' CLIPScore); pickscore: exp(logit_scale) * cos")

@@ -7,6 +7,7 @@
 #include "catimage/batch/score_job.hpp"
 #include "catimage/batch/sweep.hpp"
 #include "catimage/io/atomic_file.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "cli/commands.hpp"
@@ -30,8 +31,8 @@ struct SweepOptions {
 int run_sweep(SweepOptions& o) {
   CandidateSet cs = sweep_candidates(load_config(o.config), o.candidates, o.steps);
   for (auto& c : cs.candidates) {  // the sweep's config lives in the output folder: no relative paths
-    if (c.weights) c.weights = fs::absolute(*c.weights).lexically_normal().string();
-    if (c.vae) c.vae = fs::absolute(*c.vae).lexically_normal().string();
+    for (auto* ref : {&c.weights, &c.vae})  // (a Hugging Face repo id stays one)
+      if (*ref && !is_hub_ref(**ref)) *ref = fs::absolute(**ref).lexically_normal().string();
   }
   o.job.per_candidate_folders = true;
   validate_generation_options(o.job);

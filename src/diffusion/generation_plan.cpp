@@ -6,6 +6,7 @@
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/families.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -41,6 +42,13 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   if (!c.weights)
     return stop(Verdict::cannot_run_here, "no \"weights\" folder in the config",
                 fmt::format("{} has no \"weights\": add the path of its {} to the config", who, f->folder_layout));
+  std::string folder, vae;
+  try {  // a Hugging Face repo id not in the local cache cannot run here
+    folder = resolve_model_ref(*c.weights);
+    if (c.vae) vae = resolve_model_ref(*c.vae);
+  } catch (const Error& e) {
+    return cannot(e.what());
+  }
   try {
     check_overrides(o);
   } catch (const Error& e) {
@@ -52,8 +60,8 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   p.width = o.width.value_or(c.width.value_or(0));
   p.height = o.height.value_or(c.height.value_or(0));
   p.guidance = o.guidance.value_or(c.guidance.value_or(f->default_guidance));
-  p.pipeline.folder = *c.weights;
-  p.pipeline.vae = c.vae.value_or("");
+  p.pipeline.folder = folder;
+  p.pipeline.vae = vae;
   p.pipeline.scheduler = c.scheduler.value_or("");
   p.pipeline.device = o.device;
   p.pipeline.dtype = o.dtype;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/paths.hpp"
 #include "catimage/util/strings.hpp"
@@ -109,6 +110,9 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
       if (s.empty()) c.bad(key, "empty path");
       std::filesystem::path p(s);
       if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+      std::error_code ec;
+      // A Hugging Face repo id stays as written: resolved from the hub cache only when a model is loaded.
+      if (parse_repo_id(s) && !std::filesystem::exists(p, ec)) return s;
       return p.lexically_normal().string();
     };
     cand.weights = resolve("weights");

@@ -1,0 +1,40 @@
+#pragma once
+// Model references: how a model is named wherever one is (a candidate's "weights" and "vae",
+// generate --model / --vae, the --scorer folder). In this order:
+//   1. a local path (a diffusers folder, a transformers folder or a .safetensors file);
+//   2. a Hugging Face repo id `org/name[@revision]`, resolved offline from the local hub cache:
+//      $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
+//      ~/.cache/huggingface/hub; its folder models--org--name holds refs/<revision> (the
+//      40-hex commit; revision "main" by default; a 40-hex revision is the commit itself) and
+//      snapshots/<commit>/, whose files are symlinks into blobs/ and read as ordinary files.
+// catimage never downloads: a reference found nowhere is one Error naming every place looked
+// and the `huggingface-cli download` command that fetches it.
+#include <optional>
+#include <string>
+
+namespace catimage {
+
+struct RepoId {
+  std::string org, name;
+  std::string revision;  // "" : main
+
+  std::string text() const;  // org/name[@revision]
+};
+
+// `text` as a repo id: exactly one '/', org and name of [A-Za-z0-9._-] not starting with '.',
+// an optional "@revision" of the same characters. nullopt for anything else.
+std::optional<RepoId> parse_repo_id(const std::string& text);
+
+// The hub cache folder the environment names (see above).
+std::string hub_cache_dir();
+
+// `ref` as a local path (relative ones against `base_dir` when it is given) if one exists
+// there; else, if it is repo-id shaped, its hub snapshot (or an Error naming the local path
+// tried, the cache place tried and the download command); else the local path, whose absence
+// the caller's folder checks report.
+std::string resolve_model_ref(const std::string& ref, const std::string& base_dir = "");
+
+// Whether `ref` is a repo id still to be resolved: repo-id shaped and not an existing path.
+bool is_hub_ref(const std::string& ref);
+
+}  // namespace catimage

@@ -1,0 +1,118 @@
+#include "catimage/io/model_ref.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "catimage/util/error.hpp"
+#include "catimage/util/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace catimage {
+
+namespace {
+
+bool id_chars(const std::string& s) {
+  if (s.empty() || s[0] == '.' || s[0] == '-') return false;
+  for (char ch : s)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') return false;
+  return true;
+}
+
+bool is_commit(const std::string& s) {
+  if (s.size() != 40) return false;
+  for (char ch : s)
+    if (!std::isxdigit(static_cast<unsigned char>(ch)) || std::isupper(static_cast<unsigned char>(ch))) return false;
+  return true;
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+bool exists(const std::string& p) {
+  std::error_code ec;
+  return fs::exists(p, ec);
+}
+
+std::string download_command(const RepoId& id) {
+  std::string cmd = "huggingface-cli download " + id.org + "/" + id.name;
+  if (!id.revision.empty()) cmd += " --revision " + id.revision;
+  return cmd;
+}
+
+// The snapshot folder, or "" with `why` saying what was missing.
+std::string find_snapshot(const RepoId& id, std::string& why) {
+  const fs::path repo = fs::path(hub_cache_dir()) / ("models--" + id.org + "--" + id.name);
+  const std::string rev = id.revision.empty() ? "main" : id.revision;
+  std::string commit = rev;
+  if (!is_commit(rev)) {
+    const fs::path ref = repo / "refs" / rev;
+    std::ifstream in(ref);
+    if (!in) {
+      why = fmt::format("no refs/{} in {}", rev, repo.string());
+      return "";
+    }
+    std::getline(in, commit);
+    commit = trim(commit);
+    if (!is_commit(commit)) {
+      why = fmt::format("{} holds \"{}\", not a 40-hex commit", ref.string(), commit);
+      return "";
+    }
+  }
+  const fs::path snap = repo / "snapshots" / commit;
+  std::error_code ec;
+  if (!fs::is_directory(snap, ec)) {
+    why = fmt::format("no snapshot folder {}", snap.string());
+    return "";
+  }
+  return snap.string();
+}
+
+}  // namespace
+
+std::string RepoId::text() const { return org + "/" + name + (revision.empty() ? "" : "@" + revision); }
+
+std::optional<RepoId> parse_repo_id(const std::string& text) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos || text.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  RepoId id;
+  id.org = text.substr(0, slash);
+  std::string rest = text.substr(slash + 1);
+  if (const auto at = rest.find('@'); at != std::string::npos) {
+    id.revision = rest.substr(at + 1);
+    rest = rest.substr(0, at);
+    if (!id_chars(id.revision)) return std::nullopt;
+  }
+  id.name = rest;
+  if (!id_chars(id.org) || !id_chars(id.name)) return std::nullopt;
+  return id;
+}
+
+std::string hub_cache_dir() {
+  if (auto v = env("HF_HUB_CACHE"); !v.empty()) return v;
+  if (auto v = env("HF_HOME"); !v.empty()) return (fs::path(v) / "hub").string();
+  if (auto v = env("XDG_CACHE_HOME"); !v.empty()) return (fs::path(v) / "huggingface" / "hub").string();
+  return (fs::path(env("HOME")) / ".cache" / "huggingface" / "hub").string();
+}
+
+std::string resolve_model_ref(const std::string& ref, const std::string& base_dir) {
+  std::string local = ref;  // as given, or against base_dir
+  if (fs::path(ref).is_relative() && !base_dir.empty()) local = (fs::path(base_dir) / ref).lexically_normal().string();
+  if (exists(local)) return local;
+  const auto id = parse_repo_id(ref);
+  if (!id) return local;
+  std::string why;
+  std::string snap = find_snapshot(*id, why);
+  if (snap.empty())
+    fail("model {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`",
+         ref, local, why, download_command(*id));
+  return snap;
+}
+
+bool is_hub_ref(const std::string& ref) { return parse_repo_id(ref) && !exists(ref); }
+
+}  // namespace catimage
