@@ -44,8 +44,6 @@
 ##SBATCH --requeue
 set -euo pipefail
 
-die() { echo "route_generate_array.sh: $*" >&2; exit 2; }
-
 if [[ -z "${CATIMAGE:-}" ]]; then
   if [[ -x "${SLURM_SUBMIT_DIR:-.}/build/catimage" ]]; then CATIMAGE="${SLURM_SUBMIT_DIR:-.}/build/catimage"
   else CATIMAGE=catimage; fi
@@ -57,30 +55,16 @@ ROUTES=${ROUTES:-$OUT/routes.jsonl}
 ROUTE_ARGS=${ROUTE_ARGS:-}
 EXTRA_ARGS=${EXTRA_ARGS:-}
 
-is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
-
-shard=()
-if [[ -n "${SHARD_INDEX:-}" || -n "${SLURM_ARRAY_TASK_ID:-}" ]]; then
-  N=${SHARD_COUNT:-${SLURM_ARRAY_TASK_COUNT:-}}
-  if [[ -n "${SHARD_INDEX:-}" ]]; then
-    K=$SHARD_INDEX
-  else
-    min=${ARRAY_MIN:-${SLURM_ARRAY_TASK_MIN:-}}
-    step=${ARRAY_STEP:-${SLURM_ARRAY_TASK_STEP:-1}}
-    [[ -n "${ARRAY_MIN:-}" && -z "${ARRAY_STEP:-}" ]] && step=1  # a resubmitted single task reports its own step
-    if ! { is_int "$min" && is_int "$step" && (( step > 0 )) && is_int "$SLURM_ARRAY_TASK_ID"; }; then
-      die "cannot work out the shard (task ${SLURM_ARRAY_TASK_ID:-?}, min ${min:-?}, step ${step:-?}); set SHARD_INDEX and SHARD_COUNT"
-    fi
-    if ! (( SLURM_ARRAY_TASK_ID >= min && (SLURM_ARRAY_TASK_ID - min) % step == 0 )); then
-      die "array task $SLURM_ARRAY_TASK_ID is not min $min + a multiple of step $step; set SHARD_INDEX and SHARD_COUNT"
-    fi
-    K=$(( (SLURM_ARRAY_TASK_ID - min) / step ))
-  fi
-  if ! { is_int "$K" && is_int "$N" && (( N >= 1 && K < N )); }; then
-    die "shard ${K:-?}/${N:-?} is not 0 <= K < N (array task ${SLURM_ARRAY_TASK_ID:-none}); check ARRAY_MIN/SHARD_INDEX/SHARD_COUNT"
-  fi
-  shard=(--shard "$K/$N")
-fi
+# The shard of this array task (K/N, from the array variables or SHARD_INDEX/SHARD_COUNT): shard=(--shard K/N) or ().
+# Slurm runs a copy of this script from its spool folder: shard.sh is found beside the submitted
+# script (scontrol's Command=), or in CATIMAGE_SLURM_DIR.
+slurm_dir=${CATIMAGE_SLURM_DIR:-}
+[[ -z "$slurm_dir" && -n "${SLURM_JOB_ID:-}" ]] &&
+  slurm_dir=$(dirname "$(scontrol show job "$SLURM_JOB_ID" 2>/dev/null | sed -nE 's/^ *Command=([^ ]+).*/\1/p' | head -n 1)")
+[[ -f "${slurm_dir:-}/shard.sh" ]] || slurm_dir=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=shard.sh
+source "$slurm_dir/shard.sh" || { echo "route_generate_array.sh: shard.sh not found (set CATIMAGE_SLURM_DIR)" >&2; exit 2; }
+shard_of_task route_generate_array.sh
 
 # One intra-op thread per allocated CPU (libtorch would otherwise use every core of the node).
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-${SLURM_CPUS_PER_TASK:-1}}

@@ -10,6 +10,7 @@
 
 #include "batch/image_key.hpp"
 #include "batch/manifest.hpp"
+#include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/png_writer.hpp"
 #include "catimage/scoring/clip_scorer.hpp"
@@ -149,10 +150,11 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
     image_hash.push_back(fnv1a64_hex(bytes));
   }
   if (!damaged.empty())
-    fail("{}{}\nnothing was scored; make the damaged images again (a generate run with the same options remakes "
-         "them) or leave them out",
-         fmt::join(damaged.begin(), damaged.begin() + std::min<std::size_t>(damaged.size(), 10), "\n"),
-         damaged.size() > 10 ? fmt::format("\n... and {} more damaged images", damaged.size() - 10) : "");
+    fail(
+        "{}{}\nnothing was scored; make the damaged images again (a generate run with the same options remakes "
+        "them) or leave them out",
+        fmt::join(damaged.begin(), damaged.begin() + std::min<std::size_t>(damaged.size(), 10), "\n"),
+        damaged.size() > 10 ? fmt::format("\n... and {} more damaged images", damaged.size() - 10) : "");
   Manifest log(o.output);
 
   // What is already scored, with the same image bytes, prompt, metric and scorer, is kept.
@@ -175,7 +177,23 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
   if (todo.empty()) return rep;
 
   torch::NoGradGuard ng;
-  auto scorer = ClipScorer::load(o.scorer, metric, resolve_device(o.device));
+  const torch::Device device = resolve_device(o.device);
+  auto scorer = ClipScorer::load(o.scorer, metric, device);
+  // On the CPU each image is scored alone, as the pipelines generate (diffusion/batch_invariance):
+  // a batched forward pass sums in another order, and a score would depend on which images
+  // shared its batch (a resumed or sharded run scores other batches).
+  const bool alone = runs_requests_alone(device);
+  auto score = [&](const std::vector<torch::Tensor>& images, const std::vector<std::string>& prompts) {
+    if (!alone || images.size() < 2) return scorer.score(images, prompts);
+    PairScores all;
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      const PairScores one = scorer.score({images[i]}, {prompts[i]});
+      all.scores.push_back(one.scores[0]);
+      all.truncated.push_back(one.truncated[0]);
+      all.truncated_count += one.truncated_count;
+    }
+    return all;
+  };
   Progress progress("score", todo.size(), "img");
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t at = 0; at < todo.size(); at += o.batch) {
@@ -190,7 +208,7 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
       }
       prompts.push_back(todo[i]->prompt);
     }
-    const PairScores s = scorer.score(images, prompts);
+    const PairScores s = score(images, prompts);
     for (std::size_t i = at; i < end; ++i) {
       const ScoreItem& it = *todo[i];
       json r = {{"file", it.file},

@@ -11,6 +11,8 @@
 #include "batch/job_plan.hpp"
 #include "batch/manifest.hpp"
 #include "catimage/batch/score_job.hpp"
+#include "catimage/io/atomic_file.hpp"
+#include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 
@@ -70,6 +72,29 @@ std::vector<GenerationItem> sweep_items(const PromptFile& pf, const CandidateSet
 }
 
 std::string sweep_config_path(const std::string& dir) { return (fs::path(dir) / "candidates.json").string(); }
+
+void run_sweep_job(CandidateSet cs, const PromptFile& pf, GenerationJobOptions job) {
+  for (auto& c : cs.candidates) {           // the sweep's config lives in the output folder: no relative paths
+    for (auto* ref : {&c.weights, &c.vae})  // (a Hugging Face repo id stays one)
+      if (*ref && !is_hub_ref(**ref)) *ref = fs::absolute(**ref).lexically_normal().string();
+  }
+  job.per_candidate_folders = true;
+  validate_generation_options(job);
+  for (const auto& c : cs.candidates) check_generatable(cs, c, job);
+  create_output_folder(job.out_dir);
+  const std::string cfg = sweep_config_path(job.out_dir);
+  if (fs::is_regular_file(cfg)) {
+    const CandidateSet before = load_candidates(cfg);
+    if (before.names() != cs.names())
+      fail("{}: this folder holds a sweep of other candidates ({}); sweep into another --out", cfg,
+           fmt::join(before.names(), ", "));
+  } else {
+    write_file_atomic(cfg, candidates_to_json(cs).dump(2) + "\n");
+  }
+  spdlog::info("sweep: {} prompts x {} candidates ({}) into {}", pf.prompts.size(), cs.size(),
+               fmt::join(cs.names(), ", "), job.out_dir);
+  run_generation(cs, sweep_items(pf, cs, job.seed), job);
+}
 
 UnstartedShards unstarted_shards(const std::string& dir) {
   UnstartedShards out;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "catimage/eval/adapt_cv.hpp"
 #include "catimage/eval/cluster_cv.hpp"
 #include "catimage/eval/cross_validation.hpp"
 #include "catimage/io/atomic_file.hpp"
@@ -26,6 +27,10 @@ struct CvOptions {
   std::vector<double> margins = {0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3};
   double min_share = 0.9, margin = 0, se_tolerance = 0.0;
   double cascade_alpha = 10, score_cost = 0;
+  std::vector<int> adapt;
+  std::vector<double> weight_grid = default_weight_grid();
+  LearningOptions learn;
+  bool no_learning = false;
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
   bool json_out = false;
@@ -74,8 +79,47 @@ int run_guard(const CvOptions& o, const QualityTable& t) {
   return 0;
 }
 
+// --adapt: labelled prompts of held-out clusters (eval/adapt_cv.hpp).
+int run_adapt(const CvOptions& o, const QualityTable& t) {
+  if (!o.compare.empty() || o.test_max_words || !o.judge.empty())
+    fail("--adapt takes no --compare, --test-max-words or --judge");
+  if (o.kind != "tfidf-ridge") fail("--adapt trains tfidf-ridge (the kind that takes row weights), not {}", o.kind);
+  AdaptCvRequest req;
+  req.ks = o.adapt;
+  req.clusters = o.clusters ? o.clusters : 10;
+  req.repeats = o.repeats;
+  req.seed = o.seed;
+  const json hyper = parse_hyper(o.hyper, "--hyper");
+  req.alpha = hyper.value("alpha", 10.0);
+  req.margin = o.margin;
+  req.first = o.cascade;
+  req.cascade_alpha = o.cascade_alpha;
+  req.score_cost = o.score_cost;
+  req.weight_grid = o.weight_grid;
+  req.learning = !o.no_learning;
+  req.learn = o.learn;
+  req.learn.seed = o.seed;
+  req.costs = training_costs(t, o.config);
+  spdlog::info("{}: {} prompts; {} labelled prompts of each of {} held-out clusters", o.table, t.rows.size(),
+               json(o.adapt).dump(), req.clusters);
+  const AdaptCvResult r = adapt_cross_validate(t, req);
+  const std::string title =
+      o.title.empty() ? "adapting to held-out clusters of " + std::filesystem::path(o.table).filename().string()
+                      : o.title;
+  if (!o.output.empty()) {
+    write_file_atomic(o.output, adapt_cv_json(r).dump(2) + "\n");
+    spdlog::info("wrote {}", o.output);
+  }
+  if (o.json_out)
+    std::cout << adapt_cv_json(r).dump(2) << "\n";
+  else
+    std::cout << adapt_cv_markdown(r, title);
+  return 0;
+}
+
 int run(const CvOptions& o) {
   const QualityTable t = load_quality_table(o.table);
+  if (!o.adapt.empty()) return run_adapt(o, t);
   if (o.clusters) return run_guard(o, t);
   CvRequest req;
   req.folds = o.folds;
@@ -154,6 +198,29 @@ Runner add_cv(CLI::App& app) {
                 "With --clusters: a cluster counts as at or above the best single unless its gain is below it by more "
                 "than this many standard errors of that gain (default 0: strictly >= 0)")
       ->check(at_least(0));
+  c->add_option("--adapt", o->adapt,
+                "Adapting to a user's prompts instead: hold out each of --clusters clusters (default 10), label this "
+                "many of its prompts (e.g. 0,50,200), train on the rest + them (their weight chosen by CV on them) and "
+                "measure on the rest of the cluster; with --cascade FIRST also the cascade and the cascade that "
+                "learns as it runs")
+      ->delimiter(',')
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--weight-grid", o->weight_grid,
+                "With --adapt: the user-row weights tried (must hold 1; default 1,3,10,30)")
+      ->delimiter(',');
+  c->add_option("--learn-every", o->learn.every,
+                "With --adapt --cascade: refit the learning cascade after every this many prompts (default 100)")
+      ->check(at_least(1));
+  c->add_option("--explore", o->learn.explore,
+                "With --adapt --cascade: share of prompts the learning cascade escalates to a uniformly drawn "
+                "candidate (default 0)")
+      ->check(CLI::Range(0.0, 0.999));
+  c->add_option("--learn-weight", o->learn.run_weight,
+                "With --adapt --cascade: weight of a learnt run row (times 1/propensity; base rows weigh 1; default 1)")
+      ->check(greater_than(0));
+  c->add_option("--ipw-cap", o->learn.max_ipw, "With --adapt --cascade: cap on 1/propensity (default: none)")
+      ->check(at_least(1));
+  c->add_flag("--no-learning", o->no_learning, "With --adapt --cascade: skip the learning cascade's simulation");
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
   c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)")->check(kSeed);

@@ -37,12 +37,19 @@ struct RouteOptions {
   GenerationJobOptions job;
   bool cascade = false;
   CascadeJobOptions cascade_job;
+  std::string cascade_phase = "all";
 };
 
 // --cascade: generate FIRST, score, route the priced options, escalate (batch/cascade_job.hpp).
 int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, const RoutingRequest& request) {
   if (o.cascade_job.predictor.empty()) o.cascade_job.predictor = default_cascade_predictor_dir();
+  o.cascade_job.phase = parse_cascade_phase(o.cascade_phase);
+  o.cascade_job.learning.seed = o.job.seed;  // the exploration draws follow --seed
   const CascadeJobResult res = run_cascade_job(cs, pf, request, o.job, o.cascade_job);
+  if (!res.finished) {
+    spdlog::info("cascade phase {} done; still to run: {}", o.cascade_phase, res.pending);
+    return 0;
+  }
   std::unique_ptr<AtomicFile> file;
   std::ostream* out = &std::cout;
   if (!o.output.empty() && o.output != "-") {
@@ -63,8 +70,15 @@ int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, c
                res.first, n, res.escalated, n ? 100.0 * res.escalated / n : 0.0, kept_second, pf.skipped.size());
   for (const auto& [name, c] : count) spdlog::info("  {:<24} {:>7} prompts", name, c);
   if (n)
-    spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {} (first image and scoring included)",
-                 res.mean_predicted, res.mean_cost, cs.cost_unit);
+    spdlog::info("  expected mean quality {:.4f} at mean cost {:.4g} {} (first image and scoring included){}",
+                 res.mean_predicted, res.mean_cost, cs.cost_unit,
+                 res.budget > 0 ? fmt::format("; budget {:.4g} {}", res.budget, cs.cost_unit) : std::string());
+  if (o.cascade_job.learn) {
+    std::size_t explored = 0;
+    for (const auto& rec : res.records) explored += rec.value("explored", false);
+    spdlog::info("  learning: {} block(s) of {} prompts, the predictor refitted after each; {} prompt(s) explored",
+                 res.blocks, o.cascade_job.learning.every, explored);
+  }
   return 0;
 }
 
@@ -172,8 +186,7 @@ void print_routes(const RouteOptions& o, const PromptFile& pf, const CandidateSe
     file = std::make_unique<AtomicFile>(o.output);
     out = &file->stream();
   }
-  const bool table =
-      !file && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
+  const bool table = !file && (o.format == "table" || (o.format == "auto" && o.output.empty() && stdout_is_terminal()));
   if (table)
     print_route_table(std::cout, pf, cs, res.predicted, res.routed);
   else if (write_routes_file || o.output.empty() || o.output == "-")
@@ -232,7 +245,8 @@ Runner add_route(CLI::App& app) {
   c->add_option("--cascade-predictor", o->cascade_job.predictor,
                 "Cascade predictor folder (`train --cascade FIRST`; default: the shipped models/cascade-clip)")
       ->needs(cf);
-  c->add_option("--scorer", o->cascade_job.scorer, "CLIPModel folder (or a repo id in the hub cache) that scores the first images (with --cascade)")
+  c->add_option("--scorer", o->cascade_job.scorer,
+                "CLIPModel folder (or a repo id in the hub cache) that scores the first images (with --cascade)")
       ->needs(cf);
   c->add_option("--metric", o->cascade_job.metric,
                 "Score metric of the cascade (clipscore or pickscore; default clipscore)")
@@ -247,6 +261,35 @@ Runner add_route(CLI::App& app) {
   c->add_option("--score-batch", o->cascade_job.score_batch, "Images per scorer forward pass (default 16)")
       ->check(at_least(1))
       ->needs(cf);
+  c->add_option("--cascade-phase", o->cascade_phase,
+                "all (default), or one phase for a cluster's chained jobs: first (sharded: generate and score the "
+                "first images), plan (one job: route with the batch's budget; finishes the folder when all is done), "
+                "second (sharded: generate the planned escalations)")
+      ->needs(cf);
+  auto* learn = c->add_flag("--learn", o->cascade_job.learn,
+                            "Refit the cascade predictor as escalations are scored: plan in blocks of --learn-every "
+                            "prompts, each with the predictor refitted on the base table plus what the run observed, "
+                            "re-solving the budget so the batch still meets it exactly (every escalation is scored)")
+                    ->needs(cf);
+  c->add_option("--learn-every", o->cascade_job.learning.every,
+                "With --learn: prompts per block, the predictor refitted after each (default 100)")
+      ->check(at_least(1))
+      ->needs(learn);
+  c->add_option("--explore", o->cascade_job.learning.explore,
+                "With --learn: share of prompts (drawn by id and --seed) escalated to a uniformly drawn candidate, "
+                "their propensity logged and the refits inverse-propensity weighted (default 0)")
+      ->check(CLI::Range(0.0, 0.999))
+      ->needs(learn);
+  c->add_option("--learn-weight", o->cascade_job.learning.run_weight,
+                "With --learn: weight of an observed difference against a base row (times 1/propensity; default 1)")
+      ->check(greater_than(0))
+      ->needs(learn);
+  c->add_option("--ipw-cap", o->cascade_job.learning.max_ipw, "With --learn: cap on 1/propensity (default: none)")
+      ->check(at_least(1))
+      ->needs(learn);
+  c->add_option("--learn-base", o->cascade_job.learn_base,
+                "With --learn: the base table of the refits (default: the table the cascade predictor was trained on)")
+      ->needs(learn);
   return [o] { return run(*o); };
 }
 

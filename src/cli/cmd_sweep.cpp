@@ -29,28 +29,7 @@ struct SweepOptions {
 };
 
 int run_sweep(SweepOptions& o) {
-  CandidateSet cs = sweep_candidates(load_config(o.config), o.candidates, o.steps);
-  for (auto& c : cs.candidates) {  // the sweep's config lives in the output folder: no relative paths
-    for (auto* ref : {&c.weights, &c.vae})  // (a Hugging Face repo id stays one)
-      if (*ref && !is_hub_ref(**ref)) *ref = fs::absolute(**ref).lexically_normal().string();
-  }
-  o.job.per_candidate_folders = true;
-  validate_generation_options(o.job);
-  for (const auto& c : cs.candidates) check_generatable(cs, c, o.job);
-  const PromptFile pf = read_prompt_input(o.input);
-  create_output_folder(o.job.out_dir);
-  const std::string cfg = sweep_config_path(o.job.out_dir);
-  if (fs::is_regular_file(cfg)) {
-    const CandidateSet before = load_candidates(cfg);
-    if (before.names() != cs.names())
-      fail("{}: this folder holds a sweep of other candidates ({}); sweep into another --out", cfg,
-           fmt::join(before.names(), ", "));
-  } else {
-    write_file_atomic(cfg, candidates_to_json(cs).dump(2) + "\n");
-  }
-  spdlog::info("sweep: {} prompts x {} candidates ({}) into {}", pf.prompts.size(), cs.size(),
-               fmt::join(cs.names(), ", "), o.job.out_dir);
-  run_generation(cs, sweep_items(pf, cs, o.job.seed), o.job);
+  run_sweep_job(sweep_candidates(load_config(o.config), o.candidates, o.steps), read_prompt_input(o.input), o.job);
   return 0;
 }
 

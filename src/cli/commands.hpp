@@ -23,5 +23,6 @@ Runner add_cv(CLI::App& app);
 Runner add_score(CLI::App& app);
 Runner add_sweep(CLI::App& app);
 Runner add_table(CLI::App& app);
+Runner add_adapt(CLI::App& app);
 
 }  // namespace catimage::cli

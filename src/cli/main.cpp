@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
       {"generate", cli::add_generate(app)}, {"bench", cli::add_bench(app)},
       {"merge", cli::add_merge(app)},       {"cv", cli::add_cv(app)},
       {"score", cli::add_score(app)},       {"sweep", cli::add_sweep(app)},
-      {"table", cli::add_table(app)},       {"random-weights", cli::add_random_weights(app)}};
+      {"table", cli::add_table(app)},       {"random-weights", cli::add_random_weights(app)},
+      {"adapt", cli::add_adapt(app)}};
 
   try {
     app.parse(argc, argv);

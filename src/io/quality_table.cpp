@@ -22,10 +22,19 @@ int QualityTable::index(const std::string& name) const {
 
 std::vector<double> QualityTable::mean_quality() const {
   std::vector<double> m(candidates.size(), 0.0);
-  for (const auto& r : rows)
-    for (std::size_t k = 0; k < m.size(); ++k) m[k] += r.quality[k];
-  for (auto& v : m) v /= rows.empty() ? 1 : rows.size();
+  double total = 0;
+  for (const auto& r : rows) {
+    total += r.weight;
+    for (std::size_t k = 0; k < m.size(); ++k) m[k] += r.weight * r.quality[k];
+  }
+  for (auto& v : m) v /= rows.empty() ? 1 : total;
   return m;
+}
+
+bool QualityTable::weighted() const {
+  for (const auto& r : rows)
+    if (r.weight != 1) return true;
+  return false;
 }
 
 Matrix QualityTable::quality_matrix() const {
@@ -67,7 +76,7 @@ QualityTable QualityTable::reordered(const std::vector<std::string>& names) cons
   t.candidates = names;
   t.rows.reserve(rows.size());
   for (const auto& r : rows) {
-    QualityRecord q{r.id, r.prompt, {}, {}, r.line};
+    QualityRecord q{r.id, r.prompt, {}, {}, r.line, r.weight};
     for (int i : idx) q.quality.push_back(r.quality[i]);
     if (!r.cost.empty())
       for (int i : idx) q.cost.push_back(r.cost[i]);
@@ -110,9 +119,10 @@ std::vector<double> read_values(const json& obj, const char* key, const QualityT
     if (!std::isfinite(x)) fail("{}: {}.\"{}\": not a finite number", loc, key, n);
     const bool cost = std::string(key) == "cost";  // a negative cost has its own error below
     if ((cost ? x : std::abs(x)) > kValueBound)
-      fail("{}: {}.\"{}\": {:g} is out of range: {} must be <= {:g} (larger values overflow the float statistics "
-           "predictors keep)",
-           loc, key, n, x, cost ? "cost" : "|quality|", kValueBound);
+      fail(
+          "{}: {}.\"{}\": {:g} is out of range: {} must be <= {:g} (larger values overflow the float statistics "
+          "predictors keep)",
+          loc, key, n, x, cost ? "cost" : "|quality|", kValueBound);
     v.push_back(x);
   }
   if (obj.size() != names.size())
@@ -144,9 +154,10 @@ QualityTable load_quality_table(const std::string& path) {
     auto loc = where(path, lineno);
     json j = parse_json(line, path, lineno);
     if (!j.is_object()) fail("{}: expected a JSON object, got {}", loc, json_type(j));
-    static const std::unordered_set<std::string> allowed = {"id", "prompt", "quality", "cost"};
+    static const std::unordered_set<std::string> allowed = {"id", "prompt", "quality", "cost", "weight"};
     for (auto it = j.begin(); it != j.end(); ++it)
-      if (!allowed.count(it.key())) fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost)", loc, it.key());
+      if (!allowed.count(it.key()))
+        fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost, weight)", loc, it.key());
     QualityRecord r;
     r.line = lineno;
     if (!j.contains("id")) fail("{}: missing key \"id\"", loc);
@@ -165,6 +176,12 @@ QualityTable load_quality_table(const std::string& path) {
       r.cost = read_values(j["cost"], "cost", t, loc, nullptr);
       for (std::size_t k = 0; k < r.cost.size(); ++k)
         if (r.cost[k] < 0) fail("{}: cost.\"{}\": negative cost {}", loc, t.candidates[k], r.cost[k]);
+    }
+    if (j.contains("weight")) {
+      const json& w = j["weight"];
+      if (!w.is_number() || !std::isfinite(w.get<double>()) || !(w.get<double>() > 0) || w.get<double>() > kValueBound)
+        fail("{}: \"weight\": must be a number > 0 and <= {:g}, got {}", loc, kValueBound, w.dump());
+      r.weight = w.get<double>();
     }
     t.rows.push_back(std::move(r));
   }
@@ -185,6 +202,7 @@ void write_quality_record(std::ostream& out, const std::vector<std::string>& can
     for (std::size_t k = 0; k < candidates.size(); ++k) c[candidates[k]] = r.cost[k];
     j["cost"] = std::move(c);
   }
+  if (r.weight != 1) j["weight"] = r.weight;
   out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
 }
 

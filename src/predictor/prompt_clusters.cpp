@@ -1,5 +1,6 @@
 #include "catimage/predictor/prompt_clusters.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -99,6 +100,50 @@ PromptClusters cluster_prompts(const std::vector<std::string>& prompts, int k, s
       out.exemplar[c] = i;
     }
   }
+  return out;
+}
+
+std::vector<std::size_t> stratified_sample(const PromptClusters& pc, std::size_t n, std::uint64_t seed) {
+  const std::size_t total = pc.label.size(), k = pc.size.size();
+  std::vector<std::vector<std::size_t>> members(k);
+  for (std::size_t i = 0; i < total; ++i) members.at(pc.label[i]).push_back(i);
+  std::vector<std::size_t> out;
+  if (n >= total) {
+    for (std::size_t i = 0; i < total; ++i) out.push_back(i);
+    return out;
+  }
+  // Every non-empty cluster one prompt while n allows (larger clusters first), the rest
+  // proportionally by largest remainders.
+  std::vector<std::size_t> order;
+  for (std::size_t c = 0; c < k; ++c)
+    if (!members[c].empty()) order.push_back(c);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return members[a].size() > members[b].size(); });
+  std::vector<std::size_t> take(k, 0);
+  std::size_t left = n;
+  for (std::size_t c : order)
+    if (left) take[c] = 1, --left;
+  const std::size_t rest = left;
+  std::vector<std::pair<double, std::size_t>> remainder;  // (fractional share, cluster)
+  for (std::size_t c : order) {
+    const double share = static_cast<double>(rest) * members[c].size() / total;
+    const std::size_t whole = std::min(static_cast<std::size_t>(share), members[c].size() - take[c]);
+    take[c] += whole;
+    left -= whole;
+    remainder.push_back({share - static_cast<double>(whole), c});
+  }
+  std::stable_sort(remainder.begin(), remainder.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [frac, c] : remainder)  // largest remainders first
+    if (left && take[c] < members[c].size()) ++take[c], --left;
+  for (std::size_t c : order)  // still short where clusters are full: the largest with room
+    while (left && take[c] < members[c].size()) ++take[c], --left;
+  std::mt19937_64 rng(seed);
+  for (std::size_t c = 0; c < k; ++c) {
+    auto& m = members[c];
+    std::shuffle(m.begin(), m.end(), rng);
+    for (std::size_t j = 0; j < take[c]; ++j) out.push_back(m[j]);
+  }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -28,7 +28,7 @@ const std::vector<PredictorKind>& predictor_kinds() {
   static const std::vector<PredictorKind> kinds = {
       {"tfidf-ridge",
        "TF-IDF word 1-2-grams and char 2-5-grams, one ridge regression per output (the shipped predictors)",
-       train_tfidf_ridge, TfidfRidgePredictor::load, /*needs_validation=*/false},
+       train_tfidf_ridge, TfidfRidgePredictor::load, /*needs_validation=*/false, /*row_weights=*/true},
       neural_kind("bag", "embedding bag over sentencepiece pieces, hashed piece and char n-grams, prompt statistics",
                   kBagArch),
       neural_kind("transformer", "small transformer encoder over sentencepiece pieces", kTransformerArch),

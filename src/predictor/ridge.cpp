@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "catimage/util/error.hpp"
 #include "predictor/tfidf.hpp"
 
 namespace catimage {
@@ -14,23 +15,32 @@ double sparse_dot(const SparseRow& r, const float* w) {
 }
 
 RidgeFit fit_ridge(const std::vector<SparseRow>& X, std::size_t nf, const std::vector<double>& y, double alpha,
-                   int max_iter, double tol) {
+                   const std::vector<double>& weights, int max_iter, double tol) {
   const std::size_t n = X.size();
+  if (!weights.empty() && weights.size() != n) fail("ridge: {} weights for {} rows", weights.size(), n);
+  auto weight = [&](std::size_t i) { return weights.empty() ? 1.0 : weights[i]; };
   RidgeFit fit;
-  fit.intercept = n ? std::accumulate(y.begin(), y.end(), 0.0) / n : 0.0;
-  // A v = X^T X v + alpha v
+  double total = 0, sum = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    total += weight(i);
+    sum += weight(i) * y[i];
+  }
+  fit.intercept = total > 0 ? sum / total : 0.0;
+  // A v = X^T W X v + alpha v
   auto apply = [&](const std::vector<double>& v, std::vector<double>& out) {
     out.assign(nf, 0.0);
     for (std::size_t i = 0; i < n; ++i) {
       double xv = 0;
       for (std::size_t k = 0; k < X[i].idx.size(); ++k) xv += X[i].val[k] * v[X[i].idx[k]];
+      xv *= weight(i);
       for (std::size_t k = 0; k < X[i].idx.size(); ++k) out[X[i].idx[k]] += X[i].val[k] * xv;
     }
     for (std::size_t j = 0; j < nf; ++j) out[j] += alpha * v[j];
   };
   std::vector<double> b(nf, 0.0), w(nf, 0.0), r, p, Ap;
   for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t k = 0; k < X[i].idx.size(); ++k) b[X[i].idx[k]] += X[i].val[k] * (y[i] - fit.intercept);
+    for (std::size_t k = 0; k < X[i].idx.size(); ++k)
+      b[X[i].idx[k]] += X[i].val[k] * weight(i) * (y[i] - fit.intercept);
   r = b;
   p = r;
   double rr = std::inner_product(r.begin(), r.end(), r.begin(), 0.0);

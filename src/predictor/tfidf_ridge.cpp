@@ -63,6 +63,32 @@ std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string
   return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(r.w), std::move(r.b));
 }
 
+std::unique_ptr<TfidfRidgePredictor> fit_tfidf_ridge(const TfidfVectorizer& vec, const std::vector<SparseRow>& X,
+                                                     const TrainInput& in, double alpha) {
+  const auto& train = in.train;
+  const std::size_t no = train.targets.cols;
+  std::vector<std::vector<float>> w(no);
+  std::vector<double> b(no);
+  for (std::size_t o = 0; o < no; ++o) {
+    std::vector<double> y(train.prompts.size());
+    for (std::size_t i = 0; i < y.size(); ++i) y[i] = train.targets(i, o);
+    auto fit = fit_ridge(X, vec.size(), y, alpha, train.weights);
+    w[o] = std::move(fit.w);
+    b[o] = fit.intercept;
+  }
+  const TfidfOptions topt = TfidfOptions::from_hyper(in.req.hyper);
+  PredictorMeta meta = in.base;
+  meta.kind = "tfidf-ridge";
+  meta.tokenizer_checksum.clear();
+  meta.model = {{"alpha", alpha},
+                {"features", vec.size()},
+                {"min_df", 2},
+                {"word_ngrams", {topt.word_lo, topt.word_hi}},
+                {"char_ngrams", {topt.char_lo, topt.char_hi}},
+                {"style", topt.style}};
+  return std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
+}
+
 std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   const auto& train = in.train;
   TfidfVectorizer vec;
@@ -71,17 +97,11 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   std::vector<SparseRow> X;
   X.reserve(train.prompts.size());
   for (const auto& p : train.prompts) X.push_back(vec.transform(p));
-  const std::size_t no = train.targets.cols;
   spdlog::info("tfidf-ridge: {} features from {} prompts", vec.size(), X.size());
   // alpha: the request's --hyper {"alpha": A} (chosen by cross-validation; required when there is
   // no validation set), else the best of a grid on the validation set.
   std::vector<double> grid = {1.0, 3.0, 10.0, 30.0, 100.0};
-  if (in.req.hyper.contains("alpha")) {
-    const json& a = in.req.hyper["alpha"];
-    if (!a.is_number() || !(a.get<double>() > 0) || !std::isfinite(a.get<double>()))
-      fail("--hyper: tfidf-ridge \"alpha\" must be a positive number, got {}", a.dump());
-    grid = {a.get<double>()};
-  }
+  if (in.req.hyper.contains("alpha")) grid = {tfidf_ridge_alpha(in.req.hyper)};
   const bool no_val = in.val.prompts.empty();
   if (no_val && grid.size() != 1)
     fail(
@@ -91,25 +111,7 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   double best_score = -1e300, best_alpha = 0;
   json tried = json::array();
   for (double alpha : grid) {
-    std::vector<std::vector<float>> w(no);
-    std::vector<double> b(no);
-    for (std::size_t o = 0; o < no; ++o) {
-      std::vector<double> y(train.prompts.size());
-      for (std::size_t i = 0; i < y.size(); ++i) y[i] = train.targets(i, o);
-      auto fit = fit_ridge(X, vec.size(), y, alpha);
-      w[o] = std::move(fit.w);
-      b[o] = fit.intercept;
-    }
-    PredictorMeta meta = in.base;
-    meta.kind = "tfidf-ridge";
-    meta.tokenizer_checksum.clear();
-    meta.model = {{"alpha", alpha},
-                  {"features", vec.size()},
-                  {"min_df", 2},
-                  {"word_ngrams", {topt.word_lo, topt.word_hi}},
-                  {"char_ngrams", {topt.char_lo, topt.char_hi}},
-                  {"style", topt.style}};
-    auto p = std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
+    auto p = fit_tfidf_ridge(vec, X, in, alpha);
     const double s = no_val ? 0.0 : validation_score(in.req, *p, in.val).score;
     if (!no_val) spdlog::info("  alpha {:<5} validation AIQ {:.4f}", alpha, s);
     tried.push_back({{"alpha", alpha}, {"val_aiq", no_val ? json(nullptr) : json(s)}});
@@ -122,6 +124,13 @@ std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in) {
   best->mutable_meta().training["alpha_search"] = tried;
   spdlog::info("tfidf-ridge: alpha {} chosen", best_alpha);
   return best;
+}
+
+double tfidf_ridge_alpha(const json& hyper) {
+  const json& a = hyper.at("alpha");
+  if (!a.is_number() || !(a.get<double>() > 0) || !std::isfinite(a.get<double>()))
+    fail("--hyper: tfidf-ridge \"alpha\" must be a positive number, got {}", a.dump());
+  return a.get<double>();
 }
 
 }  // namespace catimage

@@ -26,4 +26,12 @@ class TfidfRidgePredictor : public Predictor {
 // The kind recorded is tfidf-ridge whatever in.base.kind says (the ensemble trains one as a member).
 std::unique_ptr<TfidfRidgePredictor> train_tfidf_ridge(const TrainInput& in);
 
+// One alpha on features already computed: X[i] = vec.transform(in.train.prompts[i]) (the
+// vocabulary may come from more prompts than the training rows': predictor/feature_space.hpp).
+std::unique_ptr<TfidfRidgePredictor> fit_tfidf_ridge(const TfidfVectorizer& vec, const std::vector<SparseRow>& X,
+                                                     const TrainInput& in, double alpha);
+
+// --hyper's "alpha" (it must hold one), checked: a finite number > 0.
+double tfidf_ridge_alpha(const json& hyper);
+
 }  // namespace catimage

@@ -9,19 +9,20 @@ namespace catimage {
 
 TargetStats compute_target_stats(const QualityTable& t) {
   TargetStats s;
-  const std::size_t m = t.candidates.size(), n = t.rows.size();
+  const std::size_t m = t.candidates.size();
   s.prior = t.mean_quality();
-  double lv = 0, lv2 = 0, dv2 = 0;
+  double lv = 0, lv2 = 0, dv2 = 0, total = 0;
   for (const auto& r : t.rows) {
     double level = 0;
     for (double q : r.quality) level += q / m;
-    lv += level;
-    lv2 += level * level;
-    for (double q : r.quality) dv2 += (q - level) * (q - level);
+    total += r.weight;
+    lv += r.weight * level;
+    lv2 += r.weight * level * level;
+    for (double q : r.quality) dv2 += r.weight * (q - level) * (q - level);
   }
-  s.level_mean = lv / n;
-  s.level_std = std::sqrt(std::max(lv2 / n - s.level_mean * s.level_mean, 1e-12));
-  s.dev_std = std::sqrt(std::max(dv2 / (n * m), 1e-12));
+  s.level_mean = lv / total;
+  s.level_std = std::sqrt(std::max(lv2 / total - s.level_mean * s.level_mean, 1e-12));
+  s.dev_std = std::sqrt(std::max(dv2 / (total * m), 1e-12));
   return s;
 }
 
@@ -31,6 +32,7 @@ TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
   for (std::size_t i = 0; i < n; ++i) {
     const auto& r = t.rows[i];
     ts.prompts.push_back(r.prompt);
+    ts.weights.push_back(r.weight);
     double level = 0;
     for (double q : r.quality) level += q / m;
     for (std::size_t k = 0; k < m; ++k) {

@@ -12,12 +12,20 @@ namespace catimage {
 
 struct TrainingSet {
   std::vector<std::string> prompts;
-  Matrix truth;    // qualities, prompts x M
-  Matrix targets;  // standardised deviations (M) then level: prompts x (M+1)
+  Matrix truth;                 // qualities, prompts x M
+  Matrix targets;               // standardised deviations (M) then level: prompts x (M+1)
+  std::vector<double> weights;  // the rows' training weights (all 1 in an unweighted table)
 };
 
+// Weighted by the rows' weights.
 TargetStats compute_target_stats(const QualityTable& t);
 TrainingSet make_training_set(const QualityTable& t, const TargetStats& s);
+
+// What every kind's training starts from (kind, candidates, metric, target statistics) and
+// what train_predictor records after it (length range, training summary).
+PredictorMeta training_meta(const TrainRequest& req, const QualityTable& train_table);
+void record_training(Predictor& p, const TrainRequest& req, const QualityTable& train_table,
+                     const QualityTable& val_table, const std::vector<std::string>& train_prompts, double secs);
 
 // The request's validation scorer on a validation set (fails when the request has none).
 ValidationScore validation_score(const TrainRequest& req, const Predictor& p, const TrainingSet& val);

@@ -23,7 +23,8 @@ std::vector<double> cascade_costs(const std::vector<double>& costs, const Cascad
   const double base = costs[o.first] + o.score_cost;
   std::vector<double> out(costs.size());
   for (std::size_t m = 0; m < costs.size(); ++m)
-    out[m] = static_cast<int>(m) == o.first ? base : base + costs[m] + (o.keep_best ? o.score_cost : 0.0);
+    out[m] =
+        static_cast<int>(m) == o.first ? base : base + costs[m] + (o.keep_best || o.score_second ? o.score_cost : 0.0);
   return out;
 }
 

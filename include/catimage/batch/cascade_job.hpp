@@ -1,17 +1,29 @@
 #pragma once
-// `route --generate --cascade`: cascade routing run for real (router/cascade.hpp).
-//   1. every prompt is generated with FIRST            -> OUT/FIRST/ID.png
-//   2. those images are scored against their prompts    -> OUT/scores-METRIC.jsonl
-//   3. the cascade predictor turns (prompt, observed score) into each candidate's expected
-//      difference; the options are priced and routed (lambda or budget, solved exactly)
-//   4. escalated prompts are generated again with their chosen candidate -> OUT/CAND/ID.png
-//   5. with keep-best the second images are scored too and the better image is kept
-//   6. the kept image of every prompt is linked as OUT/ID.png (the name a plain
-//      `route --generate` gives it) and OUT/cascade.jsonl records, per prompt, the observed
-//      scores, the decision, the kept file and the other one.
-// Every stage resumes: generation and scoring skip what their logs prove done (same keys,
-// same bytes), the decision is recomputed from the same scores, and the links and cascade.jsonl
-// are rewritten atomically. A killed run loses and duplicates nothing.
+// `route --generate --cascade`: cascade routing run for real (router/cascade.hpp), in phases
+// that a cluster can run as chained jobs (`--cascade-phase`), or all in one process (the
+// default, `all`):
+//   first  (shardable) every prompt of the shard with FIRST -> OUT/FIRST/ID.png, scored against
+//          its prompt -> OUT/scores-METRIC.jsonl (scores-METRIC-KofN.jsonl for shard K/N);
+//   plan   (one job)   every first score read back (from every shard's files, each checked
+//          against the image its manifest records); the cascade predictor turns (prompt,
+//          observed score) into each candidate's expected difference, the priced options are
+//          routed with the batch's exact budget (lambda, budget or objective) -> OUT/cascade-plan.jsonl;
+//          with --learn the prompts are planned in blocks, each block once the previous
+//          block's escalations are scored, with the predictor refitted on what they showed
+//          (router/cascade_learning.hpp); when every prompt is planned and every escalation
+//          generated (and scored where needed), the plan job finishes the folder: the kept
+//          image of every prompt linked as OUT/ID.png (the name a plain `route --generate`
+//          gives it), OUT/cascade.jsonl (per prompt: observed scores, decision, kept file, the
+//          other one) and OUT/cascade-run.jsonl (the run table: every scored image's id,
+//          candidate, score, seed and image hash);
+//   second (shardable) the shard's planned escalations generated -> OUT/CAND/ID.png, and scored
+//          with --keep-best or --learn.
+// `all` runs first, then plan and second in turn until the plan job finishes; its folder is the
+// one the phases make, image for image and byte for byte (the scorer scores images one at a
+// time on the CPU, so a score does not depend on which images shared its batch).
+// Every phase resumes: generation and scoring skip what their logs prove done (same keys, same
+// bytes), every decision is recomputed from the same scores (a learning plan reuses the blocks
+// whose inputs are unchanged), and the plan, links and records are rewritten atomically.
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,9 +32,14 @@
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
+#include "catimage/router/cascade_learning.hpp"
 #include "catimage/router/routing_policy.hpp"
 
 namespace catimage {
+
+enum class CascadePhase { all, first, plan, second };
+// "all" | "first" | "plan" | "second"; fails naming --cascade-phase otherwise.
+CascadePhase parse_cascade_phase(const std::string& text);
 
 struct CascadeJobOptions {
   std::string predictor;  // cascade predictor folder (train --cascade FIRST)
@@ -32,18 +49,28 @@ struct CascadeJobOptions {
   int score_batch = 16;
   double score_cost = 0;  // per scored image, in the candidates' cost unit
   bool keep_best = false;
+  CascadePhase phase = CascadePhase::all;
+  // --learn: refit the cascade predictor as escalations are scored (every escalation is then
+  // scored, and its scoring paid).
+  bool learn = false;
+  LearningOptions learning;
+  std::string learn_base;  // the base table of the refits; "": the cascade predictor's own training table
 };
 
 struct CascadeJobResult {
-  std::vector<json> records;  // one per prompt, in file order (also in OUT/cascade.jsonl)
+  std::vector<json> records;  // one per prompt, in file order (also in OUT/cascade.jsonl); empty until finished
   std::string first;
   double lambda = 0, mean_cost = 0, mean_predicted = 0;
   std::size_t escalated = 0;
+  bool finished = false;
+  std::string pending;  // what the folder still needs (a phase to run), when not finished
+  std::size_t blocks = 1, planned_blocks = 0;
+  double budget = 0;  // the batch's budget per prompt (0 with --lambda)
 };
 
 // Checks everything that can be checked before any work (predictor, its candidates against
-// the config, its metric against the scorer's, FIRST generatable, no shards, a lambda or a
-// budget but not a forced candidate); then runs the stages.
+// the config, its metric against the scorer's, FIRST generatable, a lambda or a budget but not
+// a forced candidate, the phase against --shard); then runs the phase.
 CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, const RoutingRequest& request,
                                  GenerationJobOptions job, const CascadeJobOptions& o);
 

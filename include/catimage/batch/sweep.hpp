@@ -29,6 +29,12 @@ std::vector<GenerationItem> sweep_items(const PromptFile& pf, const CandidateSet
 // The sweep's own copy of its candidates: DIR/candidates.json.
 std::string sweep_config_path(const std::string& dir);
 
+// Runs (or resumes) the sweep of `pf` over `cs` (already expanded by sweep_candidates) into
+// job.out_dir: every candidate's options and folder are checked first; the sweep's candidates
+// go to DIR/candidates.json (local paths made absolute, repo ids kept), and a folder holding a
+// sweep of other candidates is refused; then this shard's images are generated.
+void run_sweep_job(CandidateSet cs, const PromptFile& pf, GenerationJobOptions job);
+
 struct SweepTable {
   QualityTable table;
   CandidateSet measured;             // the sweep's candidates with costs = mean measured seconds per image

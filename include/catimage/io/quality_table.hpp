@@ -1,8 +1,10 @@
 #pragma once
 // Quality table: JSONL, one prompt per line,
 //   {"id": "DIFF3342", "prompt": "...", "quality": {"SD-Turbo": 34.6, ...}, "cost": {...}}
-// `cost` (per-prompt cost of each candidate) is optional. Every line must name the same
-// candidates. This is what `generate all -> score` and `import cems` produce and what
+// `cost` (per-prompt cost of each candidate) is optional, and so is `"weight"` (a number > 0,
+// default 1): how much the row counts when a predictor is trained on the table (the kinds
+// that take row weights: registry.hpp; `adapt` weights the user's rows against the base table).
+// Every line must name the same candidates. This is what `generate all -> score` and `import cems` produce and what
 // `train` and `eval` read; a predictions file has the same form (quality = predicted).
 #include <ostream>
 #include <string>
@@ -18,6 +20,7 @@ struct QualityRecord {
   std::vector<double> quality;  // one per candidate, table order
   std::vector<double> cost;     // empty when the line has no "cost"
   long line = 0;
+  double weight = 1;  // training weight ("weight"; 1 when absent)
 };
 
 struct QualityTable {
@@ -27,9 +30,10 @@ struct QualityTable {
   std::vector<QualityRecord> rows;
 
   int index(const std::string& name) const;  // -1 if absent
-  std::vector<double> mean_quality() const;
-  Matrix quality_matrix() const;  // rows x candidates
-  bool has_costs() const;  // at least one row has costs
+  std::vector<double> mean_quality() const;  // weighted by the rows' weights
+  bool weighted() const;                     // some row's weight is not 1
+  Matrix quality_matrix() const;             // rows x candidates
+  bool has_costs() const;                    // at least one row has costs
   // Mean per-prompt cost of each candidate over the rows that have costs; Error if none.
   std::vector<double> mean_costs() const;
   // Returns a copy with candidates reordered to `names` (all must exist).

@@ -26,7 +26,7 @@ struct CascadeTrainRequest {
   double alpha = 10;  // ridge penalty
   std::string metric = "unknown";
   std::uint64_t seed = 0;  // of the out-of-fold error estimate
-  int error_folds = 5;     // folds of that estimate (>= 2)
+  int error_folds = 5;     // folds of that estimate (>= 2; 0: none, error_std stays 0 — no keep-best)
 };
 
 struct CascadeMeta {
@@ -40,6 +40,22 @@ struct CascadeMeta {
 };
 
 class TfidfVectorizer;
+
+// What a cascade predictor learns from: per row the prompt, FIRST's observed quality and the
+// difference q_m - q_first of each candidate where it was observed — every one in a quality
+// table; in a cascade run only the candidate a prompt escalated to (NaN elsewhere) — each with
+// its training weight.
+struct CascadeRows {
+  std::vector<std::string> prompts;
+  std::vector<double> observed;  // FIRST's quality
+  Matrix diff;                   // rows x M (FIRST's column unused); NaN where not observed
+  Matrix weight;                 // rows x M: the weight of each observed difference (> 0)
+
+  std::size_t size() const { return prompts.size(); }
+};
+
+// Every difference of every row of `t` (weights: the rows' weights). `first`: FIRST's index.
+CascadeRows cascade_rows(const QualityTable& t, int first);
 
 class CascadePredictor {
  public:
@@ -59,9 +75,31 @@ class CascadePredictor {
   std::vector<double> b_;
 };
 
-// Trains on every row of `t` (hyper-parameters come from the request, chosen by `catimage cv
-// --cascade`). Errors name the table when FIRST is not one of its candidates.
+// Trains on every row of `t`, weighted by the rows' weights (hyper-parameters come from the
+// request, chosen by `catimage cv --cascade`). Errors name the table when FIRST is not one of
+// its candidates.
 std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t, const CascadeTrainRequest& r);
+
+// Refits of a cascade predictor as labelled rows arrive (a cascade that learns while it runs,
+// router/cascade_learning.hpp): what depends only on the base table is computed once — the
+// TF-IDF vocabulary (fitted on the base prompts and `vocabulary_extra`, e.g. the whole batch:
+// its words get features before any of its rows is labelled), the standardisation statistics
+// (observed score, each difference) and the base rows' features. fit(extra) trains one ridge
+// per candidate on the base rows plus `extra` (partial rows: each candidate on the rows where
+// its difference is observed, with their weights), deterministically. Keep-best's error
+// spreads are `error_std` (e.g. the initial predictor's, measured out of fold on the base).
+class CascadeRefitter {
+ public:
+  CascadeRefitter(const QualityTable& base, const CascadeTrainRequest& r,
+                  const std::vector<std::string>& vocabulary_extra, std::vector<double> error_std);
+  ~CascadeRefitter();
+  std::unique_ptr<CascadePredictor> fit(const CascadeRows& extra) const;
+  const std::vector<std::string>& candidates() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir);
 // The shipped cascade predictor (models/cascade-clip: FIRST = SD-Turbo, CLIPScore).
 std::string default_cascade_predictor_dir();

@@ -17,4 +17,10 @@ struct PromptClusters {
 // k >= 2 and at most the number of prompts; the same seed gives the same clusters.
 PromptClusters cluster_prompts(const std::vector<std::string>& prompts, int k, std::uint64_t seed, int iterations = 25);
 
+// n of the clustered prompts (all when n >= their number), stratified by cluster so that every
+// kind of prompt is seen: each cluster gets its proportional share of n (largest remainders;
+// every non-empty cluster at least one while n allows, larger clusters first), drawn at random
+// within the cluster (seeded). Indices in ascending order.
+std::vector<std::size_t> stratified_sample(const PromptClusters& pc, std::size_t n, std::uint64_t seed);
+
 }  // namespace catimage

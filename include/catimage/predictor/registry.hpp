@@ -35,6 +35,9 @@ struct PredictorKind {
   // False when the kind can train on every labeled row with no validation set (its
   // hyper-parameters then come from the request, chosen by cross-validation).
   bool needs_validation = true;
+  // True when the kind trains with the rows' weights (a table's "weight"); the others refuse a
+  // weighted table rather than ignore its weights.
+  bool row_weights = false;
 };
 
 // Every kind, in the order --help lists them.

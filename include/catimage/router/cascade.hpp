@@ -21,9 +21,13 @@ struct CascadeOptions {
   int first = 0;           // candidate index of FIRST
   double score_cost = 0;   // cost of scoring one image, in the candidates' cost unit
   bool keep_best = false;  // score the second image too and keep the better one
+  // Score the second image although the first is kept whatever it scores (a cascade that
+  // learns from every escalation): its scoring is paid as with keep-best.
+  bool score_second = false;
 };
 
-// Each option's cost: c_first + score_cost (+ c_m (+ score_cost with keep-best) for m != first).
+// Each option's cost: c_first + score_cost (+ c_m (+ score_cost with keep-best or
+// score_second) for m != first).
 std::vector<double> cascade_costs(const std::vector<double>& costs, const CascadeOptions& o);
 
 // Each option's predicted quality from the observed scores of FIRST (one per prompt), the
