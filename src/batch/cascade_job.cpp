@@ -128,9 +128,7 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
     if (todo.size() != files.size())
       fail("{}: {} of {} images are missing from its manifest", job.out_dir, files.size() - todo.size(), files.size());
     ScoreJobOptions so;
-    so.scorer = o.scorer;
-    so.metric = o.metric;
-    so.output = score_file;
+    so.targets = {{o.metric, o.scorer, score_file}};
     so.device = o.score_device;
     so.batch = o.score_batch;
     run_score_job(todo, so);
