@@ -202,11 +202,18 @@ TEST(Scoring, ClipScoreAndPickScoreFormulas) {
 }
 
 TEST(Scoring, MetricRegistry) {
-  EXPECT_EQ(score_metric_names(), (std::vector<std::string>{"clipscore", "pickscore"}));
+  EXPECT_EQ(score_metric_names(), (std::vector<std::string>{"clipscore", "pickscore", "nima"}));
   for (const auto& n : score_metric_names()) EXPECT_EQ(score_metric_name(parse_score_metric(n)), n);
   auto e = error_message([] { parse_score_metric("fid"); });
   EXPECT_TRUE(contains(e, "\"fid\"")) << e;
-  EXPECT_TRUE(contains(e, "clipscore, pickscore")) << e;
+  EXPECT_TRUE(contains(e, "clipscore, pickscore, nima")) << e;
+  // NIMA scores the image alone: it is no CLIP similarity, and no CLIP folder scores it
+  EXPECT_FALSE(score_metric_info(ScoreMetric::nima).uses_prompt);
+  auto v = torch::ones({1, 4});
+  e = error_message([&] { score(ScoreMetric::nima, v, v, torch::tensor(0.0f)); });
+  EXPECT_TRUE(contains(e, "nima is not a CLIP similarity")) << e;
+  e = error_message([] { ClipScorer::load(tiny_clip(), ScoreMetric::nima); });
+  EXPECT_TRUE(contains(e, "nima is not scored with a CLIP model")) << e;
 }
 
 TEST(Scoring, ScorerIsCosineOfTheModelsEmbeddings) {

@@ -8,6 +8,7 @@
 
 #include "catimage/diffusion/random_weights.hpp"
 #include "catimage/scoring/clip_model.hpp"
+#include "catimage/scoring/nima_model.hpp"
 #include "test_util.hpp"
 
 namespace catimage::test {
@@ -34,6 +35,19 @@ inline std::string tiny_clip() {
     auto d = temp_dir() / "tiny-clip";
     std::filesystem::copy(fixture("tiny-clip"), d, std::filesystem::copy_options::recursive);
     write_random_clip_model_weights(d.string(), 7);
+    return d.string();
+  }();
+  return dir;
+}
+
+// The tiny NIMA (tests/fixtures/tiny-nima: idealo's MobileNet NIMA at alpha 0.25, 224x224 input)
+// with the random weights catimage writes with seed 7: the weights scripts/make_nima_fixtures.sh
+// made the references with.
+inline std::string tiny_nima() {
+  static const std::string dir = [] {
+    auto d = temp_dir() / "tiny-nima";
+    std::filesystem::copy(fixture("tiny-nima"), d, std::filesystem::copy_options::recursive);
+    write_random_nima_weights(d.string(), 7);
     return d.string();
   }();
   return dir;

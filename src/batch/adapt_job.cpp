@@ -146,13 +146,12 @@ AdaptJobResult run_adapt_job(const CandidateSet& cs, const PromptFile* pf, const
     const UnstartedShards un = unstarted_shards(job.out_dir);
     if (!un.shards.empty()) fail("{}: {}: run that shard of the sweep first", job.out_dir, join(un.shards, "; "));
     ScoreJobOptions so;
-    so.scorer = o.scorer;
-    so.metric = o.metric;
-    so.output = folder_score_file(job.out_dir, o.metric);
+    const std::string score_file = folder_score_file(job.out_dir, o.metric);
+    so.targets = {{o.metric, o.scorer, score_file}};
     so.device = o.score_device;
     so.batch = o.score_batch;
     run_score_job(read_score_items(job.out_dir), so);
-    const SweepTable st = join_sweep(job.out_dir, so.output, false);
+    const SweepTable st = join_sweep(job.out_dir, score_file, false);
     const std::string tpath = (fs::path(job.out_dir) / ("table-" + st.metric + ".jsonl")).string();
     write_quality_table(tpath, st.table);
     write_file_atomic((fs::path(job.out_dir) / "candidates-measured.json").string(),

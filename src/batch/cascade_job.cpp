@@ -48,6 +48,7 @@ constexpr const char* kRunTableFile = "cascade-run.jsonl";
 std::string scorer_metric_of(const std::string& predictor_metric) {
   if (predictor_metric == "clip" || predictor_metric == "clipscore") return "clipscore";
   if (predictor_metric == "pickscore") return "pickscore";
+  if (predictor_metric == "nima") return "nima";
   return "";
 }
 
@@ -164,9 +165,7 @@ void score_files(const Cascade& c, const std::set<std::string>& files, const std
   if (todo.size() != files.size())
     fail("{}: {} of {} images are missing from its manifests", c.job.out_dir, files.size() - todo.size(), files.size());
   ScoreJobOptions so;
-  so.scorer = c.o.scorer;
-  so.metric = c.o.metric;
-  so.output = score_file;
+  so.targets = {{c.o.metric, c.o.scorer, score_file}};
   so.device = c.o.score_device;
   so.batch = c.o.score_batch;
   run_score_job(todo, so);
@@ -570,7 +569,7 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
   const std::string want = scorer_metric_of(c.cp->meta().metric);
   if (want.empty())
     fail(
-        "{}: trained on metric \"{}\", which catimage cannot score images with (clipscore, pickscore): a cascade "
+        "{}: trained on metric \"{}\", which catimage cannot score images with (clipscore, pickscore, nima): a cascade "
         "needs the first image scored on the predictor's own scale",
         mpath, c.cp->meta().metric);
   if (want != o.metric)

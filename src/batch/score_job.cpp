@@ -7,15 +7,16 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "batch/image_key.hpp"
 #include "batch/manifest.hpp"
 #include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/io/png_writer.hpp"
-#include "catimage/scoring/clip_scorer.hpp"
 #include "catimage/scoring/load_rgb.hpp"
 #include "catimage/scoring/metrics.hpp"
+#include "catimage/scoring/scorer.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/hash.hpp"
 #include "catimage/util/logging.hpp"
@@ -129,13 +130,68 @@ std::string default_score_file(const std::string& input, const std::string& metr
   return input.substr(0, input.size() - 6) + ".scores-" + metric + ".jsonl";
 }
 
+std::vector<ScoreTarget> pair_metric_scorers(const std::vector<std::string>& metrics,
+                                             const std::vector<std::string>& scorers) {
+  if (metrics.empty()) fail("--metric: no metric (valid: {})", fmt::join(score_metric_names(), ", "));
+  std::vector<ScoreTarget> out;
+  for (const auto& m : metrics) {
+    parse_score_metric(m);
+    for (const auto& t : out)
+      if (t.metric == m) fail("--metric: {} is listed twice", m);
+    out.push_back({m, "", ""});
+  }
+  // METRIC=DIR: the part before '=' names a metric of the registry (a folder may hold '=' otherwise).
+  auto named = [](const std::string& s) -> std::pair<std::string, std::string> {
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) return {"", s};
+    for (const auto& n : score_metric_names())
+      if (s.compare(0, eq, n) == 0 && eq == n.size()) return {n, s.substr(eq + 1)};
+    return {"", s};
+  };
+  std::size_t n_named = 0;
+  for (const auto& s : scorers) n_named += !named(s).first.empty();
+  if (n_named == 0) {
+    if (scorers.size() != metrics.size())
+      fail(
+          "--scorer: {} scorer folders for {} metrics ({}); give one --scorer per metric in their order, or each as "
+          "METRIC=DIR",
+          scorers.size(), metrics.size(), fmt::join(metrics, ", "));
+    for (std::size_t i = 0; i < out.size(); ++i) out[i].scorer = scorers[i];
+    return out;
+  }
+  if (n_named != scorers.size())
+    fail("--scorer: give every scorer as METRIC=DIR, or none (then one per metric, in the order of --metric)");
+  for (const auto& s : scorers) {
+    const auto [metric, dir] = named(s);
+    auto it = std::find_if(out.begin(), out.end(), [&, m = metric](const ScoreTarget& t) { return t.metric == m; });
+    if (it == out.end()) fail("--scorer {}: {} is not one of --metric ({})", s, metric, fmt::join(metrics, ", "));
+    if (!it->scorer.empty()) fail("--scorer: two folders for {}", metric);
+    if (dir.empty()) fail("--scorer {}: no folder after '='", s);
+    it->scorer = dir;
+  }
+  for (const auto& t : out)
+    if (t.scorer.empty()) fail("--scorer: no folder for {} (give {}=DIR)", t.metric, t.metric);
+  return out;
+}
+
 ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJobOptions& o) {
   if (o.batch < 1) fail("--batch must be at least 1");
-  const ScoreMetric metric = parse_score_metric(o.metric);
+  if (o.targets.empty()) fail("score: no metric to score");
+  const std::size_t T = o.targets.size();
+  std::vector<ScoreMetric> metric(T);
+  for (std::size_t t = 0; t < T; ++t) {
+    metric[t] = parse_score_metric(o.targets[t].metric);
+    for (std::size_t u = 0; u < t; ++u) {
+      if (o.targets[u].metric == o.targets[t].metric) fail("score: metric {} is listed twice", o.targets[t].metric);
+      if (o.targets[u].output == o.targets[t].output)
+        fail("score: {} and {} would both write {}", o.targets[u].metric, o.targets[t].metric, o.targets[t].output);
+    }
+  }
   ScoreJobReport rep;
   rep.total = items.size();
   FolderIdentity identity;
-  const std::string scorer_id = fnv1a64_hex(identity.of(o.scorer));
+  std::vector<std::string> scorer_id(T);
+  for (std::size_t t = 0; t < T; ++t) scorer_id[t] = fnv1a64_hex(identity.of(o.targets[t].scorer));
   // Every image is read before any work: a damaged PNG (a chunk's CRC, a torn end) is never scored.
   std::vector<std::string> image_hash;
   std::vector<std::string> damaged;
@@ -155,35 +211,45 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
         "them) or leave them out",
         fmt::join(damaged.begin(), damaged.begin() + std::min<std::size_t>(damaged.size(), 10), "\n"),
         damaged.size() > 10 ? fmt::format("\n... and {} more damaged images", damaged.size() - 10) : "");
-  Manifest log(o.output);
 
-  // What is already scored, with the same image bytes, prompt, metric and scorer, is kept.
-  std::vector<const ScoreItem*> todo;
-  std::vector<std::string> hashes;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const ScoreItem& it = items[i];
-    const std::string& hash = image_hash[i];
-    const json* r = log.record(it.file);
-    if (r && r->value("image_hash", "") == hash && r->value("prompt", "") == it.prompt &&
-        r->value("metric", "") == o.metric && r->value("scorer_id", "") == scorer_id) {
-      ++rep.reused;
-      continue;
+  // Per metric, what is already scored with the same image bytes, prompt, metric and scorer is kept.
+  std::vector<std::unique_ptr<Manifest>> logs;
+  std::vector<std::vector<char>> needs(T, std::vector<char>(items.size(), 0));
+  std::vector<char> any(items.size(), 0);
+  for (std::size_t t = 0; t < T; ++t) {
+    const ScoreTarget& target = o.targets[t];
+    logs.push_back(std::make_unique<Manifest>(target.output));
+    ScoreTargetReport tr;
+    tr.metric = target.metric;
+    tr.output = target.output;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const json* r = logs[t]->record(items[i].file);
+      if (r && r->value("image_hash", "") == image_hash[i] && r->value("prompt", "") == items[i].prompt &&
+          r->value("metric", "") == target.metric && r->value("scorer_id", "") == scorer_id[t]) {
+        ++tr.reused;
+        continue;
+      }
+      needs[t][i] = any[i] = 1;
     }
-    todo.push_back(&it);
-    hashes.push_back(hash);
+    spdlog::info("{} images: {} already scored in {}, {} to score with {} ({})", items.size(), tr.reused, target.output,
+                 items.size() - tr.reused, target.scorer, target.metric);
+    rep.targets.push_back(std::move(tr));
   }
-  spdlog::info("{} images: {} already scored in {}, {} to score with {} ({})", items.size(), rep.reused, o.output,
-               todo.size(), o.scorer, o.metric);
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (any[i]) todo.push_back(i);
   if (todo.empty()) return rep;
 
   torch::NoGradGuard ng;
   const torch::Device device = resolve_device(o.device);
-  auto scorer = ClipScorer::load(o.scorer, metric, device);
+  std::vector<std::unique_ptr<Scorer>> scorers(T);
+  for (std::size_t t = 0; t < T; ++t)
+    if (rep.targets[t].reused < items.size()) scorers[t] = load_scorer(o.targets[t].scorer, metric[t], device);
   // On the CPU each image is scored alone, as the pipelines generate (diffusion/batch_invariance):
   // a batched forward pass sums in another order, and a score would depend on which images
   // shared its batch (a resumed or sharded run scores other batches).
   const bool alone = runs_requests_alone(device);
-  auto score = [&](const std::vector<torch::Tensor>& images, const std::vector<std::string>& prompts) {
+  auto score = [&](Scorer& scorer, const std::vector<torch::Tensor>& images, const std::vector<std::string>& prompts) {
     if (!alone || images.size() < 2) return scorer.score(images, prompts);
     PairScores all;
     for (std::size_t i = 0; i < images.size(); ++i) {
@@ -194,42 +260,60 @@ ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJob
     }
     return all;
   };
+  using Clock = std::chrono::steady_clock;
+  auto since = [](Clock::time_point a) { return std::chrono::duration<double>(Clock::now() - a).count(); };
   Progress progress("score", todo.size(), "img");
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = Clock::now();
   for (std::size_t at = 0; at < todo.size(); at += o.batch) {
     const std::size_t end = std::min(todo.size(), at + static_cast<std::size_t>(o.batch));
-    std::vector<torch::Tensor> images;
-    std::vector<std::string> prompts;
-    for (std::size_t i = at; i < end; ++i) {
+    const auto read_start = Clock::now();
+    std::vector<torch::Tensor> images;  // each image read once for every metric
+    for (std::size_t k = at; k < end; ++k) {
       try {
-        images.push_back(load_rgb(todo[i]->image));
+        images.push_back(load_rgb(items[todo[k]].image));
       } catch (const Error& e) {
-        fail("{}: {}", todo[i]->where, e.what());
+        fail("{}: {}", items[todo[k]].where, e.what());
       }
-      prompts.push_back(todo[i]->prompt);
     }
-    const PairScores s = score(images, prompts);
-    for (std::size_t i = at; i < end; ++i) {
-      const ScoreItem& it = *todo[i];
-      json r = {{"file", it.file},
-                {"prompt", it.prompt},
-                {"metric", o.metric},
-                {"score", s.scores[i - at]},
-                {"truncated", static_cast<bool>(s.truncated[i - at])},
-                {"image_hash", hashes[i]},
-                {"scorer", o.scorer},
-                {"scorer_id", scorer_id}};
-      for (const char* k : {"id", "candidate", "seed", "seconds", "key"})
-        if (it.origin.contains(k)) r[k] = it.origin[k];
-      log.append(r);
+    const double read_seconds = since(read_start);
+    for (std::size_t t = 0; t < T; ++t) {
+      std::vector<std::size_t> mine;
+      std::vector<torch::Tensor> im;
+      std::vector<std::string> prompts;
+      for (std::size_t k = at; k < end; ++k)
+        if (needs[t][todo[k]]) {
+          mine.push_back(todo[k]);
+          im.push_back(images[k - at]);
+          prompts.push_back(items[todo[k]].prompt);
+        }
+      if (mine.empty()) continue;
+      const auto score_start = Clock::now();
+      const PairScores s = score(*scorers[t], im, prompts);
+      ScoreTargetReport& tr = rep.targets[t];
+      tr.seconds += read_seconds + since(score_start);
+      const bool reads_prompt = score_metric_info(metric[t]).uses_prompt;
+      for (std::size_t j = 0; j < mine.size(); ++j) {
+        const ScoreItem& it = items[mine[j]];
+        json r = {{"file", it.file},
+                  {"prompt", it.prompt},
+                  {"metric", o.targets[t].metric},
+                  {"score", s.scores[j]},
+                  {"image_hash", image_hash[mine[j]]},
+                  {"scorer", o.targets[t].scorer},
+                  {"scorer_id", scorer_id[t]}};
+        if (reads_prompt) r["truncated"] = static_cast<bool>(s.truncated[j]);
+        for (const char* k : {"id", "candidate", "seed", "seconds", "key"})
+          if (it.origin.contains(k)) r[k] = it.origin[k];
+        logs[t]->append(r);
+      }
+      tr.scored += mine.size();
+      tr.truncated += s.truncated_count;
     }
-    rep.scored += end - at;
-    rep.truncated += s.truncated_count;
     progress.advance(end - at);
   }
   progress.finish();
-  log.compact();
-  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (auto& log : logs) log->compact();
+  rep.seconds = since(start);
   return rep;
 }
 

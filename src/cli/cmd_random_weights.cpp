@@ -1,6 +1,7 @@
 // catimage random-weights: seeded random safetensors for a diffusers folder of configs.
 #include "catimage/diffusion/random_weights.hpp"
 #include "catimage/scoring/clip_model.hpp"
+#include "catimage/scoring/nima_model.hpp"
 #include "catimage/util/logging.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -21,7 +22,8 @@ Runner add_random_weights(CLI::App& app) {
                                "Write seeded random weights for a diffusers folder that has configs only "
                                "(tiny test models, architecture benchmarks)");
   c->add_option("folder", o->folder,
-                "Pipeline folder (model_index.json), component folder (config.json) or CLIPModel folder")
+                "Pipeline folder (model_index.json), component folder (config.json), CLIPModel folder or NIMA folder "
+                "(config.json with \"model_type\": \"nima\")")
       ->required();
   c->add_option("--seed", o->seed, "Seed (default 0)")->check(kSeed);
   c->add_flag("--force", o->force, "Overwrite existing weights");
@@ -29,6 +31,9 @@ Runner add_random_weights(CLI::App& app) {
     std::vector<std::string> files;
     if (is_clip_model_folder(o->folder)) {  // a transformers CLIPModel folder (catimage_scoring)
       auto f = write_random_clip_model_weights(o->folder, o->seed, o->force);
+      if (!f.empty()) files.push_back(f);
+    } else if (is_nima_folder(o->folder)) {  // a NIMA scorer folder (catimage_scoring)
+      auto f = write_random_nima_weights(o->folder, o->seed, o->force);
       if (!f.empty()) files.push_back(f);
     } else {
       files = write_random_weights(o->folder, o->seed, o->force);

@@ -1,5 +1,6 @@
 // catimage sweep: every prompt with every selected candidate (optionally a step ladder of
 // each), for building quality tables; catimage table: joins a sweep with its scores.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -34,26 +35,36 @@ int run_sweep(SweepOptions& o) {
 }
 
 struct TableOptions {
-  std::string dir, scores, metric, output, config_out;
+  std::string dir, scores, output, config_out;
+  std::vector<std::string> metrics;
   bool allow_missing = false;
 };
 
-int run_table(TableOptions& o) {
-  if (o.scores.empty()) {
-    if (o.metric.empty()) {
-      std::vector<std::string> found;
-      if (fs::is_directory(o.dir))
-        for (const auto& e : fs::directory_iterator(o.dir)) {
-          const auto n = e.path().filename().string();
-          if (n.rfind("scores-", 0) == 0 && n.size() > 13 && n.substr(n.size() - 6) == ".jsonl") found.push_back(n);
-        }
-      if (found.size() != 1)
-        fail("{}: {} score files (scores-METRIC.jsonl) here; pick one with --metric or --scores", o.dir, found.size());
-      o.scores = (fs::path(o.dir) / found[0]).string();
-    } else {
-      o.scores = folder_score_file(o.dir, o.metric);
+// The score files a table is built from: --scores, each --metric's SWEEP/scores-METRIC.jsonl, or
+// every scores-METRIC.jsonl in the folder.
+std::vector<std::string> table_score_files(const TableOptions& o) {
+  if (!o.scores.empty()) return {o.scores};
+  std::vector<std::string> files;
+  for (const auto& m : o.metrics) files.push_back(folder_score_file(o.dir, m));
+  if (!files.empty()) return files;
+  if (fs::is_directory(o.dir))
+    for (const auto& e : fs::directory_iterator(o.dir)) {
+      const auto n = e.path().filename().string();
+      if (n.rfind("scores-", 0) == 0 && n.size() > 13 && n.substr(n.size() - 6) == ".jsonl")
+        files.push_back(e.path().string());
     }
-  }
+  std::sort(files.begin(), files.end());
+  if (files.empty()) fail("{}: no score file (scores-METRIC.jsonl) here; run `catimage score {}` first", o.dir, o.dir);
+  return files;
+}
+
+int run_table(TableOptions& o) {
+  const std::vector<std::string> score_files = table_score_files(o);
+  if (!o.output.empty() && score_files.size() > 1)
+    fail(
+        "{}: {} score files; -o/--output names one table: pick one with --metric or --scores (or leave -o out: a "
+        "table-METRIC.jsonl each)",
+        o.dir, score_files.size());
   const UnstartedShards un = unstarted_shards(o.dir);
   if (!un.shards.empty() && !o.allow_missing) {
     for (const auto& s : un.shards) spdlog::error("{}: {}", o.dir, s);
@@ -63,19 +74,26 @@ int run_table(TableOptions& o) {
         o.dir, un.shards.size(), un.count, un.shards.front().substr(6, un.shards.front().find(' ', 6) - 6));
     return 1;  // as `catimage merge` refuses an incomplete job
   }
-  const SweepTable t = join_sweep(o.dir, o.scores, o.allow_missing);
+  std::vector<SweepTable> tables;  // every table is checked before any is written
+  for (const auto& f : score_files) tables.push_back(join_sweep(o.dir, f, o.allow_missing));
   if (!un.shards.empty())
     spdlog::warn("{}: {} of {} shards never started (--allow-missing): {}; the table has only the others' prompts",
                  o.dir, un.shards.size(), un.count, fmt::join(un.shards, "; "));
-  if (o.output.empty()) o.output = (fs::path(o.dir) / ("table-" + t.metric + ".jsonl")).string();
   if (o.config_out.empty()) o.config_out = (fs::path(o.dir) / "candidates-measured.json").string();
-  write_quality_table(o.output, t.table);
-  write_file_atomic(o.config_out, candidates_to_json(t.measured).dump(2) + "\n");
-  if (t.dropped)
-    spdlog::warn("dropped {} incomplete prompts (--allow-missing); {} missing cells", t.dropped, t.missing.size());
-  std::cout << fmt::format("{}: {} prompts x {} candidates ({}); measured costs in {}\n", o.output, t.table.rows.size(),
-                           t.table.candidates.size(), t.metric, o.config_out);
-  for (const auto& c : t.measured.candidates) std::cout << fmt::format("  {:<24} {:.4f} s/image\n", c.name, c.cost);
+  for (const SweepTable& t : tables) {
+    const std::string out = o.output.empty() ? (fs::path(o.dir) / ("table-" + t.metric + ".jsonl")).string() : o.output;
+    write_quality_table(out, t.table);
+    if (t.dropped)
+      spdlog::warn("{}: dropped {} incomplete prompts (--allow-missing); {} missing cells", out, t.dropped,
+                   t.missing.size());
+    std::cout << fmt::format("{}: {} prompts x {} candidates ({})\n", out, t.table.rows.size(),
+                             t.table.candidates.size(), t.metric);
+  }
+  // The measured costs come from the sweep's manifests: the same for every metric's table.
+  write_file_atomic(o.config_out, candidates_to_json(tables.front().measured).dump(2) + "\n");
+  std::cout << fmt::format("measured costs in {}\n", o.config_out);
+  for (const auto& c : tables.front().measured.candidates)
+    std::cout << fmt::format("  {:<24} {:.4f} s/image\n", c.name, c.cost);
   return 0;
 }
 
@@ -103,11 +121,18 @@ Runner add_sweep(CLI::App& app) {
 
 Runner add_table(CLI::App& app) {
   auto o = std::make_shared<TableOptions>();
-  auto* c = app.add_subcommand("table", "Join a sweep with its scores into a quality table with measured costs");
+  auto* c =
+      app.add_subcommand("table", "Join a sweep with its scores into a quality table per metric, with measured costs");
   c->add_option("sweep", o->dir, "The sweep's output folder")->required();
-  auto* s = c->add_option("--scores", o->scores, "Score file (default: the folder's scores-METRIC.jsonl)");
-  c->add_option("--metric", o->metric, "Use the folder's scores-METRIC.jsonl")->excludes(s);
-  c->add_option("-o,--output", o->output, "Quality table (default: SWEEP/table-METRIC.jsonl)");
+  auto* s = c->add_option("--scores", o->scores, "Score file (default: every scores-METRIC.jsonl of the folder)");
+  c->add_option("--metric", o->metrics,
+                "Metrics, comma-separated: a table from each one's SWEEP/scores-METRIC.jsonl (default: every score "
+                "file of the folder)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->excludes(s);
+  c->add_option("-o,--output", o->output,
+                "Quality table of a single metric (default: SWEEP/table-METRIC.jsonl, one per metric)");
   c->add_option("--config-out", o->config_out,
                 "Candidates config with the measured mean costs (default: SWEEP/candidates-measured.json)");
   c->add_flag("--allow-missing", o->allow_missing, "Drop prompts missing an image or a score instead of failing");

@@ -11,6 +11,9 @@ ClipScorer::ClipScorer(ClipModel m, ClipImageProcessor p, ClipTokenizer t, Score
 }
 
 ClipScorer ClipScorer::load(const std::string& dir, ScoreMetric metric, torch::Device device) {
+  if (score_metric_info(metric).model != ScorerModel::clip)
+    fail("{}: {} is not scored with a CLIP model (its scorer: {})", dir, score_metric_name(metric),
+         score_metric_info(metric).folder);
   auto model = load_clip_model(dir);
   auto processor = ClipImageProcessor::from_folder(dir);
   auto tokenizer = ClipTokenizer::from_folder(dir);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "catimage/scoring/load_rgb.hpp"
 #include "catimage/util/error.hpp"
 
 namespace fs = std::filesystem;
@@ -139,18 +140,9 @@ torch::Tensor ClipImageProcessor::operator()(const torch::Tensor& hwc) const {
     fail("CLIP image processor: expected an (H, W, C) uint8 image, got {} {}", c10::str(hwc.sizes()),
          c10::toString(hwc.scalar_type()));
   const auto C = hwc.size(2);
-  if (hwc.size(0) == 0 || hwc.size(1) == 0) fail("CLIP image processor: empty image {}", c10::str(hwc.sizes()));
-  torch::Tensor rgb = hwc;
-  if (C != 3) {
-    if (!cfg_.do_convert_rgb) fail("CLIP image processor: the image has {} channels and do_convert_rgb is false", C);
-    if (C == 4)
-      rgb = hwc.slice(2, 0, 3);  // PIL's convert("RGB") drops alpha
-    else if (C == 1)
-      rgb = hwc.expand({hwc.size(0), hwc.size(1), 3});
-    else
-      fail("CLIP image processor: cannot convert a {}-channel image to RGB", C);
-  }
-  auto x = rgb.permute({2, 0, 1}).to(torch::kFloat32);
+  if (C != 3 && !cfg_.do_convert_rgb)
+    fail("CLIP image processor: the image has {} channels and do_convert_rgb is false", C);
+  auto x = to_rgb(hwc, "CLIP image processor").permute({2, 0, 1}).to(torch::kFloat32);
   if (cfg_.do_resize) x = resize(x);
   if (cfg_.do_center_crop) x = center_crop(x);
   // transformers rescales in float64 and casts to float32, then normalises in float32.

@@ -32,23 +32,51 @@ torch::Tensor pickscore(const torch::Tensor& image_embeds, const torch::Tensor& 
   return logit_scale.exp().to(image_embeds.device()) * paired_cosine(image_embeds, text_embeds);
 }
 
+const std::vector<ScoreMetricInfo>& score_metrics() {
+  static const std::vector<ScoreMetricInfo> table = {
+      {ScoreMetric::clipscore, "clipscore", ScorerModel::clip, true,
+       "100 * max(cos(image, prompt), 0) of CLIP embeddings (torchmetrics' CLIPScore)",
+       "a transformers CLIPModel folder (e.g. openai/clip-vit-large-patch14)"},
+      {ScoreMetric::pickscore, "pickscore", ScorerModel::clip, true,
+       "exp(logit_scale) * cos(image, prompt) (PickScore)",
+       "a PickScore CLIPModel folder (yuvalkirstain/PickScore_v1 with the processor and tokenizer files)"},
+      {ScoreMetric::nima, "nima", ScorerModel::nima, false,
+       "NIMA's mean rating sum_i i * p_i, 1..10, of the image alone (idealo's MobileNet NIMA)",
+       "a NIMA folder (config.json, model.safetensors: scripts/nima_h5_to_safetensors.py)"},
+  };
+  return table;
+}
+
+const ScoreMetricInfo& score_metric_info(ScoreMetric m) {
+  for (const auto& i : score_metrics())
+    if (i.metric == m) return i;
+  fail("score metric {} is not in the registry", static_cast<int>(m));
+}
+
 const std::vector<std::string>& score_metric_names() {
-  static const std::vector<std::string> names = {"clipscore", "pickscore"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& i : score_metrics()) n.push_back(i.name);
+    return n;
+  }();
   return names;
 }
 
 ScoreMetric parse_score_metric(const std::string& name) {
-  if (name == "clipscore") return ScoreMetric::clipscore;
-  if (name == "pickscore") return ScoreMetric::pickscore;
+  for (const auto& i : score_metrics())
+    if (i.name == name) return i.metric;
   fail("unknown score metric \"{}\" (valid: {})", name, fmt::join(score_metric_names(), ", "));
 }
 
-std::string score_metric_name(ScoreMetric m) { return m == ScoreMetric::clipscore ? "clipscore" : "pickscore"; }
+std::string score_metric_name(ScoreMetric m) { return score_metric_info(m).name; }
 
 torch::Tensor score(ScoreMetric m, const torch::Tensor& image_embeds, const torch::Tensor& text_embeds,
                     const torch::Tensor& logit_scale) {
-  return m == ScoreMetric::clipscore ? clipscore(image_embeds, text_embeds)
-                                     : pickscore(image_embeds, text_embeds, logit_scale);
+  switch (m) {
+    case ScoreMetric::clipscore: return clipscore(image_embeds, text_embeds);
+    case ScoreMetric::pickscore: return pickscore(image_embeds, text_embeds, logit_scale);
+    default: fail("{} is not a CLIP similarity: it has no score of image and text embeddings", score_metric_name(m));
+  }
 }
 
 }  // namespace catimage

@@ -1,8 +1,10 @@
 #pragma once
 // `catimage score`: every image of an output folder (its manifests) or of a JSONL list scored
-// against its prompt with a CLIP-family scorer, one JSON line per image in a score file.
-// Resumable like generation: the score file is a locked record log; an image is scored again
-// only when its bytes, its prompt, the metric or the scorer changed.
+// with one or several metrics in one pass over the images (each image read once, then given to
+// every metric's scorer: CLIP metrics against its prompt, NIMA alone), one JSON line per image in
+// each metric's score file. Resumable like generation, per metric: a score file is a locked
+// record log; an image is scored again only when its bytes, its prompt, the metric or the scorer
+// changed.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -25,18 +27,36 @@ struct ScoreItem {
 // Errors name the file and line.
 std::vector<ScoreItem> read_score_items(const std::string& input);
 
+// One metric of a job: its scorer folder and its score file.
+struct ScoreTarget {
+  std::string metric;  // a name of the metric registry (scoring/metrics.hpp)
+  std::string scorer;  // its scorer folder
+  std::string output;  // its score file (JSONL)
+};
+
 struct ScoreJobOptions {
-  std::string scorer;  // CLIPModel folder
-  std::string metric;  // clipscore | pickscore
-  std::string output;  // the score file (JSONL)
+  std::vector<ScoreTarget> targets;  // at least one; no metric or score file twice
   std::string device = "auto";
   int batch = 16;
 };
 
-struct ScoreJobReport {
-  std::size_t total = 0, scored = 0, reused = 0, truncated = 0;
-  double seconds = 0;  // scoring time of this run (loading excluded)
+struct ScoreTargetReport {
+  std::string metric, output;
+  std::size_t scored = 0, reused = 0, truncated = 0;
+  double seconds = 0;  // reading the images it scored and its scorer's time (loading excluded)
 };
+
+struct ScoreJobReport {
+  std::size_t total = 0;
+  std::vector<ScoreTargetReport> targets;  // in the order of the options' targets
+  double seconds = 0;                      // the whole pass (loading excluded)
+};
+
+// `--metric` names with `--scorer` folders: either one folder per metric, in the metrics' order,
+// or every folder as METRIC=DIR (any order; each metric once). Outputs are left empty. Fails
+// naming what does not pair.
+std::vector<ScoreTarget> pair_metric_scorers(const std::vector<std::string>& metrics,
+                                             const std::vector<std::string>& scorers);
 
 ScoreJobReport run_score_job(const std::vector<ScoreItem>& items, const ScoreJobOptions& o);
 

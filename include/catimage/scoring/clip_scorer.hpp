@@ -11,24 +11,20 @@
 #include "catimage/scoring/clip_model.hpp"
 #include "catimage/scoring/image_processor.hpp"
 #include "catimage/scoring/metrics.hpp"
+#include "catimage/scoring/scorer.hpp"
 #include "catimage/text/clip_tokenizer.hpp"
 
 namespace catimage {
 
-struct PairScores {
-  std::vector<double> scores;   // one per pair
-  std::vector<bool> truncated;  // per prompt: cut to the tokenizer's 77 tokens
-  std::size_t truncated_count = 0;
-};
-
-class ClipScorer {
+class ClipScorer : public Scorer {
  public:
+  // `metric`: clipscore or pickscore (a CLIP metric of the registry).
   static ClipScorer load(const std::string& dir, ScoreMetric metric, torch::Device device = torch::kCPU);
 
   // Image i (an (H, W, C) uint8 tensor) with prompt i; equal counts.
-  PairScores score(const std::vector<torch::Tensor>& hwc_images, const std::vector<std::string>& prompts);
+  PairScores score(const std::vector<torch::Tensor>& hwc_images, const std::vector<std::string>& prompts) override;
 
-  ScoreMetric metric() const { return metric_; }
+  ScoreMetric metric() const override { return metric_; }
   ClipModel& model() { return model_; }
   const ClipImageProcessor& processor() const { return processor_; }
   const ClipTokenizer& tokenizer() const { return tokenizer_; }
