@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "batch/image_key.hpp"
 #include "catimage/diffusion/generation_plan.hpp"
 #include "catimage/diffusion/loaders/lora.hpp"
 #include "catimage/diffusion/pipeline.hpp"
@@ -258,4 +259,56 @@ TEST(Lora, FamiliesWithoutAUNetRefuseLoras) {
   EXPECT_TRUE(contains(y.reason, "text_encoder_2, which StableDiffusionPipeline does not have")) << y.reason;
   c.lora = {{"no-such.safetensors", 1.0}};
   EXPECT_TRUE(contains(plan(c, o, "cfg.json").reason, "lora[0]: no-such.safetensors is not a file"));
+}
+
+TEST(Lora, TheLoraFilesAndScalesArePartOfTheImageKey) {
+  ImageIdentity id;
+  id.prompt = "a red cube";
+  id.candidate = "c";
+  const std::string plain = id.key();
+  EXPECT_FALSE(id.to_json().contains("lora"));  // without a LoRA the key is what it was before LoRAs
+  id.loras = {{"identity-of-file", 0.8}};
+  const std::string with = id.key();
+  id.loras = {{"identity-of-file", 0.0}};
+  const std::string zero = id.key();
+  id.loras = {{"identity-of-other-file", 0.8}};
+  const std::string other = id.key();
+  EXPECT_EQ(std::set<std::string>({plain, with, zero, other}).size(), 4u);
+
+  // scale 0 leaves the base model's pixels (W + 0 · update is W), another scale does not
+  GenerationSettings gs{2, 16, 16, 4.0};
+  const std::vector<ImageRequest> req = {{"a red cube", "", 3}};
+  auto image = [&](const std::vector<LoraFileOption>& loras) {
+    PipelineOptions o;
+    o.folder = tiny_model("tiny-sd1");
+    o.device = "cpu";
+    o.dtype = "fp32";
+    o.loras = loras;
+    return DiffusionPipeline(o).generate(req, gs);
+  };
+  const auto base = image({});
+  EXPECT_TRUE(torch::equal(image({{lora_file("sd1-kohya.safetensors"), 0.0}}), base));
+  EXPECT_FALSE(torch::equal(image({{lora_file("sd1-kohya.safetensors"), 0.8}}), base));
+}
+
+TEST(Lora, GenerateWithLoraResumesOnlyTheSameLoraAndScale) {
+  const fs::path d = temp_dir();
+  const std::string lora = lora_file("sd1-kohya.safetensors");
+  const auto prompts = write(d / "p.txt", "a red cube\n");
+  const std::string cmd = "generate " + prompts + " --model " + tiny_model("tiny-sd1") +
+                          " --steps 1 --device cpu --dtype fp32 --out " + (d / "out").string();
+  auto r = run_catimage(cmd + " --lora " + lora + ":0.8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(slurp(d / "out" / "1.png"), "Lora: \"sd1-kohya:0.8\"")) << "the PNG's parameters name it";
+  const json rec = json::parse(slurp(d / "out" / "manifest.jsonl"));
+  EXPECT_EQ(rec.at("lora"), json::parse("[{\"weights\": \"" + lora + "\", \"scale\": 0.8}]"));
+  r = run_catimage(cmd + " --lora " + lora + ":0.8");  // the same: skipped
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 0 images")) << r.err;
+  r = run_catimage(cmd);  // without it: made again
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  r = run_catimage(cmd + " --lora " + lora + ":big");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "--lora " + lora + ":big: \"big\" after the last ':' is not a finite number")) << r.err;
 }
