@@ -13,6 +13,7 @@
 #include <set>
 
 #include "batch/image_key.hpp"
+#include "catimage/batch/candidate_rules.hpp"
 #include "catimage/diffusion/generation_plan.hpp"
 #include "catimage/diffusion/loaders/lora.hpp"
 #include "catimage/diffusion/pipeline.hpp"
@@ -311,4 +312,31 @@ TEST(Lora, GenerateWithLoraResumesOnlyTheSameLoraAndScale) {
   r = run_catimage(cmd + " --lora " + lora + ":big");
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "--lora " + lora + ":big: \"big\" after the last ':' is not a finite number")) << r.err;
+}
+
+TEST(Lora, ShippedLoraConfigsAreValidAndNameTheirHubFiles) {
+  const char* saved = std::getenv("HF_HUB_CACHE");
+  const std::string keep = saved ? saved : "";
+  setenv("HF_HUB_CACHE", temp_dir().string().c_str(), 1);  // an empty cache: nothing can run, each says why
+  GenerationOverrides o;
+  o.device = "cpu";
+  for (const char* name : {"configs/lora-distilled.json", "configs/sdxl-nine.json"}) {
+    const CandidateSet cs = load_candidates(std::string(CATIMAGE_SOURCE_DIR) + "/" + name, runtime_candidate_rules());
+    EXPECT_EQ(cs.cost_unit, "seconds");
+    std::size_t with_lora = 0;
+    for (const auto& c : cs.candidates) {
+      EXPECT_TRUE(c.cost_estimate) << c.name;
+      for (const auto& l : c.lora) EXPECT_TRUE(parse_hub_file_ref(l.weights)) << c.name << " " << l.weights;
+      with_lora += !c.lora.empty();
+      const GenerationPlan p = plan(c, o, name);
+      EXPECT_EQ(p.verdict, GenerationPlan::Verdict::cannot_run_here) << c.name;
+      EXPECT_TRUE(contains(p.why, "huggingface-cli download")) << p.why;
+    }
+    EXPECT_GE(with_lora, 4u) << name;
+  }
+  EXPECT_EQ(load_candidates(std::string(CATIMAGE_SOURCE_DIR) + "/configs/sdxl-nine.json").size(), 9u);
+  if (saved)
+    setenv("HF_HUB_CACHE", keep.c_str(), 1);
+  else
+    unsetenv("HF_HUB_CACHE");
 }
