@@ -123,3 +123,35 @@ TEST(AtomicFile, GetsTheModeAPlainCreateWouldGive) {
   ASSERT_EQ(::stat((d / "b.json").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0664u);
 }
+
+TEST(Config, LoraIsValidatedAndKeptAsWritten) {
+  const std::filesystem::path base = temp_dir();
+  write(base / "mine.safetensors", "x");
+  const json ok = json::parse(R"({"candidates": [{"name": "a", "family": "sd15", "weights": "w",
+      "lora": [{"weights": "mine.safetensors", "scale": 0.5}, {"weights": "org/repo/sub/f.safetensors"},
+               {"weights": "org/repo@v2"}],
+      "cost": {"value": 1, "unit": "seconds"}}]})");
+  const CandidateSet cs = parse_candidates(ok, "cfg.json", base.string());
+  const auto& l = cs.candidates[0].lora;
+  ASSERT_EQ(l.size(), 3u);
+  EXPECT_EQ(l[0].weights, (base / "mine.safetensors").string());
+  EXPECT_EQ(l[0].scale, 0.5);
+  EXPECT_EQ(l[1].weights, "org/repo/sub/f.safetensors");  // a hub file reference, resolved when it loads
+  EXPECT_EQ(l[1].scale, 1.0);
+  EXPECT_EQ(l[2].weights, "org/repo@v2");
+  EXPECT_EQ(parse_candidates(candidates_to_json(cs), "x", "").candidates[0].lora[2].weights, "org/repo@v2");
+
+  auto bad = [&](const std::string& lora) {
+    return error_message([&] {
+      parse_candidates(json::parse(R"({"candidates": [{"name": "a", "family": "sd15", "lora": )" + lora +
+                                   R"(, "cost": {"value": 1, "unit": "seconds"}}]})"),
+                       "cfg.json", base.string());
+    });
+  };
+  EXPECT_TRUE(contains(bad(R"({"weights": "x"})"), "cfg.json: candidates[0] (\"a\").lora: expected an array"));
+  EXPECT_TRUE(
+      contains(bad(R"([{"weights": "x", "alpha": 2}])"), "lora[0].alpha: unknown key (allowed: weights, scale)"));
+  EXPECT_TRUE(contains(bad(R"([{"scale": 2}])"), "lora[0].weights: missing"));
+  EXPECT_TRUE(contains(bad(R"([{"weights": "x"}, {"weights": "y", "scale": "1"}])"),
+                       "lora[1].scale: expected a finite number"));
+}

@@ -88,8 +88,8 @@ TEST(ModelRef, RepoIdShapes) {
   EXPECT_EQ(id->text(), "org/name@v1.0");
   EXPECT_TRUE(parse_repo_id("stabilityai/sd-turbo"));
   EXPECT_TRUE(parse_repo_id("a_b/C.d-e"));
-  for (const char* no : {"name", "./org/name", "/org/name", "~/name", "org/name/x", ".org/name", "org/.name",
-                         "org/", "/name", "org/name@", "org/na me", "org/name@a b", "../x"})
+  for (const char* no : {"name", "./org/name", "/org/name", "~/name", "org/name/x", ".org/name", "org/.name", "org/",
+                         "/name", "org/name@", "org/na me", "org/name@a b", "../x"})
     EXPECT_FALSE(parse_repo_id(no)) << no;
 }
 
@@ -189,7 +189,8 @@ TEST(ModelRef, GenerateFromARepoIdWritesThePngOfThePlainFolder) {
   auto r = run_catimage("generate --model " + plain.string() + " " + prompts + " --steps 1 --device cpu --out " +
                         (d / "plain").string());
   ASSERT_EQ(r.code, 0) << r.err;
-  r = run_catimage("generate --model org/tiny " + prompts + " --steps 1 --device cpu --out " + (d / "hub-out").string());
+  r = run_catimage("generate --model org/tiny " + prompts + " --steps 1 --device cpu --out " +
+                   (d / "hub-out").string());
   ASSERT_EQ(r.code, 0) << r.err;
   const std::string png = slurp(d / "hub-out" / "1.png");
   ASSERT_FALSE(png.empty());
@@ -199,4 +200,44 @@ TEST(ModelRef, GenerateFromARepoIdWritesThePngOfThePlainFolder) {
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "huggingface-cli download org/missing")) << r.err;
   EXPECT_FALSE(fs::exists(d / "none"));
+}
+
+TEST(ModelRef, LoraFileReferencesNameTheRepoFile) {
+  HubEnv env;
+  const fs::path cache = temp_dir();
+  env.set("HF_HUB_CACHE", cache.string());
+  const std::string commit = kCommitA;
+  auto repo = [&](const std::string& name, const std::vector<std::string>& files) {
+    const fs::path r = cache / ("models--org--" + name);
+    fs::create_directories(r / "refs");
+    write(r / "refs" / "main", commit);
+    for (const auto& f : files) {
+      fs::create_directories((r / "snapshots" / commit / f).parent_path());
+      write(r / "snapshots" / commit / f, "x");
+    }
+    return (r / "snapshots" / commit).string();
+  };
+  const std::string lcm = repo("lcm", {"pytorch_lora_weights.safetensors", "other.safetensors"});
+  const std::string one = repo("one", {"only.safetensors", "README.md"});
+  const std::string many = repo("many", {"a_lora.safetensors", "b_lora.safetensors", "unet/x.safetensors"});
+  const std::string def = "pytorch_lora_weights.safetensors";  // diffusion/generation_plan kLoraDefaultFile
+  EXPECT_EQ(resolve_file_ref("org/lcm", "", "LoRA", def), lcm + "/pytorch_lora_weights.safetensors");
+  EXPECT_EQ(resolve_file_ref("org/one", "", "LoRA", def), one + "/only.safetensors");
+  EXPECT_EQ(resolve_file_ref("org/many/b_lora.safetensors", "", "LoRA", def), many + "/b_lora.safetensors");
+  EXPECT_EQ(resolve_file_ref("org/many@main/unet/x.safetensors", "", "LoRA", def), many + "/unet/x.safetensors");
+  std::string e = error_message([&] { resolve_file_ref("org/many", "", "LoRA", def); });
+  EXPECT_TRUE(contains(e,
+                       "holds the .safetensors files a_lora.safetensors, b_lora.safetensors and no "
+                       "pytorch_lora_weights.safetensors; name the file as org/many/FILE"))
+      << e;
+  e = error_message([&] { resolve_file_ref("org/many/c.safetensors", "", "LoRA", def); });
+  EXPECT_TRUE(contains(e,
+                       "has no file c.safetensors; catimage never downloads: run `huggingface-cli download "
+                       "org/many c.safetensors`"))
+      << e;
+  e = error_message([&] { resolve_file_ref("org/absent/f.safetensors", "", "LoRA", def); });
+  EXPECT_TRUE(contains(e, "LoRA org/absent/f.safetensors: no local path")) << e;
+  EXPECT_FALSE(parse_hub_file_ref("org/x/../y.safetensors"));
+  EXPECT_FALSE(parse_hub_file_ref("org/x//y"));
+  EXPECT_TRUE(parse_hub_file_ref("org/x@v1/dir/y.safetensors"));
 }

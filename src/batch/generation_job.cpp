@@ -59,15 +59,21 @@ GenerationPlan check_generatable(const CandidateSet& cs, const Candidate& c, con
 
 namespace {
 
-// The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form.
+// The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form; the
+// LoRAs as `Lora: "NAME:SCALE, ..."` (NAME: the file's stem).
 std::string png_parameters(const GenerationItem& it, const GenerationJobOptions& o, const GenerationSettings& gs,
-                           const ImagePipeline& pipe, const std::string& model) {
+                           const ImagePipeline& pipe, const std::string& model,
+                           const std::vector<LoraFileOption>& loras) {
   std::string params = it.prompt;
   if (!o.negative_prompt.empty()) params += "\nNegative prompt: " + o.negative_prompt;
-  params +=
-      fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}, Version: {}", gs.steps,
-                  pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model, kVersionString);
-  return params;
+  params += fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}", gs.steps,
+                        pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model);
+  if (!loras.empty()) {
+    std::vector<std::string> named;
+    for (const auto& l : loras) named.push_back(fmt::format("{}:{}", fs::path(l.file).stem().string(), l.scale));
+    params += fmt::format(", Lora: \"{}\"", join(named, ", "));
+  }
+  return params + fmt::format(", Version: {}", kVersionString);
 }
 
 struct Planned {
@@ -99,6 +105,7 @@ class Job {
                      s.steps,
                      s.guidance,
                      s.dtype};
+    for (const auto& l : s.pipeline.loras) id.loras.emplace_back(ids_.of(l.file), l.scale);
     Planned p{&it, item_file(it, cs_, o_), id.key()};
     const json* r = manifest_.record(p.file);
     done = false;
@@ -149,7 +156,7 @@ class Job {
         continue;
       }
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count() / n;
-      for (std::size_t b = 0; b < n; ++b) write_image(todo[at + b], images[b], gs, *pipe, cand.name, secs);
+      for (std::size_t b = 0; b < n; ++b) write_image(todo[at + b], images[b], gs, *pipe, cand.name, s, secs);
       bar.advance(n);
       at += n;
     }
@@ -160,32 +167,35 @@ class Job {
 
  private:
   void write_image(const Planned& p, const torch::Tensor& image, const GenerationSettings& gs, ImagePipeline& pipe,
-                   const std::string& candidate, double secs) {
+                   const std::string& candidate, const GenerationPlan& plan, double secs) {
     const GenerationItem& it = *p.item;
     auto img = image.contiguous();
-    const std::string png = encode_png(img.data_ptr<std::uint8_t>(), gs.width, gs.height,
-                                       {{kImageKeyChunk, p.key},
-                                        {"parameters", png_parameters(it, o_, gs, pipe, candidate)},
-                                        {"Software", kVersionString}});
+    const std::string png =
+        encode_png(img.data_ptr<std::uint8_t>(), gs.width, gs.height,
+                   {{kImageKeyChunk, p.key},
+                    {"parameters", png_parameters(it, o_, gs, pipe, candidate, plan.pipeline.loras)},
+                    {"Software", kVersionString}});
     write_file_atomic((fs::path(o_.out_dir) / p.file).string(), png);
-    manifest_.append({{"file", p.file},
-                      {"key", p.key},
-                      {"bytes", png.size()},
-                      {"id", it.id},
-                      {"index", it.index},
-                      {"prompt", it.prompt},
-                      {"negative_prompt", o_.negative_prompt},
-                      {"candidate", candidate},
-                      {"seed", it.seed},
-                      {"steps", gs.steps},
-                      {"sampler", pipe.sampler_label()},
-                      {"scheduler", pipe.scheduler_class()},
-                      {"guidance", gs.guidance},
-                      {"width", gs.width},
-                      {"height", gs.height},
-                      {"device", pipe.device().str()},
-                      {"dtype", dtype_label(pipe.dtype())},
-                      {"seconds", secs}});
+    json record = {{"file", p.file},
+                   {"key", p.key},
+                   {"bytes", png.size()},
+                   {"id", it.id},
+                   {"index", it.index},
+                   {"prompt", it.prompt},
+                   {"negative_prompt", o_.negative_prompt},
+                   {"candidate", candidate},
+                   {"seed", it.seed},
+                   {"steps", gs.steps},
+                   {"sampler", pipe.sampler_label()},
+                   {"scheduler", pipe.scheduler_class()},
+                   {"guidance", gs.guidance},
+                   {"width", gs.width},
+                   {"height", gs.height},
+                   {"device", pipe.device().str()},
+                   {"dtype", dtype_label(pipe.dtype())},
+                   {"seconds", secs}};
+    for (const auto& l : plan.pipeline.loras) record["lora"].push_back({{"weights", l.file}, {"scale", l.scale}});
+    manifest_.append(record);
     ++written_;
   }
 

@@ -59,13 +59,15 @@ std::string FolderIdentity::of(const std::string& path) {
 }
 
 json ImageIdentity::to_json() const {
-  return {{"prompt", prompt},       {"negative_prompt", negative_prompt},
-          {"candidate", candidate}, {"family", family},
-          {"weights", weights},     {"vae", vae},
-          {"scheduler", scheduler}, {"seed", seed},
-          {"width", width},         {"height", height},
-          {"steps", steps},         {"guidance", guidance},
-          {"dtype", dtype}};
+  json j = {{"prompt", prompt},       {"negative_prompt", negative_prompt},
+            {"candidate", candidate}, {"family", family},
+            {"weights", weights},     {"vae", vae},
+            {"scheduler", scheduler}, {"seed", seed},
+            {"width", width},         {"height", height},
+            {"steps", steps},         {"guidance", guidance},
+            {"dtype", dtype}};
+  for (const auto& [file, scale] : loras) j["lora"].push_back({{"weights", file}, {"scale", scale}});
+  return j;
 }
 
 std::string ImageIdentity::key() const {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "catimage/io/json_file.hpp"
 
@@ -31,6 +33,9 @@ struct ImageIdentity {
   int width = 0, height = 0, steps = 0;  // width/height 0: the model's default size
   double guidance = 0;
   std::string dtype;  // resolved: fp32 | fp16 | bf16
+  // The LoRAs merged into the weights, in order: each file's FolderIdentity and its scale. Hashed
+  // only when there are any, so the keys of images made without a LoRA are what they were.
+  std::vector<std::pair<std::string, double>> loras;
 
   json to_json() const;
   std::string key() const;  // 32 hex digits

@@ -1,4 +1,6 @@
 // catimage generate: run one candidate (or a model folder) on every prompt and write PNGs.
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "catimage/batch/generation_job.hpp"
@@ -19,9 +21,26 @@ namespace {
 
 struct GenerateOptions {
   std::string config, candidate, model, vae, scheduler;
+  std::vector<std::string> lora;  // REF[:SCALE]
   GenerationJobOptions job;
   PromptInput input;
 };
+
+// --lora REF[:SCALE]: the scale after the last ':' (default 1).
+LoraRef parse_lora_option(const std::string& text) {
+  LoraRef r{text, 1.0};
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return r;
+  const std::string scale = text.substr(colon + 1);
+  char* end = nullptr;
+  const double v = std::strtod(scale.c_str(), &end);
+  if (scale.empty() || end != scale.c_str() + scale.size() || !std::isfinite(v))
+    fail("--lora {}: \"{}\" after the last ':' is not a finite number (give REF or REF:SCALE)", text, scale);
+  r.weights = text.substr(0, colon);
+  r.scale = v;
+  if (r.weights.empty()) fail("--lora {}: no LoRA before the scale (give REF or REF:SCALE)", text);
+  return r;
+}
 
 int run(GenerateOptions& o) {
   CandidateSet cs;
@@ -52,6 +71,7 @@ int run(GenerateOptions& o) {
     if (k < 0)
       fail("--candidate \"{}\" is not in {} (candidates: {})", o.candidate, cs.source, fmt::join(cs.names(), ", "));
   }
+  for (const auto& l : o.lora) cs.candidates[k].lora.push_back(parse_lora_option(l));  // after the candidate's own
   PromptFile pf = read_prompt_input(o.input);
   run_generation(cs, generation_items(pf, std::vector<int>(pf.prompts.size(), k), o.job.seed), o.job);
   return 0;
@@ -65,10 +85,18 @@ Runner add_generate(CLI::App& app) {
   add_prompt_input(c, o->input);
   c->add_option("-c,--config", o->config, "Candidates config (default: the shipped configs/default.json)");
   auto* cand = c->add_option("--candidate", o->candidate, "Candidate to run (its \"weights\" folder must be set)");
-  auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly, of any family (its model_index.json names the pipeline), or a Hugging Face repo id org/name[@revision] in the local hub cache");
+  auto* model = c->add_option("--model", o->model,
+                              "A diffusers pipeline folder to run directly, of any family (its model_index.json names "
+                              "the pipeline), or a Hugging Face repo id org/name[@revision] in the local hub cache");
   cand->excludes(model);
   c->add_option("--vae", o->vae, "With --model: decoder override (folder, .safetensors or a repo id, e.g. TAESD)");
   c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");
+  c->add_option("--lora", o->lora,
+                "LoRA merged into the weights at load, REF[:SCALE] (default scale 1; repeat for several; with "
+                "--candidate, after the candidate's own): a .safetensors file, or org/name[@revision][/FILE] in the "
+                "hub cache (no FILE: pytorch_lora_weights.safetensors, else the repo's only .safetensors)")
+      ->allow_extra_args(false)
+      ->take_all();
   add_generation_options(c, o->job);
   return [o] { return run(*o); };
 }

@@ -104,6 +104,8 @@ void check_amused_options(const PipelineOptions& o) {
     fail("--scheduler / \"scheduler\" {}: family amused runs its own sampler, AmusedScheduler (\"amused\")",
          o.scheduler);
   if (o.channels_last) fail("--channels-last is not implemented for family amused (a transformer, not a UNet)");
+  if (!o.loras.empty())
+    fail("--lora / \"lora\" {}: family amused takes no LoRAs (the UNet families sd15, sd21, sdxl do)", o.loras[0].file);
   inspect_amused_folder(o.folder);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "catimage/diffusion/amused_pipeline.hpp"
+#include "catimage/diffusion/loaders/lora.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/diffusion/pixart_pipeline.hpp"
@@ -19,7 +20,10 @@ std::unique_ptr<ImagePipeline> make_unet_pipeline(const PipelineOptions& o) {
   return std::make_unique<DiffusionPipeline>(o);
 }
 
-void inspect_unet(const PipelineOptions& o) { inspect_pipeline_folder(o.folder, o.vae); }
+void inspect_unet(const PipelineOptions& o) {
+  const PipelineFolder f = inspect_pipeline_folder(o.folder, o.vae);
+  check_loras(o.loras, pipeline_lora_components(f), f.pipeline_class);
+}
 
 }  // namespace
 

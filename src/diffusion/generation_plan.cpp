@@ -1,6 +1,7 @@
 #include "catimage/diffusion/generation_plan.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <utility>
 
 #include "catimage/diffusion/device.hpp"
@@ -43,12 +44,17 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
     return stop(Verdict::cannot_run_here, "no \"weights\" folder in the config",
                 fmt::format("{} has no \"weights\": add the path of its {} to the config", who, f->folder_layout));
   std::string folder, vae;
+  std::vector<LoraFileOption> loras;
   try {  // a Hugging Face repo id not in the local cache cannot run here
     folder = resolve_model_ref(*c.weights);
     if (c.vae) vae = resolve_model_ref(*c.vae);
+    for (const auto& l : c.lora) loras.push_back({resolve_file_ref(l.weights, "", "LoRA", kLoraDefaultFile), l.scale});
   } catch (const Error& e) {
     return cannot(e.what());
   }
+  for (std::size_t i = 0; i < loras.size(); ++i)
+    if (std::error_code ec; !std::filesystem::is_regular_file(loras[i].file, ec))
+      return refuse(fmt::format("lora[{}]: {} is not a file (a LoRA is one .safetensors file)", i, loras[i].file));
   try {
     check_overrides(o);
   } catch (const Error& e) {
@@ -66,6 +72,7 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   p.pipeline.device = o.device;
   p.pipeline.dtype = o.dtype;
   p.pipeline.channels_last = o.channels_last;
+  p.pipeline.loras = loras;
   p.dtype = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device), f->cpu_bf16));  // what the pipeline resolves
 
   if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect

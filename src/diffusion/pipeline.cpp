@@ -5,8 +5,10 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <filesystem>
+#include <map>
 
 #include "catimage/diffusion/batch_invariance.hpp"
+#include "catimage/diffusion/loaders/lora.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 
@@ -61,6 +63,11 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
   missing.file(f.path("scheduler/scheduler_config.json"));
   missing.check(dir);
   return f;
+}
+
+std::vector<std::string> pipeline_lora_components(const PipelineFolder& f) {
+  if (f.sdxl) return {"text_encoder", "text_encoder_2", "unet"};
+  return {"text_encoder", "unet"};
 }
 
 ClipTextModel load_clip_text_model(const std::string& dir) {
@@ -132,6 +139,15 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   if (decoder_->latent_channels() != uc.in_channels)
     fail("the decoder has {} latent channels, the UNet {}", decoder_->latent_channels(), uc.in_channels);
   scheduler_ = load_scheduler(folder_.path("scheduler"), o.scheduler);
+
+  // LoRAs merge into the fp32 weights as loaded, before the cast to the run dtype.
+  std::map<std::string, torch::nn::Module*> components = {{"unet", unet_.ptr().get()},
+                                                          {"text_encoder", encoders_[0].ptr().get()}};
+  if (folder_.sdxl) components["text_encoder_2"] = encoders_[1].ptr().get();
+  if (!o.loras.empty()) {
+    const LdmUNetNames ldm(uc);  // kohya files may name the UNet's modules by the original blocks
+    merge_loras(o.loras, components, folder_.pipeline_class, &ldm);
+  }
 
   for (auto& e : encoders_) e->to(device_, dtype_);
   unet_->to(device_, dtype_);

@@ -147,6 +147,8 @@ PixArtFolder check_pixart_options(const PipelineOptions& o) {
   if (!o.vae.empty())
     fail("--vae / \"vae\" {}: family pixart has no decoder override (it decodes with its own vae/)", o.vae);
   if (o.channels_last) fail("--channels-last is not implemented for family pixart (a transformer, not a UNet)");
+  if (!o.loras.empty())
+    fail("--lora / \"lora\" {}: family pixart takes no LoRAs (the UNet families sd15, sd21, sdxl do)", o.loras[0].file);
   auto folder = inspect_pixart_folder(o.folder);
   if (!o.scheduler.empty()) {
     const auto* e = find_scheduler(o.scheduler);

@@ -84,8 +84,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
   if (!arr.is_array()) fail("{}: candidates: expected an array, got {}", origin, json_type(arr));
   if (arr.empty()) fail("{}: candidates: the list is empty", origin);
 
-  static const std::set<std::string> allowed = {"name",     "family", "weights", "vae",  "steps",      "scheduler",
-                                                "guidance", "width",  "height",  "cost", "description"};
+  static const std::set<std::string> allowed = {"name",     "family", "weights", "vae",  "steps", "scheduler",
+                                                "guidance", "width",  "height",  "lora", "cost",  "description"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const auto& o = arr[i];
@@ -104,19 +104,48 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     cand.family = get_string(o, "family", c, true);
     if (!rules.families.empty() && !one_of(cand.family, rules.families))
       c.bad("family", fmt::format("\"{}\" is not one of: {}", cand.family, join(rules.families, ", ")));
+    // A path against the config's folder; a Hugging Face reference (`hub`: its shape) stays as
+    // written: resolved from the hub cache only when a model is loaded.
+    auto place = [&](const std::string& s, bool (*hub)(const std::string&)) {
+      std::filesystem::path p(s);
+      if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
+      std::error_code ec;
+      if (hub(s) && !std::filesystem::exists(p, ec)) return s;
+      return p.lexically_normal().string();
+    };
     auto resolve = [&](const char* key) -> std::optional<std::string> {
       if (!o.contains(key)) return std::nullopt;
       auto s = get_string(o, key, c, true);
       if (s.empty()) c.bad(key, "empty path");
-      std::filesystem::path p(s);
-      if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
-      std::error_code ec;
-      // A Hugging Face repo id stays as written: resolved from the hub cache only when a model is loaded.
-      if (parse_repo_id(s) && !std::filesystem::exists(p, ec)) return s;
-      return p.lexically_normal().string();
+      return place(s, [](const std::string& t) { return parse_repo_id(t).has_value(); });
     };
     cand.weights = resolve("weights");
     cand.vae = resolve("vae");
+    if (o.contains("lora")) {
+      const auto& arr = o["lora"];
+      if (!arr.is_array())
+        c.bad("lora", fmt::format("expected an array of {{\"weights\", \"scale\"}} objects, got {}", json_type(arr)));
+      for (std::size_t k = 0; k < arr.size(); ++k) {
+        const auto& l = arr[k];
+        const std::string at = fmt::format("lora[{}]", k);
+        if (!l.is_object()) c.bad(at, fmt::format("expected an object {{\"weights\", \"scale\"}}, got {}", l.dump()));
+        for (auto it = l.begin(); it != l.end(); ++it)
+          if (it.key() != "weights" && it.key() != "scale")
+            c.bad(at + "." + it.key(), "unknown key (allowed: weights, scale)");
+        if (!l.contains("weights") || !l["weights"].is_string() || l["weights"].get<std::string>().empty())
+          c.bad(at + ".weights",
+                "missing or not a non-empty string (a .safetensors file or org/name[@revision][/file])");
+        LoraRef r;
+        r.weights = place(l["weights"].get<std::string>(),
+                          [](const std::string& t) { return parse_hub_file_ref(t).has_value(); });
+        if (l.contains("scale")) {
+          if (!l["scale"].is_number() || !std::isfinite(l["scale"].get<double>()))
+            c.bad(at + ".scale", fmt::format("expected a finite number, got {}", l["scale"].dump()));
+          r.scale = l["scale"].get<double>();
+        }
+        cand.lora.push_back(std::move(r));
+      }
+    }
     cand.steps = get_int(o, "steps", c, 1, 10000);
     if (o.contains("scheduler")) {
       cand.scheduler = get_string(o, "scheduler", c, true);
@@ -186,6 +215,7 @@ json candidates_to_json(const CandidateSet& set) {
     if (c.guidance) o["guidance"] = *c.guidance;
     if (c.width) o["width"] = *c.width;
     if (c.height) o["height"] = *c.height;
+    for (const auto& l : c.lora) o["lora"].push_back({{"weights", l.weights}, {"scale", l.scale}});
     o["cost"] = {{"value", c.cost}, {"unit", set.cost_unit}};
     if (c.cost_estimate) o["cost"]["estimate"] = true;
     if (!c.description.empty()) o["description"] = c.description;

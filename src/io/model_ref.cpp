@@ -1,9 +1,11 @@
 #include "catimage/io/model_ref.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "catimage/util/error.hpp"
 #include "catimage/util/strings.hpp"
@@ -114,5 +116,66 @@ std::string resolve_model_ref(const std::string& ref, const std::string& base_di
 }
 
 bool is_hub_ref(const std::string& ref) { return parse_repo_id(ref) && !exists(ref); }
+
+std::string HubFileRef::text() const { return repo.text() + (file.empty() ? "" : "/" + file); }
+
+std::optional<HubFileRef> parse_hub_file_ref(const std::string& text) {
+  const auto first = text.find('/');
+  if (first == std::string::npos) return std::nullopt;
+  const auto second = text.find('/', first + 1);
+  auto repo = parse_repo_id(text.substr(0, second));
+  if (!repo) return std::nullopt;
+  HubFileRef r{*repo, ""};
+  if (second == std::string::npos) return r;
+  r.file = text.substr(second + 1);
+  std::size_t at = 0;
+  while (true) {  // each part a name of [A-Za-z0-9._-], none empty, "." or ".."
+    const auto end = std::min(r.file.find('/', at), r.file.size());
+    const std::string part = r.file.substr(at, end - at);
+    if (part.empty() || part == "." || part == "..") return std::nullopt;
+    for (char ch : part)
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') return std::nullopt;
+    if (end == r.file.size()) return r;
+    at = end + 1;
+  }
+}
+
+bool is_hub_file_ref(const std::string& ref) { return parse_hub_file_ref(ref) && !exists(ref); }
+
+std::string resolve_file_ref(const std::string& ref, const std::string& base_dir, const std::string& what,
+                             const std::string& default_file) {
+  std::string local = ref;
+  if (fs::path(ref).is_relative() && !base_dir.empty()) local = (fs::path(base_dir) / ref).lexically_normal().string();
+  if (exists(local)) return local;
+  const auto id = parse_hub_file_ref(ref);
+  if (!id) return local;
+  std::string why;
+  const std::string snap = find_snapshot(id->repo, why);
+  std::string cmd = download_command(id->repo);
+  if (!id->file.empty()) cmd += " " + id->file;
+  if (snap.empty())
+    fail("{} {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`", what,
+         ref, local, why, cmd);
+  if (!id->file.empty()) {
+    const fs::path file = fs::path(snap) / id->file;
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec))
+      fail("{} {}: the snapshot {} of {} has no file {}; catimage never downloads: run `{}`", what, ref, snap,
+           id->repo.text(), id->file, cmd);
+    return file.string();
+  }
+  if (std::error_code ec; fs::is_regular_file(fs::path(snap) / default_file, ec))
+    return (fs::path(snap) / default_file).string();
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(snap, ec); !ec && it != fs::directory_iterator(); it.increment(ec))
+    if (it->path().extension() == ".safetensors" && fs::is_regular_file(it->path(), ec))
+      found.push_back(it->path().filename().string());
+  std::sort(found.begin(), found.end());
+  if (found.size() == 1) return (fs::path(snap) / found[0]).string();
+  fail("{} {}: the snapshot {} holds {} and no {}; name the file as {}/FILE", what, ref, snap,
+       found.empty() ? std::string("no .safetensors file") : "the .safetensors files " + join(found, ", "),
+       default_file, id->repo.text());
+}
 
 }  // namespace catimage

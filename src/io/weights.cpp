@@ -97,6 +97,11 @@ WeightFiles WeightFiles::in_folder(const std::string& dir, const std::string& st
 }
 
 std::string WeightFiles::describe() const { return origin_; }
+
+const std::map<std::string, std::string>& WeightFiles::metadata() const {
+  static const std::map<std::string, std::string> none;
+  return files_.empty() ? none : files_.front()->metadata();
+}
 bool WeightFiles::has(const std::string& name) const { return where_.count(name) > 0; }
 
 std::vector<std::string> WeightFiles::names() const {
@@ -123,7 +128,7 @@ torch::Tensor WeightFiles::get(const std::string& name, torch::Dtype dtype) cons
   return t.to(dtype, /*non_blocking=*/false, /*copy=*/true);
 }
 
-void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOptions& opt) {
+void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOptions& opt) {
   torch::NoGradGuard ng;
   // checkpoint key -> module key, with deprecated names mapped
   std::map<std::string, std::string> key_of;
@@ -153,7 +158,8 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
     bool conv1x1_as_linear = opt.conv1x1_as_linear && shape.size() == 4 && want.size() == 2 && shape[0] == want[0] &&
                              shape[1] == want[1] && shape[2] == 1 && shape[3] == 1;
     if (shape != want && !conv1x1_as_linear) {
-      misshaped.push_back(fmt::format("{} (file {}, model {})", it->second, shape_str(shape), shape_str(want)));
+      misshaped.push_back(
+          fmt::format("{} (file {}, model {})", w.stored_name(it->second), shape_str(shape), shape_str(want)));
       return;
     }
     auto t = w.get(it->second, target.scalar_type());
@@ -167,7 +173,7 @@ void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOpt
     if (used.count(local)) continue;
     bool ignored = false;
     for (const auto& pre : opt.ignored_prefixes) ignored |= local.rfind(pre, 0) == 0;
-    if (!ignored) unexpected.push_back(full);
+    if (!ignored) unexpected.push_back(w.stored_name(full));
   }
   if (!missing.empty() || !misshaped.empty() || !unexpected.empty()) {
     auto list = [](const std::vector<std::string>& v) {

@@ -13,6 +13,10 @@ namespace catimage {
 
 struct FamilyEntry;
 
+// The file a LoRA reference naming a hub repo without a file takes when the snapshot holds it
+// (diffusers' LORA_WEIGHT_NAME_SAFE; else the snapshot's only .safetensors).
+constexpr const char* kLoraDefaultFile = "pytorch_lora_weights.safetensors";
+
 // The command line's part of a candidate's generation: overrides of its settings and where it
 // runs.
 struct GenerationOverrides {
@@ -33,7 +37,7 @@ struct GenerationPlan {
   std::string reason;  // "" when it runs; else the error: the config, the candidate, the option or file
   std::string candidate;
   const FamilyEntry* family = nullptr;  // null only for an unknown family
-  PipelineOptions pipeline;             // folder (its "weights"), vae, scheduler ("": the folder's), device, dtype
+  PipelineOptions pipeline;  // folder (its "weights"), vae, scheduler ("": the folder's), device, dtype, loras
   int steps = 0;
   int width = 0, height = 0;  // 0: the model's default size
   double guidance = 0;

@@ -47,6 +47,10 @@ std::string pipeline_folder_layout(bool sdxl);
 // `vae_override` (a folder or .safetensors file) replaces vae/.
 PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override = "");
 
+// The components a LoRA may update in such a pipeline (diffusers' names): text_encoder, unet, and
+// for SDXL text_encoder_2.
+std::vector<std::string> pipeline_lora_components(const PipelineFolder& f);
+
 class DiffusionPipeline : public ImagePipeline {
  public:
   explicit DiffusionPipeline(const PipelineOptions& opt);

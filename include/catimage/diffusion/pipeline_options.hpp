@@ -2,8 +2,15 @@
 // What a model family's pipeline is built with (diffusion/families builds it; a
 // GenerationPlan resolves it for a candidate). Torch-free.
 #include <string>
+#include <vector>
 
 namespace catimage {
+
+// A LoRA file to merge into the pipeline's weights at load (diffusion/loaders/lora).
+struct LoraFileOption {
+  std::string file;  // a resolved .safetensors path
+  double scale = 1.0;
+};
 
 struct PipelineOptions {
   std::string folder;
@@ -12,6 +19,7 @@ struct PipelineOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
   bool channels_last = false;
+  std::vector<LoraFileOption> loras;  // merged in this order (UNet pipelines only; the others refuse them)
 };
 
 }  // namespace catimage

@@ -7,9 +7,13 @@
 //     {"name": "SD-Turbo", "family": "sd21", "weights": "weights/sd-turbo",
 //      "steps": 1, "scheduler": "euler_ancestral", "guidance": 0.0,
 //      "width": 512, "height": 512,
+//      "lora": [{"weights": "latent-consistency/lcm-lora-sdv1-5", "scale": 1.0}],
 //      "cost": {"value": 0.176, "unit": "seconds"}}
 //   ]
 // }
+// "lora" (optional): LoRAs merged into the weights at load, in order; each "weights" is a
+// .safetensors file (relative to the config's folder) or a hub reference org/name[@revision]
+// [/file] (see io/model_ref resolve_file_ref); "scale" (default 1) is any finite number.
 // "cost" may say "estimate": true (a figure not yet measured on the machine that will run
 // it, e.g. scaled from published timings); route and generate then say so in their logs.
 // name, family and cost are required; the generation settings are optional for route-only use
@@ -25,6 +29,12 @@
 
 namespace catimage {
 
+// A LoRA a candidate merges into its weights: W += scale · (α/r) · up·down (diffusion/loaders/lora).
+struct LoraRef {
+  std::string weights;  // a .safetensors path (resolved against the config's folder) or a hub file reference
+  double scale = 1.0;
+};
+
 struct Candidate {
   std::string name;
   std::string family;                  // a model family of the runtime (sd15, sd21, sdxl, ...)
@@ -34,6 +44,7 @@ struct Candidate {
   std::optional<std::string> scheduler;
   std::optional<double> guidance;
   std::optional<int> width, height;
+  std::vector<LoraRef> lora;  // merged in this order
   double cost = 0;
   bool cost_estimate = false;  // cost.estimate: not yet measured
   std::string description;

@@ -37,4 +37,30 @@ std::string resolve_model_ref(const std::string& ref, const std::string& base_di
 // Whether `ref` is a repo id still to be resolved: repo-id shaped and not an existing path.
 bool is_hub_ref(const std::string& ref);
 
+// A file in a hub repo: `org/name[@revision][/path/in/repo]` (e.g. a LoRA:
+// `ByteDance/SDXL-Lightning/sdxl_lightning_4step_lora.safetensors`); `file` "" names the repo's
+// one weights file (see resolve_file_ref).
+struct HubFileRef {
+  RepoId repo;
+  std::string file;  // "" or a relative path of [A-Za-z0-9._-] parts, none "." or ".."
+
+  std::string text() const;
+};
+
+// `text` as a repo id with an optional file path after it; nullopt for anything else.
+std::optional<HubFileRef> parse_hub_file_ref(const std::string& text);
+
+// A weights FILE named like a model (a LoRA's "weights"): a local path (relative ones against
+// `base_dir`) if one exists; else, if `ref` is `org/name[@revision][/path]`, that file of the
+// repo's hub snapshot; without a path, the snapshot's `default_file` when it holds one, else its
+// only top-level .safetensors (diffusers' weight-name guess without the network). Errors (exit 2)
+// name `what`, the local path, the cache place and the `huggingface-cli download` command, or
+// the snapshot's .safetensors files to choose from. Else the local path, whose absence the
+// caller reports.
+std::string resolve_file_ref(const std::string& ref, const std::string& base_dir, const std::string& what,
+                             const std::string& default_file);
+
+// Whether `ref` is a hub file reference still to be resolved (see is_hub_ref).
+bool is_hub_file_ref(const std::string& ref);
+
 }  // namespace catimage

@@ -3,7 +3,9 @@
 // with a "weight_map"), and loading them into a libtorch module by name. Module parameter
 // names are the checkpoint keys (diffusers/transformers naming for the diffusion models,
 // "bag."/"transformer." for the predictors), so loading is a lookup; missing, unexpected
-// and mis-shaped keys are all reported.
+// and mis-shaped keys are all reported. A module loads from a WeightSource: a folder's files
+// (WeightFiles), or a view of other tensors under the module's names (diffusion/loaders: one
+// component of a single-file checkpoint, renamed).
 #include <torch/torch.h>
 
 #include <map>
@@ -16,7 +18,21 @@
 
 namespace catimage {
 
-class WeightFiles {
+// Named tensors a module loads from.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual std::string describe() const = 0;  // for messages: the file, the index file, the view
+  virtual bool has(const std::string& name) const = 0;
+  virtual std::vector<std::string> names() const = 0;
+  virtual std::vector<std::int64_t> shape(const std::string& name) const = 0;
+  // The tensor as `dtype` on the CPU (a copy); a floating `dtype` needs a floating tensor.
+  virtual torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const = 0;
+  // Where `name` is stored, for messages (a renamed view names the file's key).
+  virtual std::string stored_name(const std::string& name) const { return name; }
+};
+
+class WeightFiles : public WeightSource {
  public:
   // The file(s) for `stem` in `dir`: <stem>.safetensors, <stem>.safetensors.index.json, or the
   // fp16 variants (<stem>.fp16.safetensors ...). Fails naming the expected paths.
@@ -30,13 +46,15 @@ class WeightFiles {
   // .bin.index.json; never opened), "" when there is none.
   static std::string pickled_only(const std::string& dir, const std::string& stem);
 
-  std::string describe() const;  // the file, or the index file
-  bool has(const std::string& name) const;
-  std::vector<std::string> names() const;
-  std::vector<std::int64_t> shape(const std::string& name) const;
+  std::string describe() const override;  // the file, or the index file
+  bool has(const std::string& name) const override;
+  std::vector<std::string> names() const override;
+  std::vector<std::int64_t> shape(const std::string& name) const override;
   // The tensor as `dtype` on the CPU (copied out of the mapping); a floating `dtype` needs a
   // floating tensor in the file.
-  torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const;
+  torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const override;
+  // The metadata of the file(s) ("__metadata__"; of the first shard when sharded).
+  const std::map<std::string, std::string>& metadata() const;
 
  private:
   std::string origin_;
@@ -52,8 +70,8 @@ struct LoadOptions {
 };
 
 // Copies every parameter and buffer of `module` (under opt.prefix) from `w`, converting dtype.
-// Fails with the lists of missing, mis-shaped and unexpected keys.
-void load_weights(torch::nn::Module& module, const WeightFiles& w, const LoadOptions& opt = {});
+// Fails with the lists of missing, mis-shaped and unexpected keys (as `w` stores them).
+void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOptions& opt = {});
 
 // Seeded random weights for `module` written as safetensors under the module's names (used
 // to make tiny test models and architecture-only benchmark models).
