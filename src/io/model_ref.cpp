@@ -40,6 +40,7 @@ bool exists(const std::string& p) {
 
 std::string download_command(const RepoId& id) {
   std::string cmd = "huggingface-cli download " + id.org + "/" + id.name;
+  if (!id.path.empty()) cmd += " " + id.path;
   if (!id.revision.empty()) cmd += " --revision " + id.revision;
   return cmd;
 }
@@ -74,14 +75,26 @@ std::string find_snapshot(const RepoId& id, std::string& why) {
 
 }  // namespace
 
-std::string RepoId::text() const { return org + "/" + name + (revision.empty() ? "" : "@" + revision); }
+std::string RepoId::text() const {
+  return org + "/" + name + (revision.empty() ? "" : "@" + revision) + (path.empty() ? "" : "/" + path);
+}
 
 std::optional<RepoId> parse_repo_id(const std::string& text) {
   const auto slash = text.find('/');
-  if (slash == std::string::npos || text.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  if (slash == std::string::npos) return std::nullopt;
   RepoId id;
   id.org = text.substr(0, slash);
   std::string rest = text.substr(slash + 1);
+  if (const auto next = rest.find('/'); next != std::string::npos) {
+    id.path = rest.substr(next + 1);
+    rest = rest.substr(0, next);
+    for (std::size_t at = 0;;) {  // each segment of the path
+      const auto end = id.path.find('/', at);
+      if (!id_chars(id.path.substr(at, end - at))) return std::nullopt;
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+  }
   if (const auto at = rest.find('@'); at != std::string::npos) {
     id.revision = rest.substr(at + 1);
     rest = rest.substr(0, at);
@@ -90,6 +103,23 @@ std::optional<RepoId> parse_repo_id(const std::string& text) {
   id.name = rest;
   if (!id_chars(id.org) || !id_chars(id.name)) return std::nullopt;
   return id;
+}
+
+std::optional<RepoId> snapshot_repo(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  for (fs::path dir = p; dir.has_parent_path() && dir != dir.parent_path(); dir = dir.parent_path()) {
+    const fs::path snaps = dir.parent_path();
+    const std::string repo = snaps.parent_path().filename().string();
+    if (snaps.filename() != "snapshots" || repo.rfind("models--", 0) != 0) continue;
+    const auto sep = repo.find("--", 8);
+    if (sep == std::string::npos) return std::nullopt;
+    RepoId id;
+    id.org = repo.substr(8, sep - 8);
+    id.name = repo.substr(sep + 2);
+    if (!id_chars(id.org) || !id_chars(id.name)) return std::nullopt;
+    return id;
+  }
+  return std::nullopt;
 }
 
 std::string hub_cache_dir() {
@@ -107,9 +137,14 @@ std::string resolve_model_ref(const std::string& ref, const std::string& base_di
   if (!id) return local;
   std::string why;
   std::string snap = find_snapshot(*id, why);
+  if (!snap.empty() && !id->path.empty()) {
+    if (exists((fs::path(snap) / id->path).string())) return (fs::path(snap) / id->path).string();
+    why = fmt::format("its snapshot {} has no {}", snap, id->path);
+    snap.clear();
+  }
   if (snap.empty())
-    fail("model {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`",
-         ref, local, why, download_command(*id));
+    fail("model {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`", ref,
+         local, why, download_command(*id));
   return snap;
 }
 
