@@ -84,8 +84,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
   if (!arr.is_array()) fail("{}: candidates: expected an array, got {}", origin, json_type(arr));
   if (arr.empty()) fail("{}: candidates: the list is empty", origin);
 
-  static const std::set<std::string> allowed = {"name",     "family", "weights", "vae",  "steps",      "scheduler",
-                                                "guidance", "width",  "height",  "cost", "description"};
+  static const std::set<std::string> allowed = {"name",      "family",   "weights", "config", "vae",  "steps",
+                                                "scheduler", "guidance", "width",   "height", "cost", "description"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const auto& o = arr[i];
@@ -104,7 +104,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     cand.family = get_string(o, "family", c, true);
     if (!rules.families.empty() && !one_of(cand.family, rules.families))
       c.bad("family", fmt::format("\"{}\" is not one of: {}", cand.family, join(rules.families, ", ")));
-    auto resolve = [&](const char* key) -> std::optional<std::string> {
+    // `names`: a name that is not a path (a shipped config's) stays as written when no such path exists.
+    auto resolve = [&](const char* key, bool names = false) -> std::optional<std::string> {
       if (!o.contains(key)) return std::nullopt;
       auto s = get_string(o, key, c, true);
       if (s.empty()) c.bad(key, "empty path");
@@ -112,10 +113,11 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
       if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
       std::error_code ec;
       // A Hugging Face repo id stays as written: resolved from the hub cache only when a model is loaded.
-      if (parse_repo_id(s) && !std::filesystem::exists(p, ec)) return s;
+      if ((names || parse_repo_id(s)) && !std::filesystem::exists(p, ec)) return s;
       return p.lexically_normal().string();
     };
     cand.weights = resolve("weights");
+    cand.config = resolve("config", true);
     cand.vae = resolve("vae");
     cand.steps = get_int(o, "steps", c, 1, 10000);
     if (o.contains("scheduler")) {
@@ -180,6 +182,7 @@ json candidates_to_json(const CandidateSet& set) {
   for (const auto& c : set.candidates) {
     json o = {{"name", c.name}, {"family", c.family}};
     if (c.weights) o["weights"] = *c.weights;
+    if (c.config) o["config"] = *c.config;
     if (c.vae) o["vae"] = *c.vae;
     if (c.steps) o["steps"] = *c.steps;
     if (c.scheduler) o["scheduler"] = *c.scheduler;
