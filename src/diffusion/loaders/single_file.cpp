@@ -155,7 +155,8 @@ bool is_checkpoint_file(const std::string& path) {
 
 void refuse_pickled_checkpoint(const std::string& path) {
   const auto ext = fs::path(path).extension().string();
-  if (ext != ".ckpt" && ext != ".pt" && ext != ".pth" && ext != ".bin") return;
+  std::error_code ec;
+  if ((ext != ".ckpt" && ext != ".pt" && ext != ".pth" && ext != ".bin") || !fs::is_regular_file(path, ec)) return;
   const auto out = (fs::path(path).parent_path() / (fs::path(path).stem().string() + ".safetensors")).string();
   fail(
       "{}: a pickled checkpoint is never opened (unpickling can run code); convert it to safetensors once, e.g. "

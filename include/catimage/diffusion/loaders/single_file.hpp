@@ -38,8 +38,8 @@ const std::vector<CheckpointLayout>& checkpoint_layouts();
 
 // Whether `path` is a regular file named *.safetensors.
 bool is_checkpoint_file(const std::string& path);
-// Fails for a pickled checkpoint (.ckpt, .pt, .pth, .bin), naming it with the one-line hint of
-// how to convert it; does nothing for any other path.
+// Fails for a pickled checkpoint (a regular file named .ckpt, .pt, .pth or .bin), naming it with
+// the one-line hint of how to convert it; does nothing for any other path (a folder named x.bin).
 void refuse_pickled_checkpoint(const std::string& path);
 
 class SingleFileCheckpoint {
