@@ -465,3 +465,24 @@ TEST(SingleFile, GenerateRunsAHubCacheFileAndKeysItsImagesByItsConfigs) {
   else
     unsetenv("HF_HUB_CACHE");
 }
+
+// The shipped configs/default.json's SDXL-Turbo candidate (1 step, Euler ancestral, no CFG) runs
+// from a single file once it names it (and, the file being tiny, the tiny configs and size).
+TEST(SingleFile, ADefaultJsonCandidateRunsFromAFile) {
+  const fs::path d = temp_dir();
+  json cfg = read_json_file(std::string(CATIMAGE_SOURCE_DIR) + "/configs/default.json");
+  json turbo;
+  for (const auto& c : cfg["candidates"])
+    if (c["name"] == "SDXL-Turbo") turbo = c;
+  ASSERT_TRUE(turbo.is_object());
+  turbo["weights"] = ckpt("sdxl");
+  turbo["config"] = fixture("single-file/sdxl");
+  turbo["width"] = turbo["height"] = 64;
+  cfg["candidates"] = json::array({turbo});
+  write(d / "cfg.json", cfg.dump());
+  const auto prompts = write(d / "p.txt", "a red cube\na blue sphere\n");
+  const auto r = run_catimage("generate -c " + (d / "cfg.json").string() + " --candidate SDXL-Turbo " + prompts +
+                              " --device cpu --out " + (d / "out").string());
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(load_rgb((d / "out" / "2.png").string()).sizes(), (std::vector<std::int64_t>{64, 64, 3}));
+}
