@@ -326,7 +326,7 @@ TEST(Lora, ShippedLoraConfigsAreValidAndNameTheirHubFiles) {
     std::size_t with_lora = 0;
     for (const auto& c : cs.candidates) {
       EXPECT_TRUE(c.cost_estimate) << c.name;
-      for (const auto& l : c.lora) EXPECT_TRUE(parse_hub_file_ref(l.weights)) << c.name << " " << l.weights;
+      for (const auto& l : c.lora) EXPECT_TRUE(parse_repo_id(l.weights)) << c.name << " " << l.weights;
       with_lora += !c.lora.empty();
       const GenerationPlan p = plan(c, o, name);
       EXPECT_EQ(p.verdict, GenerationPlan::Verdict::cannot_run_here) << c.name;

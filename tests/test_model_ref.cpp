@@ -88,9 +88,34 @@ TEST(ModelRef, RepoIdShapes) {
   EXPECT_EQ(id->text(), "org/name@v1.0");
   EXPECT_TRUE(parse_repo_id("stabilityai/sd-turbo"));
   EXPECT_TRUE(parse_repo_id("a_b/C.d-e"));
-  for (const char* no : {"name", "./org/name", "/org/name", "~/name", "org/name/x", ".org/name", "org/.name", "org/",
-                         "/name", "org/name@", "org/na me", "org/name@a b", "../x"})
+  for (const char* no : {"name", "./org/name", "/org/name", "~/name", ".org/name", "org/.name", "org/", "/name",
+                         "org/name@", "org/na me", "org/name@a b", "../x", "org/name/../x", "org/name//x",
+                         "org/name/x/", "org/name/.hidden", "org/name/a b.safetensors"})
     EXPECT_FALSE(parse_repo_id(no)) << no;
+  // a file or folder inside the repo
+  id = parse_repo_id("stabilityai/sdxl-turbo@v2/unet/sd_xl_turbo_1.0_fp16.safetensors");
+  ASSERT_TRUE(id);
+  EXPECT_EQ(id->name, "sdxl-turbo");
+  EXPECT_EQ(id->revision, "v2");
+  EXPECT_EQ(id->path, "unet/sd_xl_turbo_1.0_fp16.safetensors");
+  EXPECT_EQ(id->text(), "stabilityai/sdxl-turbo@v2/unet/sd_xl_turbo_1.0_fp16.safetensors");
+}
+
+TEST(ModelRef, AFileInsideARepoResolvesInItsSnapshotAndNamesItsRepo) {
+  HubEnv env;
+  const fs::path cache = make_cache(temp_dir() / "hub");
+  env.set("HF_HUB_CACHE", cache.string());
+  const fs::path snaps = cache / "models--org--tiny" / "snapshots";
+  EXPECT_EQ(resolve_model_ref("org/tiny/unet/config.json"), (snaps / kCommitA / "unet" / "config.json").string());
+  EXPECT_EQ(resolve_model_ref("org/tiny@v1/unet"), (snaps / kCommitB / "unet").string());
+  const std::string e = error_message([] { resolve_model_ref("org/tiny@v1/model.safetensors"); });
+  EXPECT_TRUE(contains(e, "its snapshot " + (snaps / kCommitB).string() + " has no model.safetensors")) << e;
+  EXPECT_TRUE(contains(e, "`huggingface-cli download org/tiny model.safetensors --revision v1`")) << e;
+  // which repo a snapshot path belongs to (a single file takes its repo's shipped configs)
+  const auto repo = snapshot_repo((snaps / kCommitA / "unet" / "config.json").string());
+  ASSERT_TRUE(repo);
+  EXPECT_EQ(repo->text(), "org/tiny");
+  EXPECT_FALSE(snapshot_repo(tiny_model("tiny-sd1")));
 }
 
 TEST(ModelRef, RepoIdsResolveToTheirSnapshotInTheHubCache) {
@@ -237,7 +262,5 @@ TEST(ModelRef, LoraFileReferencesNameTheRepoFile) {
       << e;
   e = error_message([&] { resolve_file_ref("org/absent/f.safetensors", "", "LoRA", def); });
   EXPECT_TRUE(contains(e, "LoRA org/absent/f.safetensors: no local path")) << e;
-  EXPECT_FALSE(parse_hub_file_ref("org/x/../y.safetensors"));
-  EXPECT_FALSE(parse_hub_file_ref("org/x//y"));
-  EXPECT_TRUE(parse_hub_file_ref("org/x@v1/dir/y.safetensors"));
+  EXPECT_TRUE(parse_repo_id("org/x@v1/dir/y.safetensors"));  // the reference shapes of ModelRef.RepoIdShapes
 }

@@ -96,7 +96,7 @@ class Job {
                      o_.negative_prompt,
                      c.name,
                      c.family,
-                     ids_.of(s.pipeline.folder),
+                     weights_identity(s.pipeline),
                      ids_.of(s.pipeline.vae),
                      s.pipeline.scheduler,
                      it.seed,
@@ -206,6 +206,11 @@ class Job {
   Manifest manifest_;
   FolderIdentity ids_;
   std::size_t written_ = 0;
+
+  // The model's files; a single file's also its configs (the pipeline they describe is part of the image).
+  std::string weights_identity(const PipelineOptions& o) {
+    return o.config.empty() ? ids_.of(o.folder) : ids_.of(o.folder) + "+" + ids_.of(o.config);
+  }
 };
 
 // Fails naming both lines when two prompts' ids are the same or map to the same image file.
@@ -265,7 +270,7 @@ std::size_t run_generation(const CandidateSet& cs, const std::vector<GenerationI
     if (o.shard.owns(it.index)) items.push_back(&it);
 
   create_output_folder(o.out_dir);
-  const JobLock lock(o.out_dir, o.shard);  // refuses to start while a job of another layout writes the folder
+  const JobLock lock(o.out_dir, o.shard);       // refuses to start while a job of another layout writes the folder
   Job job(cs, o, std::move(plans), pipelines);  // holds this shard's lock from here on
   // The temp files a killed run of this shard left beside its own files (its manifest, job
   // file and images: no other live process writes them while this one holds the shard's lock);

@@ -74,9 +74,15 @@ std::vector<GenerationItem> sweep_items(const PromptFile& pf, const CandidateSet
 std::string sweep_config_path(const std::string& dir) { return (fs::path(dir) / "candidates.json").string(); }
 
 void run_sweep_job(CandidateSet cs, const PromptFile& pf, GenerationJobOptions job) {
-  for (auto& c : cs.candidates) {           // the sweep's config lives in the output folder: no relative paths
-    for (auto* ref : {&c.weights, &c.vae})  // (a Hugging Face repo id stays one)
-      if (*ref && !is_hub_ref(**ref)) *ref = fs::absolute(**ref).lexically_normal().string();
+  // The sweep's config lives in the output folder: no relative paths (a Hugging Face reference
+  // stays one, and a single file's "config" stays a shipped set's name unless it is a folder).
+  auto absolute = [](std::string& ref) { ref = fs::absolute(ref).lexically_normal().string(); };
+  for (auto& c : cs.candidates) {
+    for (auto* ref : {&c.weights, &c.vae})
+      if (*ref && !is_hub_ref(**ref)) absolute(**ref);
+    for (auto& l : c.lora)
+      if (!is_hub_ref(l.weights)) absolute(l.weights);
+    if (std::error_code ec; c.config && fs::exists(*c.config, ec)) absolute(*c.config);
   }
   job.per_candidate_folders = true;
   validate_generation_options(job);

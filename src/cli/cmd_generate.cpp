@@ -5,6 +5,8 @@
 
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/loaders/shipped_configs.hpp"
+#include "catimage/diffusion/pipeline_options.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
@@ -20,7 +22,7 @@ namespace catimage::cli {
 namespace {
 
 struct GenerateOptions {
-  std::string config, candidate, model, vae, scheduler;
+  std::string config, candidate, model, model_config, vae, scheduler;
   std::vector<std::string> lora;  // REF[:SCALE]
   GenerationJobOptions job;
   PromptInput input;
@@ -46,26 +48,32 @@ int run(GenerateOptions& o) {
   CandidateSet cs;
   int k = 0;
   if (!o.model.empty()) {
-    // An ad-hoc candidate for a model folder.
-    // Its family follows the folder's pipeline class (model_index.json).
-    // A local folder or a Hugging Face repo id (its snapshot in the hub cache).
-    const std::string folder = resolve_model_ref(o.model);
+    // An ad-hoc candidate for a model folder or single-file checkpoint.
+    // Its family follows the folder's pipeline class (model_index.json), or the file's layout.
+    // A local path or a Hugging Face repo id (its snapshot in the hub cache, or a file in it).
+    PipelineOptions model;
+    model.folder = resolve_model_ref(o.model);
+    model.config = o.model_config;
     const std::string vae = o.vae.empty() ? "" : resolve_model_ref(o.vae);
-    const FamilyEntry& family = folder_family(read_model_index(
-        folder, "a diffusers pipeline folder (model_index.json naming its pipeline class, a subfolder per component)"));
+    const FamilyEntry& family = model_family(
+        model,
+        "a diffusers pipeline folder (model_index.json naming its pipeline class, a subfolder per component) "
+        "or a single-file .safetensors checkpoint");
     Candidate c;
     c.name = fs::path(o.model).filename().string();  // a repo id's name, not its snapshot's commit
     if (c.name.empty()) c.name = fs::path(o.model).parent_path().filename().string();
+    if (fs::path(c.name).extension() == ".safetensors") c.name = fs::path(c.name).stem().string();  // a single file
     c.family = family.name;
-    c.weights = folder;
+    c.weights = model.folder;
+    if (!o.model_config.empty()) c.config = o.model_config;
     if (!vae.empty()) c.vae = vae;
     if (!o.scheduler.empty()) c.scheduler = o.scheduler;
     cs.source = "--model " + o.model;
     cs.candidates.push_back(c);
   } else {
     if (o.candidate.empty()) fail("give --candidate NAME (from the config) or --model FOLDER");
-    if (!o.vae.empty() || !o.scheduler.empty())
-      fail("--vae and --scheduler go with --model; set them in the config for a candidate");
+    if (!o.vae.empty() || !o.scheduler.empty() || !o.model_config.empty())
+      fail("--vae, --scheduler and --model-config go with --model; set them in the config for a candidate");
     cs = load_config(o.config);
     k = cs.index(o.candidate);
     if (k < 0)
@@ -87,8 +95,12 @@ Runner add_generate(CLI::App& app) {
   auto* cand = c->add_option("--candidate", o->candidate, "Candidate to run (its \"weights\" folder must be set)");
   auto* model = c->add_option("--model", o->model,
                               "A diffusers pipeline folder to run directly, of any family (its model_index.json names "
-                              "the pipeline), or a Hugging Face repo id org/name[@revision] in the local hub cache");
+                              "the pipeline), a single-file .safetensors checkpoint (SD 1.x, 2.x, SDXL), or a Hugging "
+                              "Face repo id org/name[@revision][/file] in the local hub cache");
   cand->excludes(model);
+  c->add_option("--model-config", o->model_config,
+                "With a single-file --model: its pipeline configs, a shipped set (" + shipped_config_names() +
+                    ", or the repo id each mirrors) or a folder (default: chosen from the file's keys)");
   c->add_option("--vae", o->vae, "With --model: decoder override (folder, .safetensors or a repo id, e.g. TAESD)");
   c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");
   c->add_option("--lora", o->lora,

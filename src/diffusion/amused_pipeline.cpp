@@ -9,6 +9,7 @@
 
 #include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/loaders/model_source.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/util/error.hpp"
@@ -84,7 +85,11 @@ std::string amused_folder_layout() {
 }
 
 void inspect_amused_folder(const std::string& dir) {
-  const ModelIndex mi = read_model_index(dir, amused_folder_layout(), "amused/amused-256");
+  ModelSource::require_folder(dir, "family amused");
+  PipelineOptions o;
+  o.folder = dir;
+  const ModelSource src = ModelSource::open(o, amused_folder_layout(), "amused/amused-256");
+  const ModelIndex& mi = src.index();
   require_pipeline_class(mi, {kAmusedPipelineClass}, "an aMUSEd pipeline");
   MissingFiles missing;
   missing.weights(path(dir, "text_encoder"), "model");

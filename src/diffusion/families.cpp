@@ -6,6 +6,8 @@
 
 #include "catimage/diffusion/amused_pipeline.hpp"
 #include "catimage/diffusion/loaders/lora.hpp"
+#include "catimage/diffusion/loaders/model_source.hpp"
+#include "catimage/diffusion/loaders/single_file.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
 #include "catimage/diffusion/pixart_pipeline.hpp"
@@ -21,7 +23,7 @@ std::unique_ptr<ImagePipeline> make_unet_pipeline(const PipelineOptions& o) {
 }
 
 void inspect_unet(const PipelineOptions& o) {
-  const PipelineFolder f = inspect_pipeline_folder(o.folder, o.vae);
+  const PipelineFolder f = inspect_pipeline_folder(o);
   check_loras(o.loras, pipeline_lora_components(f), f.pipeline_class);
 }
 
@@ -114,18 +116,38 @@ const FamilyEntry& folder_family(const ModelIndex& mi) {
     for (const auto& c : e.pipeline_classes)
       if (!holds(runs, c)) runs.push_back(c);
   }
-  fail("{}: pipeline \"{}\" is not run by this runtime (it runs {})", mi.file, mi.pipeline_class, fmt::join(runs, ", "));
+  fail("{}: pipeline \"{}\" is not run by this runtime (it runs {})", mi.file, mi.pipeline_class,
+       fmt::join(runs, ", "));
+}
+
+const FamilyEntry& model_family(const ModelSource& src) {
+  if (src.single_file()) {
+    const FamilyEntry* f = find_family(src.file_family());
+    if (!f) fail("{}: family {} is not in the registry", src.model(), src.file_family());
+    return *f;
+  }
+  return folder_family(src.index());
+}
+
+const FamilyEntry& model_family(const PipelineOptions& o, const std::string& expected) {
+  return model_family(ModelSource::open(o, expected));
 }
 
 const FamilyEntry& inspect_model_folder(const PipelineOptions& o, const FamilyEntry* family) {
-  const ModelIndex mi = read_model_index(o.folder, family ? family->folder_layout : "");
+  if (family && std::none_of(checkpoint_layouts().begin(), checkpoint_layouts().end(),
+                             [&](const CheckpointLayout& l) { return l.family == family->name; }))
+    ModelSource::require_folder(o.folder, "family " + family->name);
+  const ModelSource src = ModelSource::open(o, family ? family->folder_layout : "");
+  const ModelIndex& mi = src.index();
   if (!family) {
-    family = &folder_family(mi);
+    family = &model_family(src);
   } else if (!family->inspect) {
     fail("family \"{}\" is not run by this runtime (it runs {})", family->name, family_names(", ", true));
   } else if (!holds(family->pipeline_classes, mi.pipeline_class)) {
-    fail("{} holds a {} ({}), not a folder of family \"{}\" ({})", o.folder, mi.pipeline_class, mi.file, family->name,
-         fmt::join(family->pipeline_classes, " or "));
+    fail("{} holds a {} ({}), not a folder of family \"{}\" ({})", src.describe(), mi.pipeline_class, mi.file,
+         family->name, fmt::join(family->pipeline_classes, " or "));
+  } else if (src.single_file() && src.file_family() != family->name) {
+    fail("{} is a checkpoint of family {}, not \"{}\"", o.folder, src.file_family(), family->name);
   }
   family->inspect(o);
   return *family;

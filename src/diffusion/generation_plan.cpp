@@ -6,6 +6,9 @@
 
 #include "catimage/diffusion/device.hpp"
 #include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/loaders/model_source.hpp"
+#include "catimage/diffusion/loaders/shipped_configs.hpp"
+#include "catimage/diffusion/loaders/single_file.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
@@ -43,10 +46,11 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   if (!c.weights)
     return stop(Verdict::cannot_run_here, "no \"weights\" folder in the config",
                 fmt::format("{} has no \"weights\": add the path of its {} to the config", who, f->folder_layout));
-  std::string folder, vae;
+  std::string folder, configs, vae;
   std::vector<LoraFileOption> loras;
   try {  // a Hugging Face repo id not in the local cache cannot run here
     folder = resolve_model_ref(*c.weights);
+    if (c.config) configs = find_shipped_config(*c.config) ? *c.config : resolve_model_ref(*c.config);
     if (c.vae) vae = resolve_model_ref(*c.vae);
     for (const auto& l : c.lora) loras.push_back({resolve_file_ref(l.weights, "", "LoRA", kLoraDefaultFile), l.scale});
   } catch (const Error& e) {
@@ -67,6 +71,7 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   p.height = o.height.value_or(c.height.value_or(0));
   p.guidance = o.guidance.value_or(c.guidance.value_or(f->default_guidance));
   p.pipeline.folder = folder;
+  p.pipeline.config = configs;
   p.pipeline.vae = vae;
   p.pipeline.scheduler = c.scheduler.value_or("");
   p.pipeline.device = o.device;
@@ -83,6 +88,8 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   }
   try {
     inspect_model_folder(p.pipeline, f);  // what the family's pipeline would refuse, before any work
+    // A single file runs with the configs chosen now (which the image key records), whatever the defaults become.
+    if (is_checkpoint_file(folder)) p.pipeline.config = ModelSource::open(p.pipeline).config_dir();
   } catch (const Error& e) {
     return refuse(e.what());
   }

@@ -9,6 +9,7 @@
 
 #include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/loaders/lora.hpp"
+#include "catimage/diffusion/loaders/model_source.hpp"
 #include "catimage/io/weights.hpp"
 #include "catimage/util/error.hpp"
 
@@ -22,13 +23,18 @@ std::string pipeline_folder_layout(bool sdxl) {
          (sdxl ? ", text_encoder_2/, tokenizer_2/)" : ")");
 }
 
-std::string PipelineFolder::path(const std::string& component) const { return (fs::path(dir) / component).string(); }
+std::string PipelineFolder::path(const std::string& component) const {
+  return (fs::path(config_dir) / component).string();
+}
 
-PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override) {
-  const ModelIndex mi = read_model_index(dir, pipeline_folder_layout(false), "stabilityai/sd-turbo");
+namespace {
+
+PipelineFolder inspect(const ModelSource& src, const std::string& vae_override) {
+  const ModelIndex& mi = src.index();
   require_pipeline_class(mi, {kSdPipelineClass, kSdxlPipelineClass}, "a Stable Diffusion pipeline");
   PipelineFolder f;
-  f.dir = dir;
+  f.dir = src.model();
+  f.config_dir = src.config_dir();
   f.pipeline_class = mi.pipeline_class;
   f.sdxl = f.pipeline_class == kSdxlPipelineClass;
   const json& j = mi.index;
@@ -36,6 +42,13 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
     f.force_zeros_for_empty_prompt = j["force_zeros_for_empty_prompt"].get<bool>();
 
   MissingFiles missing;
+  // a single file's weights are its own (their keys are checked when it is opened); its configs are files
+  auto component = [&](const std::string& c, const char* stem) {
+    if (src.single_file())
+      missing.file(src.config(c));
+    else
+      missing.weights(f.path(c), stem);
+  };
   std::vector<std::string> encoders = {"text_encoder"}, tokenizers = {"tokenizer"};
   if (f.sdxl) encoders.push_back("text_encoder_2"), tokenizers.push_back("tokenizer_2");
   for (const auto& c : encoders) {
@@ -44,25 +57,33 @@ PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string
           "{}: the pipeline has no {} (e.g. an SDXL refiner); only text-to-image pipelines with all their text "
           "encoders are supported",
           mi.file, c);
-    missing.weights(f.path(c), "model");
+    component(c, "model");
   }
   for (const auto& t : tokenizers) {
-    missing.file((fs::path(dir) / t / "vocab.json").string());
-    missing.file((fs::path(dir) / t / "merges.txt").string());
+    missing.file((fs::path(f.config_dir) / t / "vocab.json").string());
+    missing.file((fs::path(f.config_dir) / t / "merges.txt").string());
   }
-  missing.weights(f.path("unet"), "diffusion_pytorch_model");
+  component("unet", "diffusion_pytorch_model");
+  std::error_code ec;
   if (vae_override.empty()) {
-    missing.weights(f.path("vae"), "diffusion_pytorch_model");
-  } else if (fs::is_directory(vae_override)) {
+    component("vae", "diffusion_pytorch_model");
+  } else if (fs::is_directory(vae_override, ec)) {
     missing.file((fs::path(vae_override) / "config.json").string());
     missing.weights_only(vae_override, "diffusion_pytorch_model");
   } else {
     missing.file(vae_override);
-    missing.file((fs::path(vae_override).parent_path() / "config.json").string());
+    // a .safetensors decoder without a config.json beside it takes the pipeline's VAE config
+    if (!fs::is_regular_file(fs::path(vae_override).parent_path() / "config.json", ec)) missing.file(src.config("vae"));
   }
   missing.file(f.path("scheduler/scheduler_config.json"));
-  missing.check(dir);
+  missing.check(src.config_dir());
   return f;
+}
+
+}  // namespace
+
+PipelineFolder inspect_pipeline_folder(const PipelineOptions& o) {
+  return inspect(ModelSource::open(o, pipeline_folder_layout(false), "stabilityai/sd-turbo"), o.vae);
 }
 
 std::vector<std::string> pipeline_lora_components(const PipelineFolder& f) {
@@ -70,22 +91,30 @@ std::vector<std::string> pipeline_lora_components(const PipelineFolder& f) {
   return {"text_encoder", "unet"};
 }
 
-ClipTextModel load_clip_text_model(const std::string& dir) {
-  auto cfg = ClipTextConfig::from(ConfigView::load((fs::path(dir) / "config.json").string()));
+ClipTextModel load_clip_text_model(const std::string& config, const WeightSource& w) {
+  auto cfg = ClipTextConfig::from(ConfigView::load(config));
   ClipTextModel m(cfg);
   LoadOptions lo;
   lo.ignored_prefixes = {"text_model.embeddings.position_ids"};
-  load_weights(*m, WeightFiles::in_folder(dir, "model"), lo);
+  load_weights(*m, w, lo);
+  m->eval();
+  return m;
+}
+
+ClipTextModel load_clip_text_model(const std::string& dir) {
+  return load_clip_text_model((fs::path(dir) / "config.json").string(), WeightFiles::in_folder(dir, "model"));
+}
+
+UNet2DConditionModel load_unet(const std::string& config, const WeightSource& w) {
+  auto cfg = UNetConfig::from(ConfigView::load(config));
+  UNet2DConditionModel m(cfg);
+  load_weights(*m, w);
   m->eval();
   return m;
 }
 
 UNet2DConditionModel load_unet(const std::string& dir) {
-  auto cfg = UNetConfig::from(ConfigView::load((fs::path(dir) / "config.json").string()));
-  UNet2DConditionModel m(cfg);
-  load_weights(*m, WeightFiles::in_folder(dir, "diffusion_pytorch_model"));
-  m->eval();
-  return m;
+  return load_unet((fs::path(dir) / "config.json").string(), WeightFiles::in_folder(dir, "diffusion_pytorch_model"));
 }
 
 std::unique_ptr<Scheduler> load_scheduler(const std::string& dir, const std::string& override_name) {
@@ -104,21 +133,22 @@ void to_channels_last(torch::nn::Module& m) {
 }  // namespace
 
 DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
-  folder_ = inspect_pipeline_folder(o.folder, o.vae);
+  const ModelSource src = ModelSource::open(o, pipeline_folder_layout(false), "stabilityai/sd-turbo");
+  folder_ = inspect(src, o.vae);
   device_ = resolve_device(o.device);
   dtype_ = resolve_dtype(o.dtype, device_);
   channels_last_ = o.channels_last && device_.is_cuda();
   torch::NoGradGuard ng;
   tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer")));
-  encoders_.push_back(load_clip_text_model(folder_.path("text_encoder")));
+  encoders_.push_back(load_clip_text_model(src.config("text_encoder"), *src.weights("text_encoder", "model")));
   if (folder_.sdxl) {
     tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer_2")));
-    encoders_.push_back(load_clip_text_model(folder_.path("text_encoder_2")));
+    encoders_.push_back(load_clip_text_model(src.config("text_encoder_2"), *src.weights("text_encoder_2", "model")));
     if (!encoders_[1]->cfg.with_projection)
       fail("{}: SDXL's second text encoder must be a CLIPTextModelWithProjection", folder_.path("text_encoder_2"));
     pooled_dim_ = encoders_[1]->cfg.projection_dim;
   }
-  unet_ = load_unet(folder_.path("unet"));
+  unet_ = load_unet(src.config("unet"), *src.weights("unet", "diffusion_pytorch_model"));
   const auto& uc = unet_->cfg;
   std::int64_t ctx_dim = 0;
   for (const auto& e : encoders_) ctx_dim += e->cfg.hidden_size;
@@ -135,7 +165,8 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   } else if (uc.text_time) {
     fail("{}: this UNet needs SDXL conditioning; model_index.json should name StableDiffusionXLPipeline", folder_.dir);
   }
-  decoder_ = load_latent_decoder(o.vae.empty() ? folder_.path("vae") : o.vae);
+  const auto [vae_config, vae_weights] = src.vae(o.vae);
+  decoder_ = load_latent_decoder(vae_config, *vae_weights);
   if (decoder_->latent_channels() != uc.in_channels)
     fail("the decoder has {} latent channels, the UNet {}", decoder_->latent_channels(), uc.in_channels);
   scheduler_ = load_scheduler(folder_.path("scheduler"), o.scheduler);
@@ -154,9 +185,9 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   // As diffusers: the SDXL pipeline decodes in fp32 when the VAE's config says force_upcast
   // (SDXL's VAE overflows in fp16); the SD pipeline decodes in the pipeline's dtype. On the CPU
   // the VAE always decodes in fp32 (bf16 there is for the UNet and the text encoders).
-  decoder_dtype_ =
-      (dtype_ == torch::kFloat16 && folder_.sdxl && decoder_->needs_fp32()) || device_.is_cpu() ? torch::kFloat32
-                                                                                                 : dtype_;
+  decoder_dtype_ = (dtype_ == torch::kFloat16 && folder_.sdxl && decoder_->needs_fp32()) || device_.is_cpu()
+                       ? torch::kFloat32
+                       : dtype_;
   decoder_->to(device_, decoder_dtype_);
   if (channels_last_) to_channels_last(*unet_);
 }
@@ -166,7 +197,9 @@ int DiffusionPipeline::default_size() const {
 }
 
 std::string DiffusionPipeline::describe() const {
-  return fmt::format("{} ({}), {} on {} {}, decoder {}", folder_.dir, folder_.pipeline_class, scheduler_->class_name(),
+  const std::string model =
+      folder_.dir == folder_.config_dir ? folder_.dir : folder_.dir + " (configs: " + folder_.config_dir + ")";
+  return fmt::format("{} ({}), {} on {} {}, decoder {}", model, folder_.pipeline_class, scheduler_->class_name(),
                      device_.str(), dtype_label(dtype_), decoder_->kind());
 }
 

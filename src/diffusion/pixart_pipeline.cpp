@@ -11,6 +11,7 @@
 
 #include "catimage/diffusion/batch_invariance.hpp"
 #include "catimage/diffusion/device.hpp"
+#include "catimage/diffusion/loaders/model_source.hpp"
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
@@ -103,7 +104,11 @@ const std::vector<std::string>& pixart_pipeline_classes() {
 }
 
 PixArtFolder inspect_pixart_folder(const std::string& dir) {
-  const ModelIndex mi = read_model_index(dir, pixart_folder_layout(), "PixArt-alpha/PixArt-XL-2-512x512");
+  ModelSource::require_folder(dir, "family pixart");
+  PipelineOptions o;
+  o.folder = dir;
+  const ModelSource src = ModelSource::open(o, pixart_folder_layout(), "PixArt-alpha/PixArt-XL-2-512x512");
+  const ModelIndex& mi = src.index();
   require_pipeline_class(mi, pixart_pipeline_classes(), "a PixArt pipeline");
   PixArtFolder f;
   f.dir = dir;

@@ -84,8 +84,9 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
   if (!arr.is_array()) fail("{}: candidates: expected an array, got {}", origin, json_type(arr));
   if (arr.empty()) fail("{}: candidates: the list is empty", origin);
 
-  static const std::set<std::string> allowed = {"name",     "family", "weights", "vae",  "steps", "scheduler",
-                                                "guidance", "width",  "height",  "lora", "cost",  "description"};
+  static const std::set<std::string> allowed = {"name",      "family",   "weights", "config", "vae",  "steps",
+                                                "scheduler", "guidance", "width",   "height", "lora", "cost",
+                                                "description"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const auto& o = arr[i];
@@ -104,22 +105,24 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     cand.family = get_string(o, "family", c, true);
     if (!rules.families.empty() && !one_of(cand.family, rules.families))
       c.bad("family", fmt::format("\"{}\" is not one of: {}", cand.family, join(rules.families, ", ")));
-    // A path against the config's folder; a Hugging Face reference (`hub`: its shape) stays as
-    // written: resolved from the hub cache only when a model is loaded.
-    auto place = [&](const std::string& s, bool (*hub)(const std::string&)) {
+    // A path against the config's folder; a Hugging Face reference (org/name[@revision][/path]), or
+    // with `names` any name that is not a path (a shipped config's), stays as written when no such
+    // path exists: resolved from the hub cache only when a model is loaded.
+    auto place = [&](const std::string& s, bool names) {
       std::filesystem::path p(s);
       if (p.is_relative() && !base_dir.empty()) p = std::filesystem::path(base_dir) / p;
       std::error_code ec;
-      if (hub(s) && !std::filesystem::exists(p, ec)) return s;
+      if ((names || parse_repo_id(s)) && !std::filesystem::exists(p, ec)) return s;
       return p.lexically_normal().string();
     };
-    auto resolve = [&](const char* key) -> std::optional<std::string> {
+    auto resolve = [&](const char* key, bool names = false) -> std::optional<std::string> {
       if (!o.contains(key)) return std::nullopt;
       auto s = get_string(o, key, c, true);
       if (s.empty()) c.bad(key, "empty path");
-      return place(s, [](const std::string& t) { return parse_repo_id(t).has_value(); });
+      return place(s, names);
     };
     cand.weights = resolve("weights");
+    cand.config = resolve("config", true);
     cand.vae = resolve("vae");
     if (o.contains("lora")) {
       const auto& arr = o["lora"];
@@ -136,8 +139,7 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
           c.bad(at + ".weights",
                 "missing or not a non-empty string (a .safetensors file or org/name[@revision][/file])");
         LoraRef r;
-        r.weights = place(l["weights"].get<std::string>(),
-                          [](const std::string& t) { return parse_hub_file_ref(t).has_value(); });
+        r.weights = place(l["weights"].get<std::string>(), false);
         if (l.contains("scale")) {
           if (!l["scale"].is_number() || !std::isfinite(l["scale"].get<double>()))
             c.bad(at + ".scale", fmt::format("expected a finite number, got {}", l["scale"].dump()));
@@ -209,6 +211,7 @@ json candidates_to_json(const CandidateSet& set) {
   for (const auto& c : set.candidates) {
     json o = {{"name", c.name}, {"family", c.family}};
     if (c.weights) o["weights"] = *c.weights;
+    if (c.config) o["config"] = *c.config;
     if (c.vae) o["vae"] = *c.vae;
     if (c.steps) o["steps"] = *c.steps;
     if (c.scheduler) o["scheduler"] = *c.scheduler;

@@ -42,6 +42,7 @@ bool exists(const std::string& p) {
 
 std::string download_command(const RepoId& id) {
   std::string cmd = "huggingface-cli download " + id.org + "/" + id.name;
+  if (!id.path.empty()) cmd += " " + id.path;
   if (!id.revision.empty()) cmd += " --revision " + id.revision;
   return cmd;
 }
@@ -76,14 +77,26 @@ std::string find_snapshot(const RepoId& id, std::string& why) {
 
 }  // namespace
 
-std::string RepoId::text() const { return org + "/" + name + (revision.empty() ? "" : "@" + revision); }
+std::string RepoId::text() const {
+  return org + "/" + name + (revision.empty() ? "" : "@" + revision) + (path.empty() ? "" : "/" + path);
+}
 
 std::optional<RepoId> parse_repo_id(const std::string& text) {
   const auto slash = text.find('/');
-  if (slash == std::string::npos || text.find('/', slash + 1) != std::string::npos) return std::nullopt;
+  if (slash == std::string::npos) return std::nullopt;
   RepoId id;
   id.org = text.substr(0, slash);
   std::string rest = text.substr(slash + 1);
+  if (const auto next = rest.find('/'); next != std::string::npos) {
+    id.path = rest.substr(next + 1);
+    rest = rest.substr(0, next);
+    for (std::size_t at = 0;;) {  // each segment of the path
+      const auto end = id.path.find('/', at);
+      if (!id_chars(id.path.substr(at, end - at))) return std::nullopt;
+      if (end == std::string::npos) break;
+      at = end + 1;
+    }
+  }
   if (const auto at = rest.find('@'); at != std::string::npos) {
     id.revision = rest.substr(at + 1);
     rest = rest.substr(0, at);
@@ -92,6 +105,23 @@ std::optional<RepoId> parse_repo_id(const std::string& text) {
   id.name = rest;
   if (!id_chars(id.org) || !id_chars(id.name)) return std::nullopt;
   return id;
+}
+
+std::optional<RepoId> snapshot_repo(const std::string& path) {
+  const fs::path p = fs::path(path).lexically_normal();
+  for (fs::path dir = p; dir.has_parent_path() && dir != dir.parent_path(); dir = dir.parent_path()) {
+    const fs::path snaps = dir.parent_path();
+    const std::string repo = snaps.parent_path().filename().string();
+    if (snaps.filename() != "snapshots" || repo.rfind("models--", 0) != 0) continue;
+    const auto sep = repo.find("--", 8);
+    if (sep == std::string::npos) return std::nullopt;
+    RepoId id;
+    id.org = repo.substr(8, sep - 8);
+    id.name = repo.substr(sep + 2);
+    if (!id_chars(id.org) || !id_chars(id.name)) return std::nullopt;
+    return id;
+  }
+  return std::nullopt;
 }
 
 std::string hub_cache_dir() {
@@ -109,59 +139,39 @@ std::string resolve_model_ref(const std::string& ref, const std::string& base_di
   if (!id) return local;
   std::string why;
   std::string snap = find_snapshot(*id, why);
+  if (!snap.empty() && !id->path.empty()) {
+    if (exists((fs::path(snap) / id->path).string())) return (fs::path(snap) / id->path).string();
+    why = fmt::format("its snapshot {} has no {}", snap, id->path);
+    snap.clear();
+  }
   if (snap.empty())
-    fail("model {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`",
-         ref, local, why, download_command(*id));
+    fail("model {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`", ref,
+         local, why, download_command(*id));
   return snap;
 }
 
 bool is_hub_ref(const std::string& ref) { return parse_repo_id(ref) && !exists(ref); }
-
-std::string HubFileRef::text() const { return repo.text() + (file.empty() ? "" : "/" + file); }
-
-std::optional<HubFileRef> parse_hub_file_ref(const std::string& text) {
-  const auto first = text.find('/');
-  if (first == std::string::npos) return std::nullopt;
-  const auto second = text.find('/', first + 1);
-  auto repo = parse_repo_id(text.substr(0, second));
-  if (!repo) return std::nullopt;
-  HubFileRef r{*repo, ""};
-  if (second == std::string::npos) return r;
-  r.file = text.substr(second + 1);
-  std::size_t at = 0;
-  while (true) {  // each part a name of [A-Za-z0-9._-], none empty, "." or ".."
-    const auto end = std::min(r.file.find('/', at), r.file.size());
-    const std::string part = r.file.substr(at, end - at);
-    if (part.empty() || part == "." || part == "..") return std::nullopt;
-    for (char ch : part)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' && ch != '-') return std::nullopt;
-    if (end == r.file.size()) return r;
-    at = end + 1;
-  }
-}
-
-bool is_hub_file_ref(const std::string& ref) { return parse_hub_file_ref(ref) && !exists(ref); }
 
 std::string resolve_file_ref(const std::string& ref, const std::string& base_dir, const std::string& what,
                              const std::string& default_file) {
   std::string local = ref;
   if (fs::path(ref).is_relative() && !base_dir.empty()) local = (fs::path(base_dir) / ref).lexically_normal().string();
   if (exists(local)) return local;
-  const auto id = parse_hub_file_ref(ref);
+  const auto id = parse_repo_id(ref);
   if (!id) return local;
   std::string why;
-  const std::string snap = find_snapshot(id->repo, why);
-  std::string cmd = download_command(id->repo);
-  if (!id->file.empty()) cmd += " " + id->file;
+  const std::string snap = find_snapshot(*id, why);
   if (snap.empty())
     fail("{} {}: no local path {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`", what,
-         ref, local, why, cmd);
-  if (!id->file.empty()) {
-    const fs::path file = fs::path(snap) / id->file;
+         ref, local, why, download_command(*id));
+  RepoId repo = *id;
+  repo.path.clear();
+  if (!id->path.empty()) {
+    const fs::path file = fs::path(snap) / id->path;
     std::error_code ec;
     if (!fs::is_regular_file(file, ec))
       fail("{} {}: the snapshot {} of {} has no file {}; catimage never downloads: run `{}`", what, ref, snap,
-           id->repo.text(), id->file, cmd);
+           repo.text(), id->path, download_command(*id));
     return file.string();
   }
   if (std::error_code ec; fs::is_regular_file(fs::path(snap) / default_file, ec))
@@ -175,7 +185,7 @@ std::string resolve_file_ref(const std::string& ref, const std::string& base_dir
   if (found.size() == 1) return (fs::path(snap) / found[0]).string();
   fail("{} {}: the snapshot {} holds {} and no {}; name the file as {}/FILE", what, ref, snap,
        found.empty() ? std::string("no .safetensors file") : "the .safetensors files " + join(found, ", "),
-       default_file, id->repo.text());
+       default_file, repo.text());
 }
 
 }  // namespace catimage

@@ -97,11 +97,6 @@ WeightFiles WeightFiles::in_folder(const std::string& dir, const std::string& st
 }
 
 std::string WeightFiles::describe() const { return origin_; }
-
-const std::map<std::string, std::string>& WeightFiles::metadata() const {
-  static const std::map<std::string, std::string> none;
-  return files_.empty() ? none : files_.front()->metadata();
-}
 bool WeightFiles::has(const std::string& name) const { return where_.count(name) > 0; }
 
 std::vector<std::string> WeightFiles::names() const {

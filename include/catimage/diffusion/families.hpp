@@ -17,6 +17,7 @@
 namespace catimage {
 
 class ImagePipeline;
+class ModelSource;
 struct PipelineOptions;
 
 struct FamilyEntry {
@@ -51,11 +52,18 @@ std::string family_names(const std::string& sep = ", ", bool runnable_only = fal
 // file when this runtime runs no such pipeline.
 const FamilyEntry& folder_family(const ModelIndex& mi);
 
-// The one check of a model folder before any weights are read, whatever its family: reads
-// o.folder's model_index.json; takes `family` (its pipeline classes must hold the folder's)
-// or, when null, the folder's own family (folder_family); then runs that family's inspect
-// (the files, configs and options its pipeline would refuse). Returns the family. Fails
-// naming the folder or file.
+// The family of a model: a folder's by its class (folder_family), a single-file checkpoint's
+// by its layout (diffusion/loaders/single_file).
+const FamilyEntry& model_family(const ModelSource& src);
+// The same for o.folder (and o.config), with `expected` saying what a missing folder should be.
+const FamilyEntry& model_family(const PipelineOptions& o, const std::string& expected);
+
+// The one check of a model before any weights are read, whatever its family: opens o.folder
+// (a folder's model_index.json, or a single file's header and configs:
+// diffusion/loaders/model_source); takes `family` (its pipeline classes must hold the model's,
+// and a single file's layout must be of it) or, when null, the model's own family
+// (model_family); then runs that family's inspect (the files, configs and options its
+// pipeline would refuse). Returns the family. Fails naming the folder or file.
 const FamilyEntry& inspect_model_folder(const PipelineOptions& o, const FamilyEntry* family = nullptr);
 
 }  // namespace catimage

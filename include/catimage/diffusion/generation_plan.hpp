@@ -29,7 +29,7 @@ struct GenerationOverrides {
 struct GenerationPlan {
   enum class Verdict {
     runs,
-    cannot_run_here,  // a family this runtime does not run, or no "weights" folder: route leaves it out
+    cannot_run_here,  // a family this runtime does not run, no "weights", a repo id not in the hub cache
     refused,          // it could run but not like this (its folder, scheduler, size, an option): an error
   };
   Verdict verdict = Verdict::runs;
@@ -37,7 +37,9 @@ struct GenerationPlan {
   std::string reason;  // "" when it runs; else the error: the config, the candidate, the option or file
   std::string candidate;
   const FamilyEntry* family = nullptr;  // null only for an unknown family
-  PipelineOptions pipeline;  // folder (its "weights"), vae, scheduler ("": the folder's), device, dtype, loras
+  // folder (its "weights"), config (a single file's config folder, as chosen), vae, scheduler ("": the
+  // folder's), device, dtype, loras
+  PipelineOptions pipeline;
   int steps = 0;
   int width = 0, height = 0;  // 0: the model's default size
   double guidance = 0;

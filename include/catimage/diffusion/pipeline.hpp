@@ -19,6 +19,7 @@
 #include "catimage/diffusion/models/unet_2d_condition.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/diffusion/schedulers/scheduler.hpp"
+#include "catimage/io/weights.hpp"
 #include "catimage/text/clip_tokenizer.hpp"
 
 namespace catimage {
@@ -27,14 +28,15 @@ namespace catimage {
 constexpr const char* kSdPipelineClass = "StableDiffusionPipeline";      // SD1.x, SD2.x
 constexpr const char* kSdxlPipelineClass = "StableDiffusionXLPipeline";  // SDXL
 
-// What inspect_pipeline_folder learns from a folder without reading weights.
+// What inspect_pipeline_folder learns from a model without reading weights.
 struct PipelineFolder {
-  std::string dir;
+  std::string dir;             // the model: a diffusers folder or a single-file checkpoint
+  std::string config_dir;      // its configs and tokenizers: `dir`, or a single file's configs
   std::string pipeline_class;  // kSdPipelineClass | kSdxlPipelineClass
   bool sdxl = false;
   bool force_zeros_for_empty_prompt = false;
 
-  std::string path(const std::string& component) const;  // dir/component
+  std::string path(const std::string& component) const;  // config_dir/component
 };
 
 // "a diffusers pipeline folder (model_index.json, text_encoder/, ...)": what
@@ -43,9 +45,10 @@ std::string pipeline_folder_layout(bool sdxl);
 
 // Reads model_index.json (StableDiffusionPipeline or StableDiffusionXLPipeline) and checks,
 // before any weights are read, that every component the pipeline needs is there (config and
-// safetensors weights). The error lists every missing file with its expected path.
-// `vae_override` (a folder or .safetensors file) replaces vae/.
-PipelineFolder inspect_pipeline_folder(const std::string& dir, const std::string& vae_override = "");
+// safetensors weights; for a single-file checkpoint its configs, and that its keys all map).
+// The error lists every missing file with its expected path. o.vae (a folder or .safetensors
+// file) replaces vae/.
+PipelineFolder inspect_pipeline_folder(const PipelineOptions& o);
 
 // The components a LoRA may update in such a pipeline (diffusers' names): text_encoder, unet, and
 // for SDXL text_encoder_2.
@@ -94,9 +97,13 @@ class DiffusionPipeline : public ImagePipeline {
   std::int64_t pooled_dim_ = 0;
 };
 
-// Loads a component's weights (safetensors) into a module built from its config.
+// Loads a component's weights (safetensors) into a module built from its config: from a
+// component folder (config.json and its weights), or from a config and a WeightSource (a
+// single file's component, diffusion/loaders/model_source).
 ClipTextModel load_clip_text_model(const std::string& dir);
+ClipTextModel load_clip_text_model(const std::string& config, const WeightSource& w);
 UNet2DConditionModel load_unet(const std::string& dir);
+UNet2DConditionModel load_unet(const std::string& config, const WeightSource& w);
 std::unique_ptr<Scheduler> load_scheduler(const std::string& dir, const std::string& override_name = "");
 
 }  // namespace catimage

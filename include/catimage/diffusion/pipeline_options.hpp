@@ -13,7 +13,8 @@ struct LoraFileOption {
 };
 
 struct PipelineOptions {
-  std::string folder;
+  std::string folder;           // a diffusers pipeline folder or a single-file .safetensors checkpoint
+  std::string config;           // a single file's configs: a shipped config's name or repo id, or a folder ("": chosen)
   std::string vae;              // optional decoder override: folder or .safetensors (e.g. TAESD)
   std::string scheduler;        // optional: a scheduler_registry() name (or diffusers class) replacing the folder's
   std::string device = "auto";  // auto | cpu | cuda | cuda:N

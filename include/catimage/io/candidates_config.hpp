@@ -5,6 +5,7 @@
 //   "description": "...",                       (optional)
 //   "candidates": [
 //     {"name": "SD-Turbo", "family": "sd21", "weights": "weights/sd-turbo",
+//      "config": "sd-turbo",                     (optional: a single-file checkpoint's configs)
 //      "steps": 1, "scheduler": "euler_ancestral", "guidance": 0.0,
 //      "width": 512, "height": 512,
 //      "lora": [{"weights": "latent-consistency/lcm-lora-sdv1-5", "scale": 1.0}],
@@ -37,9 +38,12 @@ struct LoraRef {
 
 struct Candidate {
   std::string name;
-  std::string family;                  // a model family of the runtime (sd15, sd21, sdxl, ...)
-  std::optional<std::string> weights;  // diffusers folder, resolved against the config's folder
-  std::optional<std::string> vae;      // optional decoder override (e.g. a TAESD folder)
+  std::string family;  // a model family of the runtime (sd15, sd21, sdxl, ...)
+  std::optional<std::string>
+      weights;  // diffusers folder or single-file checkpoint, resolved against the config's folder
+  std::optional<std::string>
+      config;                      // a single file's pipeline configs: a shipped config's name, a repo id or a folder
+  std::optional<std::string> vae;  // optional decoder override (e.g. a TAESD folder)
   std::optional<int> steps;
   std::optional<std::string> scheduler;
   std::optional<double> guidance;

@@ -6,7 +6,9 @@
 //      $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub, else
 //      ~/.cache/huggingface/hub; its folder models--org--name holds refs/<revision> (the
 //      40-hex commit; revision "main" by default; a 40-hex revision is the commit itself) and
-//      snapshots/<commit>/, whose files are symlinks into blobs/ and read as ordinary files.
+//      snapshots/<commit>/, whose files are symlinks into blobs/ and read as ordinary files;
+//      `org/name[@revision]/path/in/repo` names a file or folder inside that snapshot (a
+//      single-file checkpoint such as stabilityai/sd-turbo/sd_turbo.safetensors).
 // catimage never downloads: a reference found nowhere is one Error naming every place looked
 // and the `huggingface-cli download` command that fetches it.
 #include <optional>
@@ -17,13 +19,19 @@ namespace catimage {
 struct RepoId {
   std::string org, name;
   std::string revision;  // "" : main
+  std::string path;      // "" : the repo's snapshot; else a file or folder in it ("unet/x.safetensors")
 
-  std::string text() const;  // org/name[@revision]
+  std::string text() const;  // org/name[@revision][/path]
 };
 
-// `text` as a repo id: exactly one '/', org and name of [A-Za-z0-9._-] not starting with '.',
-// an optional "@revision" of the same characters. nullopt for anything else.
+// `text` as a repo id: org and name of [A-Za-z0-9._-] not starting with '.' or '-', an
+// optional "@revision" of the same characters, then optionally "/" and a path of such segments.
+// nullopt for anything else.
 std::optional<RepoId> parse_repo_id(const std::string& text);
+
+// The repo whose hub-cache snapshot holds `path` (.../models--org--name/snapshots/<commit>/...),
+// without revision or path; nullopt when `path` is not inside a snapshot.
+std::optional<RepoId> snapshot_repo(const std::string& path);
 
 // The hub cache folder the environment names (see above).
 std::string hub_cache_dir();
@@ -37,30 +45,15 @@ std::string resolve_model_ref(const std::string& ref, const std::string& base_di
 // Whether `ref` is a repo id still to be resolved: repo-id shaped and not an existing path.
 bool is_hub_ref(const std::string& ref);
 
-// A file in a hub repo: `org/name[@revision][/path/in/repo]` (e.g. a LoRA:
-// `ByteDance/SDXL-Lightning/sdxl_lightning_4step_lora.safetensors`); `file` "" names the repo's
-// one weights file (see resolve_file_ref).
-struct HubFileRef {
-  RepoId repo;
-  std::string file;  // "" or a relative path of [A-Za-z0-9._-] parts, none "." or ".."
-
-  std::string text() const;
-};
-
-// `text` as a repo id with an optional file path after it; nullopt for anything else.
-std::optional<HubFileRef> parse_hub_file_ref(const std::string& text);
-
-// A weights FILE named like a model (a LoRA's "weights"): a local path (relative ones against
-// `base_dir`) if one exists; else, if `ref` is `org/name[@revision][/path]`, that file of the
-// repo's hub snapshot; without a path, the snapshot's `default_file` when it holds one, else its
+// A weights FILE named like a model (a LoRA's "weights", e.g.
+// `ByteDance/SDXL-Lightning/sdxl_lightning_4step_lora.safetensors`): a local path (relative ones
+// against `base_dir`) if one exists; else, if `ref` is `org/name[@revision][/path]`, that file of
+// the repo's hub snapshot; without a path, the snapshot's `default_file` when it holds one, else its
 // only top-level .safetensors (diffusers' weight-name guess without the network). Errors (exit 2)
 // name `what`, the local path, the cache place and the `huggingface-cli download` command, or
 // the snapshot's .safetensors files to choose from. Else the local path, whose absence the
 // caller reports.
 std::string resolve_file_ref(const std::string& ref, const std::string& base_dir, const std::string& what,
                              const std::string& default_file);
-
-// Whether `ref` is a hub file reference still to be resolved (see is_hub_ref).
-bool is_hub_file_ref(const std::string& ref);
 
 }  // namespace catimage

@@ -53,8 +53,6 @@ class WeightFiles : public WeightSource {
   // The tensor as `dtype` on the CPU (copied out of the mapping); a floating `dtype` needs a
   // floating tensor in the file.
   torch::Tensor get(const std::string& name, torch::Dtype dtype = torch::kFloat32) const override;
-  // The metadata of the file(s) ("__metadata__"; of the first shard when sharded).
-  const std::map<std::string, std::string>& metadata() const;
 
  private:
   std::string origin_;

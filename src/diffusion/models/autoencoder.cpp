@@ -78,21 +78,20 @@ class TinyDecoder : public LatentDecoder {
   AutoencoderTinyConfig c_;
 };
 
-AutoencoderKL load_kl(const ComponentPaths& p, const AutoencoderKLConfig& c, bool with_encoder) {
+AutoencoderKL load_kl(const WeightSource& w, const AutoencoderKLConfig& c, bool with_encoder) {
   AutoencoderKL m(c, with_encoder);
   LoadOptions lo;
   lo.renames = kDeprecatedVaeAttention;
   lo.conv1x1_as_linear = true;
   if (!with_encoder) lo.ignored_prefixes = {"encoder.", "quant_conv."};
-  load_weights(*m, open_weights(p), lo);
+  load_weights(*m, w, lo);
   m->eval();
   return m;
 }
 
-DecoderTiny load_tiny(const ComponentPaths& p, const AutoencoderTinyConfig& c) {
+DecoderTiny load_tiny(const WeightSource& w, const AutoencoderTinyConfig& c) {
   DecoderTiny d(c);
   // The TAESD file holds encoder.* too; only the decoder is built.
-  WeightFiles w = open_weights(p);
   LoadOptions lo;
   lo.prefix = "decoder.";
   load_weights(*d, w, lo);
@@ -116,19 +115,24 @@ std::pair<std::shared_ptr<torch::nn::Module>, std::string> make_autoencoder_modu
   unsupported_class(c, cls, "autoencoder");
 }
 
-std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool with_encoder) {
-  auto p = component_paths(path);
-  auto c = ConfigView::load(p.config);
+std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& config, const WeightSource& w,
+                                                   bool with_encoder) {
+  auto c = ConfigView::load(config);
   auto cls = c.get_string("_class_name", "AutoencoderKL");
   if (cls == "AutoencoderKL") {
     auto kl = AutoencoderKLConfig::from(c);
-    return std::make_unique<KLDecoder>(load_kl(p, kl, with_encoder), kl);
+    return std::make_unique<KLDecoder>(load_kl(w, kl, with_encoder), kl);
   }
   if (cls == "AutoencoderTiny") {
     auto tiny = AutoencoderTinyConfig::from(c);
-    return std::make_unique<TinyDecoder>(load_tiny(p, tiny), tiny);
+    return std::make_unique<TinyDecoder>(load_tiny(w, tiny), tiny);
   }
   unsupported_class(c, cls, "decoder");
+}
+
+std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool with_encoder) {
+  auto p = component_paths(path);
+  return load_latent_decoder(p.config, open_weights(p), with_encoder);
 }
 
 std::unique_ptr<KLAutoencoder> load_kl_autoencoder(const std::string& path) {
@@ -136,7 +140,7 @@ std::unique_ptr<KLAutoencoder> load_kl_autoencoder(const std::string& path) {
   auto c = ConfigView::load(p.config);
   if (c.get_string("_class_name", "AutoencoderKL") != "AutoencoderKL") c.bad("_class_name", "expected AutoencoderKL");
   auto kl = AutoencoderKLConfig::from(c);
-  return std::make_unique<KLAutoencoder>(load_kl(p, kl, true), kl.scaling_factor);
+  return std::make_unique<KLAutoencoder>(load_kl(open_weights(p), kl, true), kl.scaling_factor);
 }
 
 }  // namespace catimage

@@ -12,6 +12,7 @@
 #include "catimage/diffusion/models/autoencoder_tiny.hpp"
 #include "catimage/diffusion/models/vae.hpp"
 #include "catimage/io/config_view.hpp"
+#include "catimage/io/weights.hpp"
 
 namespace catimage {
 
@@ -30,6 +31,9 @@ class LatentDecoder {
 // Opens `path` (a folder with config.json, or a .safetensors file with config.json beside it)
 // and builds the decoder its config's _class_name names. Weights are loaded in fp32 on the CPU.
 std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& path, bool with_encoder = false);
+// The same from a config.json and the weights (diffusers' names) of any source.
+std::unique_ptr<LatentDecoder> load_latent_decoder(const std::string& config, const WeightSource& w,
+                                                   bool with_encoder = false);
 
 // A freshly initialised module for an autoencoder config and the key prefix its weights
 // carry (AutoencoderKL with its encoder; AutoencoderTiny's decoder under "decoder.").
