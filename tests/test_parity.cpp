@@ -4,7 +4,9 @@
 // transformer). fp32 on the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -12,6 +14,7 @@
 
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/weights.hpp"
 #include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
@@ -146,6 +149,46 @@ TEST(Parity, SchedulerTimestepsSigmasAndStepsMatch) {
       EXPECT_LE(err(x, R(key)), 1e-4 * (1 + R(key).abs().max().item<float>())) << what;
     }
   }
+}
+
+// Sampler names as users write them ("DPM++ 2M Karras", "euler sgm_uniform", "Sampler: DPM++ 2M,
+// Schedule type: Karras") give, on three model folders' scheduler configs, the timesteps, sigmas
+// and initial noise scale of diffusers' scheduler with the config diffusers' docs map the name
+// to (scripts/make_sampler_fixtures.py, diffusers v0.32.2: its exponential sigmas).
+TEST(Parity, SamplerNamesMatchDiffusersWithTheMappedConfig) {
+  const json& ref = reference_meta("samplers_reference");
+  std::size_t runs = 0;
+  double worst_t = 0, worst_sigma = 0;  // max |timestep error|, max relative sigma error (the README quotes them)
+  for (const auto& [name, case_name] : ref["names"].items()) {
+    const json& c = ref["cases"][case_name.get<std::string>()];
+    for (const auto& [folder, by_steps] : c["runs"].items()) {
+      const ConfigView folder_config(ref["folders"][folder], folder + "/scheduler_config.json");
+      for (const auto& [steps_s, run] : by_steps.items()) {
+        const std::string what = "\"" + name + "\" on " + folder + ", " + steps_s + " steps";
+        auto s = make_scheduler(name, folder_config);
+        EXPECT_EQ(s->class_name(), c["class"].get<std::string>()) << what;
+        s->set_timesteps(std::stoi(steps_s));
+        auto ts = run["timesteps"].get<std::vector<double>>();
+        ASSERT_EQ(s->timesteps().size(), ts.size()) << what;
+        for (std::size_t i = 0; i < ts.size(); ++i) {
+          EXPECT_NEAR(s->timesteps()[i], ts[i], 1e-3) << what << " t" << i;
+          worst_t = std::max(worst_t, std::abs(s->timesteps()[i] - ts[i]));
+        }
+        auto sg = run.value("sigmas", std::vector<double>{});
+        ASSERT_EQ(s->sigmas().size(), sg.size()) << what;
+        for (std::size_t i = 0; i < sg.size(); ++i) {
+          EXPECT_NEAR(s->sigmas()[i], sg[i], 1e-5 * (1 + sg[i])) << what << " sigma" << i;
+          worst_sigma = std::max(worst_sigma, std::abs(s->sigmas()[i] - sg[i]) / (1 + sg[i]));
+        }
+        const double init = run["init_noise_sigma"].get<double>();
+        EXPECT_NEAR(s->init_noise_sigma(), init, 1e-5 * (1 + init)) << what;
+        ++runs;
+      }
+    }
+  }
+  EXPECT_GE(runs, 100u);  // the fixture was read
+  std::printf("[parity] sampler names: %zu runs, timesteps max abs error %.3g, sigmas max error %.3g (relative)\n",
+              runs, worst_t, worst_sigma);
 }
 
 TEST(Parity, PipelinesMatchWithin2Of255) {

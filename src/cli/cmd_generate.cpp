@@ -3,6 +3,7 @@
 
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/diffusion/families.hpp"
+#include "catimage/diffusion/schedulers/sampler_names.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
@@ -68,7 +69,10 @@ Runner add_generate(CLI::App& app) {
   auto* model = c->add_option("--model", o->model, "A diffusers pipeline folder to run directly, of any family (its model_index.json names the pipeline), or a Hugging Face repo id org/name[@revision] in the local hub cache");
   cand->excludes(model);
   c->add_option("--vae", o->vae, "With --model: decoder override (folder, .safetensors or a repo id, e.g. TAESD)");
-  c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");
+  c->add_option("--scheduler", o->scheduler,
+                "With --model: a sampler as A1111 or ComfyUI name it (\"DPM++ 2M Karras\", \"euler_ancestral "
+                "sgm_uniform\"), replacing the folder's: " +
+                    sampler_names_help());
   add_generation_options(c, o->job);
   return [o] { return run(*o); };
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "catimage/diffusion/schedulers/sigma_schedules.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -18,13 +19,15 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
   c.read("lower_order_final", lower_order_final_);
   c.read("euler_at_final", euler_at_final_);
   c.read("use_karras_sigmas", karras_);
+  c.read("use_exponential_sigmas", exponential_);
+  if (karras_ && exponential_)
+    c.bad("use_exponential_sigmas", "use_karras_sigmas and use_exponential_sigmas cannot both be true");
   c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
   c.read("lambda_min_clipped", lambda_min_clipped_);
   c.require_defaults({{"variance_type", nullptr},
                       {"thresholding", false},
-                      {"use_exponential_sigmas", false},
                       {"use_beta_sigmas", false},
                       {"use_lu_lambdas", false},
                       {"use_flow_sigmas", false},
@@ -32,8 +35,11 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
 }
 
 std::string DPMSolverMultistepScheduler::sampler_label() const {
-  std::string s = order_ == 2 ? "DPM++ 2M" : "DPM++ 1S";
-  return karras_ ? s + " Karras" : s;
+  return order_ == 2 ? Scheduler::sampler_label() : "DPM++ 1S";
+}
+
+std::string DPMSolverMultistepScheduler::schedule_label() const {
+  return schedule_label_for(cfg_.timestep_spacing, karras_, exponential_);
 }
 
 void DPMSolverMultistepScheduler::set_timesteps(int n) {
@@ -69,6 +75,12 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
       double t = sigma_to_t(s, log_sigmas);
       ts.push_back(cfg_.beta_schedule != "squaredcos_cap_v2" ? std::nearbyint(t) : t);
     }
+  } else if (exponential_) {  // not rounded: the int64 timesteps truncate (diffusers v0.32)
+    std::vector<float> log_sigmas;
+    for (float s : train) log_sigmas.push_back(std::log(s));
+    sig = exponential_sigmas(train.front(), train.back(), n);
+    ts.clear();
+    for (double s : sig) ts.push_back(sigma_to_t(s, log_sigmas));
   } else {
     for (double t : ts) sig.push_back(np_interp(t, train));
   }
