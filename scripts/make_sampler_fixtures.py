@@ -11,7 +11,8 @@ overview.md, the A1111/k-diffusion table and "Noise schedules and schedule types
 catimage's tables, so the test (Parity.SamplerNamesMatchDiffusersWithTheMappedConfig) checks
 catimage's reading of each name against it:
   Euler -> EulerDiscreteScheduler, Euler a -> EulerAncestralDiscreteScheduler,
-  DPM++ 2M -> DPMSolverMultistepScheduler, DPM++ 2M Karras -> the same with use_karras_sigmas=True;
+  DPM++ 2M -> DPMSolverMultistepScheduler, DPM++ 2M Karras -> the same with use_karras_sigmas=True,
+  DPM++ 2M SDE -> the same with algorithm_type="sde-dpmsolver++";
   Karras -> use_karras_sigmas=True; sgm_uniform, simple -> timestep_spacing="trailing";
   exponential -> timestep_spacing="linspace", use_exponential_sigmas=True.
 Two readings are catimage's own, as the table has no row for them: ComfyUI's "normal" (A1111's
@@ -22,8 +23,9 @@ the class from the folder's file as it is (diffusers' from_config).
 
 Run with diffusers v0.32.2 (the first release whose exponential sigmas are evenly spaced in log
 sigma for DPM-Solver, #9954; its scheduler files run on Debian's PyTorch 1.13 with
-huggingface_hub v0.21.4). Every case here without exponential sigmas gives the same numbers
-under v0.27.2, the release the other parity fixtures use (checked when this was written).
+huggingface_hub v0.21.4). Every case and trajectory here without exponential sigmas gives the
+same numbers under v0.27.2, the release the other parity fixtures use (checked when this was
+written).
 Nothing of diffusers is committed: only the JSON this writes.
 """
 import argparse
@@ -55,8 +57,11 @@ FOLDERS = {
                    "timestep_spacing": "leading", "trained_betas": None, "use_karras_sigmas": True},
 }
 
-CLASSES = {"Euler": EulerDiscreteScheduler, "Euler a": EulerAncestralDiscreteScheduler,
-           "DPM++ 2M": DPMSolverMultistepScheduler, "DDIM": DDIMScheduler, "LCM": LCMScheduler}
+# A1111's sampler -> (diffusers' class, what it sets)
+CLASSES = {"Euler": (EulerDiscreteScheduler, {}), "Euler a": (EulerAncestralDiscreteScheduler, {}),
+           "DPM++ 2M": (DPMSolverMultistepScheduler, {}),
+           "DPM++ 2M SDE": (DPMSolverMultistepScheduler, {"algorithm_type": "sde-dpmsolver++"}),
+           "DDIM": (DDIMScheduler, {}), "LCM": (LCMScheduler, {})}
 SCHEDULES = {
     "": {},
     "Karras": {"use_karras_sigmas": True, "use_exponential_sigmas": False},
@@ -70,6 +75,8 @@ NAMES = {
     "Euler a": ("Euler a", ""), "euler_ancestral": ("Euler a", ""), "k_euler_a": ("Euler a", ""),
     "DPM++ 2M": ("DPM++ 2M", ""), "dpmpp_2m": ("DPM++ 2M", ""),
     "DDIM": ("DDIM", ""), "LCM": ("LCM", ""), "lcm": ("LCM", ""),
+    "DPM++ 2M SDE": ("DPM++ 2M SDE", ""), "dpmpp_2m_sde": ("DPM++ 2M SDE", ""),
+    "DPM++ 2M SDE Karras": ("DPM++ 2M SDE", "Karras"), "dpmpp_2m_sde exponential": ("DPM++ 2M SDE", "Exponential"),
     "DPM++ 2M Karras": ("DPM++ 2M", "Karras"), "dpmpp_2m karras": ("DPM++ 2M", "Karras"),
     "DPM++ 2M, Karras": ("DPM++ 2M", "Karras"), "Sampler: DPM++ 2M, Schedule type: Karras": ("DPM++ 2M", "Karras"),
     "Euler Karras": ("Euler", "Karras"), "euler karras": ("Euler", "Karras"),
@@ -84,6 +91,15 @@ NAMES = {
     "DPM++ 2M Uniform": ("DPM++ 2M", "linspace"), "ddim normal": ("DDIM", "linspace"),
 }
 STEPS = (1, 2, 4, 7, 25)
+# Denoising trajectories of the samplers that draw noise each step through their step function
+# (DPM++ 2M SDE: midpoint and heun, epsilon and v-prediction): name, folder config.
+TRAJECTORIES = {
+    "sde_midpoint": ("DPM++ 2M SDE", FOLDERS["sd15"]),
+    "sde_karras_sdxl": ("DPM++ 2M SDE Karras", FOLDERS["sdxl"]),
+    "sde_heun": ("DPM++ 2M SDE", {**FOLDERS["sd15"], "solver_type": "heun"}),
+    "sde_exponential_v": ("dpmpp_2m_sde exponential", {**FOLDERS["sd15"], "prediction_type": "v_prediction"}),
+}
+TRAJECTORY_STEPS = (1, 2, 4, 7)
 
 
 def floats(t):
@@ -102,18 +118,36 @@ def main():
         ref["names"][name] = case
         if case in ref["cases"]:
             continue
-        cls = CLASSES[sampler]
-        entry = {"class": cls.__name__, "config": SCHEDULES[schedule], "runs": {}}
+        cls, sets = CLASSES[sampler]
+        entry = {"class": cls.__name__, "config": {**sets, **SCHEDULES[schedule]}, "runs": {}}
         for folder, cfg in FOLDERS.items():
             entry["runs"][folder] = {}
             for steps in STEPS:
-                s = cls.from_config({**cfg, **SCHEDULES[schedule]})
+                s = cls.from_config({**cfg, **entry["config"]})
                 s.set_timesteps(steps)
                 run = {"timesteps": floats(s.timesteps), "init_noise_sigma": float(s.init_noise_sigma)}
-                if sampler in ("Euler", "Euler a", "DPM++ 2M"):
+                if sampler in ("Euler", "Euler a", "DPM++ 2M", "DPM++ 2M SDE"):
                     run["sigmas"] = floats(s.sigmas)
                 entry["runs"][folder][str(steps)] = run
         ref["cases"][case] = entry
+    # trajectories: the loop of catimage's scheduler parity test, model output 0.1 * input + bias
+    g = torch.Generator().manual_seed(1234)
+    x0, bias = torch.randn(1, 4, 4, 4, generator=g), torch.randn(1, 4, 4, 4, generator=g)
+    ref["x0"], ref["bias"] = floats(x0.flatten()), floats(bias.flatten())
+    ref["trajectories"] = {}
+    for case, (name, cfg) in TRAJECTORIES.items():
+        sampler, schedule = NAMES[name]
+        cls, sets = CLASSES[sampler]
+        entry = {"name": name, "folder_config": cfg, "runs": {}}
+        for steps in TRAJECTORY_STEPS:
+            s = cls.from_config({**cfg, **sets, **SCHEDULES[schedule]})
+            s.set_timesteps(steps)
+            x = x0 * s.init_noise_sigma
+            gen = torch.Generator().manual_seed(7)  # the noise each step draws, as catimage's test draws it
+            for t in s.timesteps:
+                x = s.step(0.1 * s.scale_model_input(x, t) + bias, t, x, generator=gen).prev_sample
+            entry["runs"][str(steps)] = floats(x.flatten())
+        ref["trajectories"][case] = entry
     with open(a.out, "w", encoding="utf-8") as f:
         json.dump(ref, f, indent=None, separators=(",", ":"))
         f.write("\n")

@@ -191,6 +191,33 @@ TEST(Parity, SamplerNamesMatchDiffusersWithTheMappedConfig) {
               runs, worst_t, worst_sigma);
 }
 
+// The samplers whose step draws noise, DPM++ 2M SDE (midpoint and heun, epsilon and
+// v-prediction, Karras and exponential sigmas), denoise as diffusers' step does with the same
+// per-step noise (a CPU generator seeded 7; the model output 0.1 * input + bias).
+TEST(Parity, SdeSamplerTrajectoriesMatchDiffusers) {
+  const json& ref = reference_meta("samplers_reference");
+  auto tensor = [](const json& values) { return torch::tensor(values.get<std::vector<float>>()).view({1, 4, 4, 4}); };
+  const auto x0 = tensor(ref["x0"]), bias = tensor(ref["bias"]);
+  for (const auto& [name, c] : ref["trajectories"].items()) {
+    for (const auto& [steps_s, expected] : c["runs"].items()) {
+      auto s = make_scheduler(c["name"].get<std::string>(), ConfigView(c["folder_config"], name));
+      s->set_timesteps(std::stoi(steps_s));
+      auto gen = at::detail::createCPUGenerator(7);
+      int draws = 0;
+      NoiseSource noise = [&] {
+        ++draws;
+        return torch::randn({1, 4, 4, 4}, gen, torch::TensorOptions().dtype(torch::kFloat32));
+      };
+      auto x = x0 * s->init_noise_sigma();
+      for (std::size_t i = 0; i < s->timesteps().size(); ++i)
+        x = s->step(0.1 * s->scale_model_input(x, i) + bias, i, x, noise);
+      const auto want = tensor(expected);
+      EXPECT_LE(err(x, want), 1e-4 * (1 + want.abs().max().item<float>())) << name << " " << steps_s;
+      EXPECT_EQ(draws, std::stoi(steps_s)) << name;  // one draw per step, the last one too
+    }
+  }
+}
+
 TEST(Parity, PipelinesMatchWithin2Of255) {
   for (const auto& [name, p] : meta()["pipelines"].items()) {
     PipelineOptions o;

@@ -74,6 +74,10 @@ TEST(SamplerNames, EverySpellingOfANameParsesToOneSchedulerAndSchedule) {
       {"DPM++ 2M, Karras", "dpmpp_2m karras"},
       {"Sampler: DPM++ 2M, Schedule type: Karras", "dpmpp_2m karras"},
       {"DPM++ 2M Exponential", "dpmpp_2m exponential"},
+      {"DPM++ 2M SDE", "dpmpp_2m_sde"},
+      {"DPM++ 2M SDE Karras", "dpmpp_2m_sde karras"},
+      {"dpmpp_2m_sde_karras", "dpmpp_2m_sde karras"},
+      {"k_dpmpp_2m_sde", "dpmpp_2m_sde"},
       {"Euler Karras", "euler karras"},
       {"euler exponential", "euler exponential"},
       {"euler normal", "euler normal"},
@@ -95,7 +99,8 @@ TEST(SamplerNames, EverySpellingOfANameParsesToOneSchedulerAndSchedule) {
   // Every registry spelling of every sampler, alone and with every spelling of each schedule it
   // takes: no two names collide.
   for (const auto& e : scheduler_registry()) {
-    std::vector<std::string> spellings = {e.name, e.class_name, e.label};
+    std::vector<std::string> spellings = {e.name, e.label};
+    if (find_scheduler(e.class_name) == &e) spellings.push_back(e.class_name);  // a class's first row
     spellings.insert(spellings.end(), e.aliases.begin(), e.aliases.end());
     for (const auto& sp : spellings) {
       EXPECT_EQ(parse_sampler(sp).scheduler, &e) << sp;
@@ -120,8 +125,7 @@ TEST(SamplerNames, UnknownNamesAreRefusedListingTheAcceptedOnes) {
   EXPECT_TRUE(contains(help, "DPM++ 2M (dpmpp_2m)")) << help;
   EXPECT_TRUE(contains(help, "Uniform (normal), Karras, Exponential, SGM Uniform")) << help;
   EXPECT_FALSE(contains(help, "amused")) << help;  // not runnable by the UNet pipelines
-  for (const char* name :
-       {"heun", "DPM++ 2M SDE Karras", "Euler Beta", "Karras", "", "Euler, Schedule type: Automatic"}) {
+  for (const char* name : {"heun", "DPM++ SDE Karras", "Euler Beta", "Karras", "", "Euler, Schedule type: Automatic"}) {
     const std::string msg = error_message([&] { parse_sampler(name); });
     EXPECT_TRUE(contains(msg, std::string("sampler \"") + name + "\" is unknown")) << msg;
     EXPECT_TRUE(contains(msg, help)) << msg;
@@ -188,11 +192,15 @@ TEST(SamplerNames, TheLabelsWrittenBackNameWhatRanAndParseBackToIt) {
   EXPECT_EQ(labels("DDIM", sd15_folder()), L("DDIM", ""));                      // DDIM's default: "leading"
   EXPECT_EQ(labels("ddim normal", sd15_folder()), L("DDIM", "Uniform"));
   EXPECT_EQ(labels("LCM", sd15_folder()), L("LCM", ""));  // its own timesteps
+  EXPECT_EQ(labels("DPM++ 2M SDE Karras", sd15_folder()), L("DPM++ 2M SDE", "Karras"));
+  json sde = karras_folder().raw();
+  sde["algorithm_type"] = "sde-dpmsolver++";  // a folder's file asking for the SDE: a bare name runs it
+  EXPECT_EQ(labels("DPM++ 2M", ConfigView(sde, "sde.json")), L("DPM++ 2M SDE", "Karras"));
   // "Sampler: <label>, Schedule type: <label>" names the schedule that ran, on the same folder
   for (const std::string name :
-       {"Euler", "Euler a", "DPM++ 2M", "DDIM", "LCM", "DPM++ 2M Karras", "euler karras", "Euler Exponential",
-        "dpmpp_2m exponential", "euler sgm_uniform", "euler_ancestral sgm_uniform", "ddim sgm_uniform", "euler normal",
-        "dpmpp_2m normal", "ddim normal"}) {
+       {"Euler", "Euler a", "DPM++ 2M", "DDIM", "LCM", "DPM++ 2M Karras", "DPM++ 2M SDE", "dpmpp_2m_sde exponential",
+        "euler karras", "Euler Exponential", "dpmpp_2m exponential", "euler sgm_uniform", "euler_ancestral sgm_uniform",
+        "ddim sgm_uniform", "euler normal", "dpmpp_2m normal", "ddim normal"}) {
     for (const auto& folder : {sd15_folder(), karras_folder()}) {
       auto ran = make_scheduler(name, folder);
       const std::string text = "Sampler: " + ran->sampler_label() +

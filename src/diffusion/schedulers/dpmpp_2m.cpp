@@ -12,7 +12,9 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
   c.read("solver_order", order_);
   if (order_ != 1 && order_ != 2) c.bad("solver_order", "only orders 1 and 2 are implemented (DPM++ 2M)");
   auto algo = c.get_string("algorithm_type", "dpmsolver++");
-  if (algo != "dpmsolver++") c.bad("algorithm_type", "only \"dpmsolver++\" is implemented");
+  if (algo != "dpmsolver++" && algo != "sde-dpmsolver++")
+    c.bad("algorithm_type", "only \"dpmsolver++\" and \"sde-dpmsolver++\" are implemented");
+  sde_ = algo == "sde-dpmsolver++";
   auto solver = c.get_string("solver_type", "midpoint");
   if (solver != "midpoint" && solver != "heun") c.bad("solver_type", "expected \"midpoint\" or \"heun\"");
   heun_ = solver == "heun";
@@ -35,7 +37,8 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
 }
 
 std::string DPMSolverMultistepScheduler::sampler_label() const {
-  return order_ == 2 ? Scheduler::sampler_label() : "DPM++ 1S";
+  if (order_ == 1) return sde_ ? "DPM++ 1S SDE" : "DPM++ 1S";
+  return sde_ ? "DPM++ 2M SDE" : "DPM++ 2M";
 }
 
 std::string DPMSolverMultistepScheduler::schedule_label() const {
@@ -107,7 +110,7 @@ AlphaSigma alpha_sigma(float s) {
 }  // namespace
 
 torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::size_t i, const torch::Tensor& sample,
-                                                const NoiseSource&) {
+                                                const NoiseSource& noise) {
   const std::size_t n = timesteps_.size();
   const bool final_step = i == n - 1;
   const bool lower_final =
@@ -127,10 +130,26 @@ torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::s
   for (int k = 0; k + 1 < order_; ++k) outputs_[k] = outputs_[k + 1];
   outputs_.back() = x0;
 
+  // the SDE draws its noise on every step, the last one too (where sigma 0 multiplies it away)
+  const torch::Tensor z = sde_ ? noise().to(torch::kFloat32) : torch::Tensor();
   const auto t = alpha_sigma(sigmas_.at(i + 1));
   const float h = t.lambda - s0.lambda;
   torch::Tensor prev;
-  if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
+  if (sde_) {
+    const float decay = std::exp(-2.0f * h);
+    const auto noise_term = t.sigma * std::sqrt(1.0f - decay) * z;
+    if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
+      prev = (t.sigma / s0.sigma * std::exp(-h)) * x + (t.alpha * (1 - decay)) * x0 + noise_term;
+    } else {
+      const auto s1 = alpha_sigma(sigmas_.at(i - 1));
+      const float r0 = (s0.lambda - s1.lambda) / h;
+      const auto& m0 = outputs_[order_ - 1];
+      auto D1 = (1.0f / r0) * (m0 - outputs_[order_ - 2]);
+      prev = (t.sigma / s0.sigma * std::exp(-h)) * x + (t.alpha * (1 - decay)) * m0 +
+             (heun_ ? t.alpha * ((1.0f - decay) / (-2.0f * h) + 1.0f) : 0.5f * (t.alpha * (1 - decay))) * D1 +
+             noise_term;
+    }
+  } else if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
     prev = (t.sigma / s0.sigma) * x - (t.alpha * (std::exp(-h) - 1.0f)) * x0;
   } else {
     const auto s1 = alpha_sigma(sigmas_.at(i - 1));

@@ -44,6 +44,20 @@ const std::vector<SchedulerEntry>& scheduler_registry() {
       entry<DPMSolverMultistepScheduler>(
           "dpmpp_2m", "DPM++ 2M", {"k_dpmpp_2m"}, kSigmaSchedules,
           "DPM-Solver++ 2M; Karras or exponential sigmas where the config or the name asks for them"),
+      // DPM-Solver++'s SDE variant: the same class with algorithm_type "sde-dpmsolver++" over
+      // the folder's file (a folder whose file says so runs it under "dpmpp_2m" too, as
+      // from_config does; find_scheduler by class name finds "dpmpp_2m").
+      {"dpmpp_2m_sde",
+       DPMSolverMultistepScheduler::kClassName,
+       "DPM++ 2M SDE",
+       {"k_dpmpp_2m_sde"},
+       kSigmaSchedules,
+       "DPM-Solver++ 2M SDE (algorithm_type \"sde-dpmsolver++\"), adds noise each step",
+       [](const ConfigView& c) -> std::unique_ptr<Scheduler> {
+         json j = c.raw();
+         j["algorithm_type"] = "sde-dpmsolver++";
+         return std::make_unique<DPMSolverMultistepScheduler>(ConfigView(j, c.origin()));
+       }},
       entry<LCMScheduler>("lcm", "LCM", {}, {}, "latent consistency sampler, for LCM-distilled models (few steps)"),
       // Works on token ids, not a noise schedule: the amused family's pipeline runs its own
       // AmusedScheduler (src/diffusion/schedulers/amused.hpp); no UNet pipeline can use it.

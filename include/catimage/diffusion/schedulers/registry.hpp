@@ -31,7 +31,7 @@ struct SchedulerEntry {
 };
 
 const std::vector<SchedulerEntry>& scheduler_registry();
-// By catimage name or diffusers class name; nullptr if unknown.
+// By catimage name or diffusers class name (the first row of that class); nullptr if unknown.
 const SchedulerEntry* find_scheduler(const std::string& name);
 // The catimage names in registry order, for --help and errors; runnable_only: those with a factory.
 std::string scheduler_names(const std::string& sep = ", ", bool runnable_only = false);
