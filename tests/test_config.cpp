@@ -75,7 +75,7 @@ TEST(Config, ErrorsNameFileAndKey) {
       {R"({"candidates": [{"name": "a", "family": "sd9", "cost": {"value": 1, "unit": "seconds"}}]})",
        "family: \"sd9\" is not one of"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "scheduler": "heun", "cost": {"value": 1, "unit": "seconds"}}]})",
-       "scheduler: \"heun\" is not one of: ddim, euler, euler_ancestral, dpmpp_2m, lcm, amused"},
+       "scheduler: sampler \"heun\" is unknown; accepted: DDIM, Euler, Euler a (euler_ancestral)"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "steps": "20", "cost": {"value": 1, "unit": "seconds"}}]})",
        "steps: expected an integer"},
       {R"({"candidates": [{"name": "a", "family": "sd15", "width": 500, "cost": {"value": 1, "unit": "seconds"}}]})",

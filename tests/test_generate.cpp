@@ -367,6 +367,43 @@ TEST(GenerateCli, ModelFolderOfEveryFamilyGenerates) {
   }
 }
 
+TEST(GenerateCli, SamplerNamesAsUsersWriteThemLabelAndKeyTheirImages) {
+  auto d = temp_dir();
+  auto prompts = write(d / "p.txt", "a red cube\n");
+  const auto out = d / "o";
+  auto gen = [&](const std::string& sampler) {
+    return run_catimage("generate --model " + tiny_model("tiny-sd1") + " --scheduler '" + sampler + "' " + prompts +
+                        " --steps 2 --width 16 --height 16 --seed 1 --out " + out.string());
+  };
+  auto r = gen("DPM++ 2M SDE Karras");
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = manifest(out / "manifest.jsonl");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["sampler"], "DPM++ 2M SDE");
+  EXPECT_EQ(m[0]["schedule"], "Karras");
+  EXPECT_EQ(m[0]["scheduler"], "DPMSolverMultistepScheduler");
+  const auto file = out / m[0]["file"].get<std::string>();
+  EXPECT_TRUE(contains(read_png_text(file.string())[1].second,
+                       "\nSteps: 2, Sampler: DPM++ 2M SDE, Schedule type: Karras, CFG scale: 7.5, Seed: 2, "))
+      << read_png_text(file.string())[1].second;
+  const auto karras_png = slurp(file);
+  // another spelling of the same sampler and schedule: the same image, already made
+  r = gen("dpmpp_2m_sde_karras");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "1 already done")) << r.err;
+  // the folder's own schedule (tiny-sd1's "leading" spacing, no Karras): another image
+  r = gen("DPMSolverMultistepScheduler");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "wrote 1 images")) << r.err;
+  EXPECT_NE(slurp(file), karras_png);
+  EXPECT_TRUE(contains(read_png_text(file.string())[1].second, "\nSteps: 2, Sampler: DPM++ 2M, CFG scale: 7.5, "))
+      << read_png_text(file.string())[1].second;
+  // what does not run here is refused before any work, naming what does
+  r = gen("DPM++ SDE Karras");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "sampler \"DPM++ SDE Karras\" is unknown; accepted: DDIM, Euler,")) << r.err;
+}
+
 TEST(GenerateCli, RouteGenerateRunsEachPromptsChoice) {
   auto d = temp_dir();
   auto cfg = tiny_config(d);

@@ -106,7 +106,7 @@ TEST(Families, PlanSaysWhyACandidateCannotRunNamingItAndTheOption) {
   refused(masked, on_cpu(), "\"scheduler\" euler");
   Candidate small = candidate("small", "sd15", "tiny-sd1");
   small.scheduler = "heun";
-  refused(small, on_cpu(), "scheduler \"heun\" is not implemented");
+  refused(small, on_cpu(), "scheduler: sampler \"heun\" is unknown");
   small.scheduler.reset();
   GenerationOverrides o = on_cpu();
   o.width = 20;

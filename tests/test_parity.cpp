@@ -4,7 +4,9 @@
 // transformer). fp32 on the CPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -12,6 +14,7 @@
 
 #include "catimage/diffusion/models/autoencoder.hpp"
 #include "catimage/diffusion/pipeline.hpp"
+#include "catimage/diffusion/schedulers/registry.hpp"
 #include "catimage/io/weights.hpp"
 #include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
@@ -144,6 +147,73 @@ TEST(Parity, SchedulerTimestepsSigmasAndStepsMatch) {
         x = s->step(0.1 * xi + bias, i, x, noise);
       }
       EXPECT_LE(err(x, R(key)), 1e-4 * (1 + R(key).abs().max().item<float>())) << what;
+    }
+  }
+}
+
+// Sampler names as users write them ("DPM++ 2M Karras", "euler sgm_uniform", "Sampler: DPM++ 2M,
+// Schedule type: Karras") give, on three model folders' scheduler configs, the timesteps, sigmas
+// and initial noise scale of diffusers' scheduler with the config diffusers' docs map the name
+// to (scripts/make_sampler_fixtures.py, diffusers v0.32.2: its exponential sigmas).
+TEST(Parity, SamplerNamesMatchDiffusersWithTheMappedConfig) {
+  const json& ref = reference_meta("samplers_reference");
+  std::size_t runs = 0;
+  double worst_t = 0, worst_sigma = 0;  // max |timestep error|, max relative sigma error (the README quotes them)
+  for (const auto& [name, case_name] : ref["names"].items()) {
+    const json& c = ref["cases"][case_name.get<std::string>()];
+    for (const auto& [folder, by_steps] : c["runs"].items()) {
+      const ConfigView folder_config(ref["folders"][folder], folder + "/scheduler_config.json");
+      for (const auto& [steps_s, run] : by_steps.items()) {
+        const std::string what = "\"" + name + "\" on " + folder + ", " + steps_s + " steps";
+        auto s = make_scheduler(name, folder_config);
+        EXPECT_EQ(s->class_name(), c["class"].get<std::string>()) << what;
+        s->set_timesteps(std::stoi(steps_s));
+        auto ts = run["timesteps"].get<std::vector<double>>();
+        ASSERT_EQ(s->timesteps().size(), ts.size()) << what;
+        for (std::size_t i = 0; i < ts.size(); ++i) {
+          EXPECT_NEAR(s->timesteps()[i], ts[i], 1e-3) << what << " t" << i;
+          worst_t = std::max(worst_t, std::abs(s->timesteps()[i] - ts[i]));
+        }
+        auto sg = run.value("sigmas", std::vector<double>{});
+        ASSERT_EQ(s->sigmas().size(), sg.size()) << what;
+        for (std::size_t i = 0; i < sg.size(); ++i) {
+          EXPECT_NEAR(s->sigmas()[i], sg[i], 1e-5 * (1 + sg[i])) << what << " sigma" << i;
+          worst_sigma = std::max(worst_sigma, std::abs(s->sigmas()[i] - sg[i]) / (1 + sg[i]));
+        }
+        const double init = run["init_noise_sigma"].get<double>();
+        EXPECT_NEAR(s->init_noise_sigma(), init, 1e-5 * (1 + init)) << what;
+        ++runs;
+      }
+    }
+  }
+  EXPECT_GE(runs, 100u);  // the fixture was read
+  std::printf("[parity] sampler names: %zu runs, timesteps max abs error %.3g, sigmas max error %.3g (relative)\n",
+              runs, worst_t, worst_sigma);
+}
+
+// The samplers whose step draws noise, DPM++ 2M SDE (midpoint and heun, epsilon and
+// v-prediction, Karras and exponential sigmas), denoise as diffusers' step does with the same
+// per-step noise (a CPU generator seeded 7; the model output 0.1 * input + bias).
+TEST(Parity, SdeSamplerTrajectoriesMatchDiffusers) {
+  const json& ref = reference_meta("samplers_reference");
+  auto tensor = [](const json& values) { return torch::tensor(values.get<std::vector<float>>()).view({1, 4, 4, 4}); };
+  const auto x0 = tensor(ref["x0"]), bias = tensor(ref["bias"]);
+  for (const auto& [name, c] : ref["trajectories"].items()) {
+    for (const auto& [steps_s, expected] : c["runs"].items()) {
+      auto s = make_scheduler(c["name"].get<std::string>(), ConfigView(c["folder_config"], name));
+      s->set_timesteps(std::stoi(steps_s));
+      auto gen = at::detail::createCPUGenerator(7);
+      int draws = 0;
+      NoiseSource noise = [&] {
+        ++draws;
+        return torch::randn({1, 4, 4, 4}, gen, torch::TensorOptions().dtype(torch::kFloat32));
+      };
+      auto x = x0 * s->init_noise_sigma();
+      for (std::size_t i = 0; i < s->timesteps().size(); ++i)
+        x = s->step(0.1 * s->scale_model_input(x, i) + bias, i, x, noise);
+      const auto want = tensor(expected);
+      EXPECT_LE(err(x, want), 1e-4 * (1 + want.abs().max().item<float>())) << name << " " << steps_s;
+      EXPECT_EQ(draws, std::stoi(steps_s)) << name;  // one draw per step, the last one too
     }
   }
 }

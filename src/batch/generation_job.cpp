@@ -59,15 +59,19 @@ GenerationPlan check_generatable(const CandidateSet& cs, const Candidate& c, con
 
 namespace {
 
-// The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form; the
-// LoRAs as `Lora: "NAME:SCALE, ..."` (NAME: the file's stem).
+// The text chunk of a PNG, in the usual "prompt / Negative prompt: / Steps, Sampler, ..." form;
+// the sampler as A1111 (1.9 and later) writes it: "Sampler: DPM++ 2M, Schedule type: Karras"
+// (no Schedule type where A1111 has none for what ran, e.g. LCM's own timesteps); the LoRAs as
+// `Lora: "NAME:SCALE, ..."` (NAME: the file's stem).
 std::string png_parameters(const GenerationItem& it, const GenerationJobOptions& o, const GenerationSettings& gs,
                            const ImagePipeline& pipe, const std::string& model,
                            const std::vector<LoraFileOption>& loras) {
   std::string params = it.prompt;
   if (!o.negative_prompt.empty()) params += "\nNegative prompt: " + o.negative_prompt;
-  params += fmt::format("\nSteps: {}, Sampler: {}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}", gs.steps,
-                        pipe.sampler_label(), gs.guidance, it.seed, gs.width, gs.height, model);
+  const std::string schedule = pipe.schedule_label();
+  params += fmt::format("\nSteps: {}, Sampler: {}{}, CFG scale: {}, Seed: {}, Size: {}x{}, Model: {}", gs.steps,
+                        pipe.sampler_label(), schedule.empty() ? "" : ", Schedule type: " + schedule, gs.guidance,
+                        it.seed, gs.width, gs.height, model);
   if (!loras.empty()) {
     std::vector<std::string> named;
     for (const auto& l : loras) named.push_back(fmt::format("{}:{}", fs::path(l.file).stem().string(), l.scale));
@@ -187,6 +191,7 @@ class Job {
                    {"seed", it.seed},
                    {"steps", gs.steps},
                    {"sampler", pipe.sampler_label()},
+                   {"schedule", pipe.schedule_label()},
                    {"scheduler", pipe.scheduler_class()},
                    {"guidance", gs.guidance},
                    {"width", gs.width},

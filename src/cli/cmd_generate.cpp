@@ -7,6 +7,7 @@
 #include "catimage/diffusion/families.hpp"
 #include "catimage/diffusion/loaders/shipped_configs.hpp"
 #include "catimage/diffusion/pipeline_options.hpp"
+#include "catimage/diffusion/schedulers/sampler_names.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
 #include "catimage/util/error.hpp"
@@ -102,7 +103,10 @@ Runner add_generate(CLI::App& app) {
                 "With a single-file --model: its pipeline configs, a shipped set (" + shipped_config_names() +
                     ", or the repo id each mirrors) or a folder (default: chosen from the file's keys)");
   c->add_option("--vae", o->vae, "With --model: decoder override (folder, .safetensors or a repo id, e.g. TAESD)");
-  c->add_option("--scheduler", o->scheduler, "With --model: ddim, euler, euler_ancestral, dpmpp_2m or lcm");
+  c->add_option("--scheduler", o->scheduler,
+                "With --model: a sampler as A1111 or ComfyUI name it (\"DPM++ 2M Karras\", \"euler_ancestral "
+                "sgm_uniform\"), replacing the folder's: " +
+                    sampler_names_help());
   c->add_option("--lora", o->lora,
                 "LoRA merged into the weights at load, REF[:SCALE] (default scale 1; repeat for several; with "
                 "--candidate, after the candidate's own): a .safetensors file, or org/name[@revision][/FILE] in the "

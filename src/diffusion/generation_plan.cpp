@@ -10,6 +10,7 @@
 #include "catimage/diffusion/loaders/shipped_configs.hpp"
 #include "catimage/diffusion/loaders/single_file.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/diffusion/schedulers/sampler_names.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/util/error.hpp"
 
@@ -73,18 +74,24 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
   p.pipeline.folder = folder;
   p.pipeline.config = configs;
   p.pipeline.vae = vae;
-  p.pipeline.scheduler = c.scheduler.value_or("");
   p.pipeline.device = o.device;
   p.pipeline.dtype = o.dtype;
   p.pipeline.channels_last = o.channels_last;
   p.pipeline.loras = loras;
   p.dtype = dtype_label(resolve_dtype(o.dtype, resolve_device(o.device), f->cpu_bf16));  // what the pipeline resolves
 
-  if (c.scheduler && f->schedulers.empty()) {  // families with their own samplers check theirs in inspect
-    const SchedulerEntry* s = find_scheduler(*c.scheduler);
-    if (!s || !s->make)
-      return refuse(fmt::format("scheduler \"{}\" is not implemented by this runtime (it has {})", *c.scheduler,
-                                scheduler_names(", ", true)));
+  if (c.scheduler) {
+    SamplerChoice s;
+    try {
+      s = parse_sampler(*c.scheduler);
+    } catch (const Error& e) {
+      return refuse(std::string("scheduler: ") + e.what());
+    }
+    // one spelling per sampler and schedule ("DPM++ 2M Karras" -> "dpmpp_2m karras"): the image key hashes it
+    p.pipeline.scheduler = s.canonical();
+    if (f->schedulers.empty() && !s.scheduler->make)  // families with their own samplers check theirs in inspect
+      return refuse(fmt::format("scheduler \"{}\" is not implemented by this runtime (it runs {})", *c.scheduler,
+                                sampler_names_help()));
   }
   try {
     inspect_model_folder(p.pipeline, f);  // what the family's pipeline would refuse, before any work

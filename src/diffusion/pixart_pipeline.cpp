@@ -15,6 +15,7 @@
 #include "catimage/diffusion/model_folder.hpp"
 #include "catimage/diffusion/pixart_aspect_ratios.hpp"
 #include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/diffusion/schedulers/sampler_names.hpp"
 #include "catimage/io/config_view.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/util/error.hpp"
@@ -155,13 +156,14 @@ PixArtFolder check_pixart_options(const PipelineOptions& o) {
   if (!o.loras.empty())
     fail("--lora / \"lora\" {}: family pixart takes no LoRAs (the UNet families sd15, sd21, sdxl do)", o.loras[0].file);
   auto folder = inspect_pixart_folder(o.folder);
-  if (!o.scheduler.empty()) {
-    const auto* e = find_scheduler(o.scheduler);
-    if (!e || e->class_name != folder.scheduler_class)
+  if (!o.scheduler.empty()) {  // the folder's own sampler, with a sigma schedule or without
+    const auto choice = parse_sampler(o.scheduler);
+    if (choice.scheduler->class_name != folder.scheduler_class)
       fail(
           "--scheduler / \"scheduler\" {}: family pixart runs its folder's own scheduler ({}); other schedulers "
           "are not implemented for it",
           o.scheduler, folder.scheduler_class);
+    make_scheduler(o.scheduler, load_python_json_config(folder.path("scheduler/scheduler_config.json")));
   }
   return folder;
 }
@@ -175,8 +177,8 @@ PixArtPipeline::PixArtPipeline(const PipelineOptions& o) {
   text_encoder_ = load_t5_encoder(folder_.path("text_encoder"), dtype_, device_);
   transformer_ = load_pixart_transformer(folder_.path("transformer"));
   decoder_ = load_latent_decoder(folder_.path("vae"));
-  scheduler_ =
-      make_scheduler(folder_.scheduler_class, load_python_json_config(folder_.path("scheduler/scheduler_config.json")));
+  scheduler_ = make_scheduler(o.scheduler.empty() ? folder_.scheduler_class : o.scheduler,
+                              load_python_json_config(folder_.path("scheduler/scheduler_config.json")));
   transformer_->to(device_, dtype_);
   // diffusers decodes in the VAE's dtype; under fp16 this decodes in fp32 where the VAE config
   // says force_upcast (PixArt-Σ's SDXL VAE overflows in fp16). On the CPU the VAE always decodes

@@ -151,8 +151,8 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
     cand.steps = get_int(o, "steps", c, 1, 10000);
     if (o.contains("scheduler")) {
       cand.scheduler = get_string(o, "scheduler", c, true);
-      if (!rules.schedulers.empty() && !one_of(*cand.scheduler, rules.schedulers))
-        c.bad("scheduler", fmt::format("\"{}\" is not one of: {}", *cand.scheduler, join(rules.schedulers, ", ")));
+      if (rules.scheduler_problem)
+        if (const auto why = rules.scheduler_problem(*cand.scheduler); !why.empty()) c.bad("scheduler", why);
     }
     if (o.contains("guidance")) {
       const auto& g = o["guidance"];

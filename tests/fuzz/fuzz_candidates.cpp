@@ -20,8 +20,11 @@ bool same(const Candidate& a, const Candidate& b) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const CandidateRules rules{{"sd15", "sd21", "sdxl", "amused", "other"},
-                                    {"ddim", "euler", "euler_ancestral", "dpmpp_2m", "lcm", "amused"}};
+  static const CandidateRules rules{
+      {"sd15", "sd21", "sdxl", "amused", "other"}, [](const std::string& s) -> std::string {
+        static const std::set<std::string> known = {"ddim", "euler", "euler_ancestral", "dpmpp_2m", "lcm", "amused"};
+        return known.count(s) ? "" : "not one of the harness's schedulers";
+      }};
   const std::string path = fuzz::write_input("candidates.json", data, size);
   CandidateSet set;
   try {

@@ -1,7 +1,8 @@
 #pragma once
 // The families and schedulers a candidates config may name: those of the runtime's
-// registries (diffusion/families, diffusion/schedulers/registry), including known ones the
-// runtime cannot run (routing and evaluation need only their names).
+// registries (diffusion/families; schedulers by any name diffusion/schedulers/sampler_names
+// accepts), including known ones the runtime cannot run (routing and evaluation need only
+// their names).
 #include "catimage/io/candidates_config.hpp"
 
 namespace catimage {

@@ -37,8 +37,9 @@ struct GenerationPlan {
   std::string reason;  // "" when it runs; else the error: the config, the candidate, the option or file
   std::string candidate;
   const FamilyEntry* family = nullptr;  // null only for an unknown family
-  // folder (its "weights"), config (a single file's config folder, as chosen), vae, scheduler ("": the
-  // folder's), device, dtype, loras
+  // folder (its "weights"), config (a single file's config folder, as chosen), vae, scheduler (the
+  // candidate's sampler name in its canonical form, e.g. "dpmpp_2m karras"; "": the folder's), device,
+  // dtype, loras
   PipelineOptions pipeline;
   int steps = 0;
   int width = 0, height = 0;  // 0: the model's default size

@@ -73,6 +73,7 @@ class DiffusionPipeline : public ImagePipeline {
   const PipelineFolder& folder() const { return folder_; }
   Scheduler& scheduler() { return *scheduler_; }
   std::string sampler_label() const override { return scheduler_->sampler_label(); }
+  std::string schedule_label() const override { return scheduler_->schedule_label(); }
   std::string scheduler_class() const override { return scheduler_->class_name(); }
   torch::Device device() const override { return device_; }
   torch::Dtype dtype() const override { return dtype_; }

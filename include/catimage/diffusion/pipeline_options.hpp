@@ -16,7 +16,7 @@ struct PipelineOptions {
   std::string folder;           // a diffusers pipeline folder or a single-file .safetensors checkpoint
   std::string config;           // a single file's configs: a shipped config's name or repo id, or a folder ("": chosen)
   std::string vae;              // optional decoder override: folder or .safetensors (e.g. TAESD)
-  std::string scheduler;        // optional: a scheduler_registry() name (or diffusers class) replacing the folder's
+  std::string scheduler;        // optional: a sampler name (schedulers/sampler_names) replacing the folder's
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::string dtype = "auto";   // auto (fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
   bool channels_last = false;

@@ -47,7 +47,8 @@ const std::vector<std::string>& pixart_pipeline_classes();
 // latent channels). Fails naming the file(s).
 PixArtFolder inspect_pixart_folder(const std::string& dir);
 // Everything PixArtPipeline(o) refuses before reading weights: a decoder override,
-// channels-last, the folder (inspect_pixart_folder), a scheduler other than the folder's own.
+// channels-last, the folder (inspect_pixart_folder), a scheduler other than the folder's own
+// (its own with a sigma schedule it takes runs: "DPM++ 2M Karras").
 PixArtFolder check_pixart_options(const PipelineOptions& o);
 
 // diffusers' _text_preprocessing with clean_caption off (or without bs4/ftfy): text.lower().strip().
@@ -89,6 +90,7 @@ class PixArtPipeline : public ImagePipeline {
 
   int default_size() const override;
   std::string sampler_label() const override { return scheduler_->sampler_label(); }
+  std::string schedule_label() const override { return scheduler_->schedule_label(); }
   std::string scheduler_class() const override { return scheduler_->class_name(); }
   std::string describe() const override;
   torch::Device device() const override { return device_; }

@@ -6,7 +6,7 @@
 //   "candidates": [
 //     {"name": "SD-Turbo", "family": "sd21", "weights": "weights/sd-turbo",
 //      "config": "sd-turbo",                     (optional: a single-file checkpoint's configs)
-//      "steps": 1, "scheduler": "euler_ancestral", "guidance": 0.0,
+//      "steps": 1, "scheduler": "Euler a", "guidance": 0.0,
 //      "width": 512, "height": 512,
 //      "lora": [{"weights": "latent-consistency/lcm-lora-sdv1-5", "scale": 1.0}],
 //      "cost": {"value": 0.176, "unit": "seconds"}}
@@ -22,6 +22,7 @@
 // cost units and wrong types are errors naming the file and the key. Which families and
 // schedulers exist is the runtime's business (its registries): callers pass them as
 // CandidateRules.
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ struct Candidate {
       config;                      // a single file's pipeline configs: a shipped config's name, a repo id or a folder
   std::optional<std::string> vae;  // optional decoder override (e.g. a TAESD folder)
   std::optional<int> steps;
-  std::optional<std::string> scheduler;
+  std::optional<std::string> scheduler;  // a sampler name as written: "euler", "DPM++ 2M Karras"
   std::optional<double> guidance;
   std::optional<int> width, height;
   std::vector<LoraRef> lora;  // merged in this order
@@ -68,9 +69,12 @@ struct CandidateSet {
 
 extern const std::vector<std::string> kCostUnits;
 
-// The valid "family" and "scheduler" values (empty: any non-empty string).
+// The valid "family" values (empty: any non-empty string) and the check of a "scheduler"
+// value, which takes many spellings ("DPM++ 2M Karras"): "" when it is accepted, else why not
+// (null: any non-empty string).
 struct CandidateRules {
-  std::vector<std::string> families, schedulers;
+  std::vector<std::string> families;
+  std::function<std::string(const std::string& scheduler)> scheduler_problem;
 };
 
 CandidateSet parse_candidates(const json& j, const std::string& origin, const std::string& base_dir,

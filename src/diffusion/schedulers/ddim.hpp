@@ -9,7 +9,6 @@ class DDIMScheduler : public Scheduler {
   static constexpr const char* kClassName = "DDIMScheduler";
   explicit DDIMScheduler(const ConfigView& c);
   std::string class_name() const override { return kClassName; }
-  std::string sampler_label() const override { return "DDIM"; }
   void set_timesteps(int steps) override;
   torch::Tensor step(const torch::Tensor& model_output, std::size_t step, const torch::Tensor& sample,
                      const NoiseSource& noise) override;

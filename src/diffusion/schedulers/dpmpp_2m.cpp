@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "catimage/diffusion/schedulers/sigma_schedules.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -11,20 +12,24 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
   c.read("solver_order", order_);
   if (order_ != 1 && order_ != 2) c.bad("solver_order", "only orders 1 and 2 are implemented (DPM++ 2M)");
   auto algo = c.get_string("algorithm_type", "dpmsolver++");
-  if (algo != "dpmsolver++") c.bad("algorithm_type", "only \"dpmsolver++\" is implemented");
+  if (algo != "dpmsolver++" && algo != "sde-dpmsolver++")
+    c.bad("algorithm_type", "only \"dpmsolver++\" and \"sde-dpmsolver++\" are implemented");
+  sde_ = algo == "sde-dpmsolver++";
   auto solver = c.get_string("solver_type", "midpoint");
   if (solver != "midpoint" && solver != "heun") c.bad("solver_type", "expected \"midpoint\" or \"heun\"");
   heun_ = solver == "heun";
   c.read("lower_order_final", lower_order_final_);
   c.read("euler_at_final", euler_at_final_);
   c.read("use_karras_sigmas", karras_);
+  c.read("use_exponential_sigmas", exponential_);
+  if (karras_ && exponential_)
+    c.bad("use_exponential_sigmas", "use_karras_sigmas and use_exponential_sigmas cannot both be true");
   c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
   c.read("lambda_min_clipped", lambda_min_clipped_);
   c.require_defaults({{"variance_type", nullptr},
                       {"thresholding", false},
-                      {"use_exponential_sigmas", false},
                       {"use_beta_sigmas", false},
                       {"use_lu_lambdas", false},
                       {"use_flow_sigmas", false},
@@ -32,8 +37,12 @@ DPMSolverMultistepScheduler::DPMSolverMultistepScheduler(const ConfigView& c)
 }
 
 std::string DPMSolverMultistepScheduler::sampler_label() const {
-  std::string s = order_ == 2 ? "DPM++ 2M" : "DPM++ 1S";
-  return karras_ ? s + " Karras" : s;
+  if (order_ == 1) return sde_ ? "DPM++ 1S SDE" : "DPM++ 1S";
+  return sde_ ? "DPM++ 2M SDE" : "DPM++ 2M";
+}
+
+std::string DPMSolverMultistepScheduler::schedule_label() const {
+  return schedule_label_for(cfg_.timestep_spacing, karras_, exponential_);
 }
 
 void DPMSolverMultistepScheduler::set_timesteps(int n) {
@@ -69,6 +78,12 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
       double t = sigma_to_t(s, log_sigmas);
       ts.push_back(cfg_.beta_schedule != "squaredcos_cap_v2" ? std::nearbyint(t) : t);
     }
+  } else if (exponential_) {  // not rounded: the int64 timesteps truncate (diffusers v0.32)
+    std::vector<float> log_sigmas;
+    for (float s : train) log_sigmas.push_back(std::log(s));
+    sig = exponential_sigmas(train.front(), train.back(), n);
+    ts.clear();
+    for (double s : sig) ts.push_back(sigma_to_t(s, log_sigmas));
   } else {
     for (double t : ts) sig.push_back(np_interp(t, train));
   }
@@ -95,7 +110,7 @@ AlphaSigma alpha_sigma(float s) {
 }  // namespace
 
 torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::size_t i, const torch::Tensor& sample,
-                                                const NoiseSource&) {
+                                                const NoiseSource& noise) {
   const std::size_t n = timesteps_.size();
   const bool final_step = i == n - 1;
   const bool lower_final =
@@ -115,10 +130,26 @@ torch::Tensor DPMSolverMultistepScheduler::step(const torch::Tensor& out, std::s
   for (int k = 0; k + 1 < order_; ++k) outputs_[k] = outputs_[k + 1];
   outputs_.back() = x0;
 
+  // the SDE draws its noise on every step, the last one too (where sigma 0 multiplies it away)
+  const torch::Tensor z = sde_ ? noise().to(torch::kFloat32) : torch::Tensor();
   const auto t = alpha_sigma(sigmas_.at(i + 1));
   const float h = t.lambda - s0.lambda;
   torch::Tensor prev;
-  if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
+  if (sde_) {
+    const float decay = std::exp(-2.0f * h);
+    const auto noise_term = t.sigma * std::sqrt(1.0f - decay) * z;
+    if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
+      prev = (t.sigma / s0.sigma * std::exp(-h)) * x + (t.alpha * (1 - decay)) * x0 + noise_term;
+    } else {
+      const auto s1 = alpha_sigma(sigmas_.at(i - 1));
+      const float r0 = (s0.lambda - s1.lambda) / h;
+      const auto& m0 = outputs_[order_ - 1];
+      auto D1 = (1.0f / r0) * (m0 - outputs_[order_ - 2]);
+      prev = (t.sigma / s0.sigma * std::exp(-h)) * x + (t.alpha * (1 - decay)) * m0 +
+             (heun_ ? t.alpha * ((1.0f - decay) / (-2.0f * h) + 1.0f) : 0.5f * (t.alpha * (1 - decay))) * D1 +
+             noise_term;
+    }
+  } else if (order_ == 1 || lower_order_nums_ < 1 || lower_final) {
     prev = (t.sigma / s0.sigma) * x - (t.alpha * (std::exp(-h) - 1.0f)) * x0;
   } else {
     const auto s1 = alpha_sigma(sigmas_.at(i - 1));

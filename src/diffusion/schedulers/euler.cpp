@@ -2,20 +2,22 @@
 
 #include <cmath>
 
+#include "catimage/diffusion/schedulers/sigma_schedules.hpp"
+
 namespace catimage {
 
 EulerDiscreteScheduler::EulerDiscreteScheduler(const ConfigView& c)
     : Scheduler(NoiseScheduleConfig::from(c, "linspace"), true) {
   c.read("use_karras_sigmas", karras_);
+  c.read("use_exponential_sigmas", exponential_);
+  if (karras_ && exponential_)
+    c.bad("use_exponential_sigmas", "use_karras_sigmas and use_exponential_sigmas cannot both be true");
   c.read("final_sigmas_type", final_sigmas_type_);
   if (final_sigmas_type_ != "zero" && final_sigmas_type_ != "sigma_min")
     c.bad("final_sigmas_type", "expected \"zero\" or \"sigma_min\"");
   if (c.has("sigma_min")) sigma_min_ = c.get_double("sigma_min");
   if (c.has("sigma_max")) sigma_max_ = c.get_double("sigma_max");
-  c.require_defaults({{"use_exponential_sigmas", false},
-                      {"use_beta_sigmas", false},
-                      {"interpolation_type", "linear"},
-                      {"timestep_type", "discrete"}});
+  c.require_defaults({{"use_beta_sigmas", false}, {"interpolation_type", "linear"}, {"timestep_type", "discrete"}});
 }
 
 void EulerDiscreteScheduler::set_timesteps(int steps) {
@@ -25,11 +27,11 @@ void EulerDiscreteScheduler::set_timesteps(int steps) {
   const auto train = train_sigmas();
   std::vector<double> sig;
   for (float t : t32) sig.push_back(np_interp(t, train));
-  if (karras_) {
+  if (karras_ || exponential_) {
     std::vector<float> log_sigmas;
     for (float s : train) log_sigmas.push_back(std::log(s));
     const double lo = sigma_min_.value_or(sig.back()), hi = sigma_max_.value_or(sig.front());
-    sig = karras_sigmas(lo, hi, steps);
+    sig = karras_ ? karras_sigmas(lo, hi, steps) : exponential_sigmas(lo, hi, steps);
     t32.clear();
     for (double s : sig) t32.push_back(static_cast<float>(sigma_to_t(s, log_sigmas)));
   }
@@ -38,6 +40,10 @@ void EulerDiscreteScheduler::set_timesteps(int steps) {
   for (double s : sig) sigmas_.push_back(static_cast<float>(s));
   sigmas_.push_back(static_cast<float>(last));
   timesteps_.assign(t32.begin(), t32.end());
+}
+
+std::string EulerDiscreteScheduler::schedule_label() const {
+  return schedule_label_for(cfg_.timestep_spacing, karras_, exponential_);
 }
 
 double euler_init_noise_sigma(const std::vector<float>& sigmas, const std::string& spacing) {

@@ -1,6 +1,8 @@
 #pragma once
 // diffusers' EulerDiscreteScheduler (s_churn = 0): sigma interpolation at the spaced
-// timesteps, optional Karras sigmas, final sigma "zero" or "sigma_min".
+// timesteps, optional Karras or exponential sigmas (use_exponential_sigmas, as diffusers
+// v0.32 computes them: 0.31's are not evenly spaced in log sigma), final sigma "zero" or
+// "sigma_min".
 #include "catimage/diffusion/schedulers/scheduler.hpp"
 
 namespace catimage {
@@ -10,7 +12,7 @@ class EulerDiscreteScheduler : public Scheduler {
   static constexpr const char* kClassName = "EulerDiscreteScheduler";
   explicit EulerDiscreteScheduler(const ConfigView& c);
   std::string class_name() const override { return kClassName; }
-  std::string sampler_label() const override { return karras_ ? "Euler Karras" : "Euler"; }
+  std::string schedule_label() const override;
   void set_timesteps(int steps) override;
   double init_noise_sigma() const override;
   torch::Tensor scale_model_input(const torch::Tensor& x, std::size_t step) const override;
@@ -19,6 +21,7 @@ class EulerDiscreteScheduler : public Scheduler {
 
  private:
   bool karras_ = false;                     // use_karras_sigmas
+  bool exponential_ = false;                // use_exponential_sigmas
   std::string final_sigmas_type_ = "zero";  // or "sigma_min"
   std::optional<double> sigma_min_, sigma_max_;
 };

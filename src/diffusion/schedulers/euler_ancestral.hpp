@@ -10,7 +10,6 @@ class EulerAncestralDiscreteScheduler : public Scheduler {
   static constexpr const char* kClassName = "EulerAncestralDiscreteScheduler";
   explicit EulerAncestralDiscreteScheduler(const ConfigView& c);
   std::string class_name() const override { return kClassName; }
-  std::string sampler_label() const override { return "Euler a"; }
   void set_timesteps(int steps) override;
   double init_noise_sigma() const override;
   torch::Tensor scale_model_input(const torch::Tensor& x, std::size_t step) const override;

@@ -10,7 +10,7 @@ class LCMScheduler : public Scheduler {
   static constexpr const char* kClassName = "LCMScheduler";
   explicit LCMScheduler(const ConfigView& c);
   std::string class_name() const override { return kClassName; }
-  std::string sampler_label() const override { return "LCM"; }
+  std::string schedule_label() const override { return ""; }  // its own timesteps, whatever the spacing
   void set_timesteps(int steps) override;
   torch::Tensor step(const torch::Tensor& model_output, std::size_t step, const torch::Tensor& sample,
                      const NoiseSource& noise) override;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "catimage/diffusion/schedulers/registry.hpp"
+#include "catimage/diffusion/schedulers/sigma_schedules.hpp"
 #include "catimage/util/error.hpp"
 
 namespace catimage {
@@ -81,6 +83,13 @@ Scheduler::Scheduler(NoiseScheduleConfig cfg, bool sigma_based) : cfg_(std::move
   if (cfg_.rescale_betas_zero_snr && sigma_based) alphas_cumprod_[-1] = std::pow(2.0, -24);
 }
 
+std::string Scheduler::sampler_label() const {
+  const auto* e = find_scheduler(class_name());
+  return e ? e->label : class_name();
+}
+
+std::string Scheduler::schedule_label() const { return schedule_label_for(cfg_.timestep_spacing, false, false); }
+
 float Scheduler::alpha_cumprod(long t) const {
   if (t < 0 || t >= alphas_cumprod_.size(0)) fail("timestep {} is outside the training schedule", t);
   return alphas_cumprod_.data_ptr<float>()[t];
@@ -144,6 +153,15 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
     const double ramp = n > 1 ? static_cast<double>(i) / (n - 1) : 0.0;
     out.push_back(std::pow(max_inv + ramp * (min_inv - max_inv), rho));
   }
+  return out;
+}
+
+std::vector<double> exponential_sigmas(double sigma_min, double sigma_max, int n) {
+  // np.linspace: start + i * step, the last value exactly `stop`
+  const double start = std::log(sigma_max), stop = std::log(sigma_min);
+  const double step = n > 1 ? (stop - start) / (n - 1) : 0.0;
+  std::vector<double> out;
+  for (int i = 0; i < n; ++i) out.push_back(std::exp(i + 1 == n && n > 1 ? stop : i * step + start));
   return out;
 }
 

@@ -33,8 +33,12 @@ struct NoiseScheduleConfig {
 class Scheduler {
  public:
   virtual ~Scheduler() = default;
-  virtual std::string class_name() const = 0;     // diffusers' class name
-  virtual std::string sampler_label() const = 0;  // as image metadata names it ("Euler a", "DPM++ 2M Karras")
+  virtual std::string class_name() const = 0;  // diffusers' class name
+  // As image metadata names it, A1111's way: the sampler ("Euler a", "DPM++ 2M"; the scheduler
+  // registry's label of the class) and the schedule type ("Karras"; sigma_schedules'
+  // schedule_label_for the spacing and sigma options it runs, "" when A1111 has none for them).
+  virtual std::string sampler_label() const;
+  virtual std::string schedule_label() const;
   virtual void set_timesteps(int steps) = 0;
   // Model timesteps in order (integers for DDIM/DPM/LCM, possibly fractional for Euler).
   const std::vector<double>& timesteps() const { return timesteps_; }
@@ -67,5 +71,7 @@ class Scheduler {
 double np_interp(double x, const std::vector<float>& fp);  // np.interp(x, arange(len), fp)
 double sigma_to_t(double sigma, const std::vector<float>& log_sigmas);
 std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int steps);
+// diffusers' _convert_to_exponential (v0.32): exp(np.linspace(log(sigma_max), log(sigma_min), steps)).
+std::vector<double> exponential_sigmas(double sigma_min, double sigma_max, int steps);
 
 }  // namespace catimage
