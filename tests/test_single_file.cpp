@@ -21,6 +21,7 @@
 #include "catimage/io/safetensors.hpp"
 #include "catimage/scoring/load_rgb.hpp"
 #include "catimage/text/clip_tokenizer.hpp"
+#include "hub_cache.hpp"
 #include "reference_fixtures.hpp"
 #include "tiny_models.hpp"
 
@@ -390,10 +391,24 @@ TEST(SingleFile, OpenClipNamesSplitTheFusedProjectionAndDropWhatDiffusersDrops) 
             "text_model.encoder.layers.0.mlp.fc1.weight");  // the layout without "text_model."
 }
 
-// The shipped configs parse, their components fit together, and their tokenizer is OpenAI CLIP's:
-// the ids of OpenAI's SimpleTokenizer with its full BPE table (tests/fixtures/single-file/clip_tokens.json).
-TEST(SingleFile, ShippedConfigsFitTogetherAndTokenizeAsOpenAiClip) {
-  const json ref = read_json_file(fixture("single-file/clip_tokens.json"));
+// The shipped configs parse and their components fit together; they hold no vocab.json or
+// merges.txt (data brought from elsewhere is not committed): model_index.json's
+// "_tokenizer_files" names the repos those come from, read from the hub cache. A missing one is
+// one error with the command that fetches just those files, and makes the candidate one that
+// cannot run here; in the cache (the tiny vocabulary standing in), each tokenizer reads it with
+// its set's own settings (SD 2's and SDXL's second pad with "!").
+TEST(SingleFile, ShippedConfigsFitTogetherAndTakeTheirTokenizersFromTheHubCache) {
+  const std::string l14 = "openai/clip-vit-large-patch14", big_g = "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k",
+                    sd2 = "stabilityai/stable-diffusion-2-1";
+  const std::map<std::string, std::pair<std::string, std::map<std::string, std::string>>> sets = {
+      {"sd15", {"sd1", {{"tokenizer", l14}}}},
+      {"sd21", {"sd2", {{"tokenizer", sd2 + "/tokenizer"}}}},
+      {"sd21-base", {"sd2", {{"tokenizer", sd2 + "/tokenizer"}}}},
+      {"sd-turbo", {"sd2", {{"tokenizer", sd2 + "/tokenizer"}}}},
+      {"sdxl", {"sdxl", {{"tokenizer", l14}, {"tokenizer_2", big_g}}}},
+      {"sdxl-turbo", {"sdxl", {{"tokenizer", l14}, {"tokenizer_2", big_g}}}}};
+  HubCache hub(temp_dir() / "hub");  // empty, for now
+  ASSERT_EQ(sets.size(), shipped_configs().size());
   for (const auto& c : shipped_configs()) {
     const std::string dir = shipped_config_dir(c);
     const ModelIndex mi = read_model_index(dir);
@@ -411,15 +426,52 @@ TEST(SingleFile, ShippedConfigsFitTogetherAndTokenizeAsOpenAiClip) {
     EXPECT_EQ(unet.cross_attention_dim(), width) << c.name;
     if (xl) EXPECT_EQ(unet.projection_class_embeddings_input_dim, 6 * unet.addition_time_embed_dim + pooled) << c.name;
     AutoencoderKLConfig::from(ConfigView::load(dir + "/vae/config.json"));
-    for (const char* tk : {"tokenizer", "tokenizer_2"}) {
-      if (!fs::exists(dir + "/" + tk)) continue;
-      const auto tok = ClipTokenizer::from_folder(dir + "/" + tk);
-      EXPECT_EQ(tok.vocab_size(), 49408u);
-      for (std::size_t i = 0; i < ref["prompts"].size(); ++i) {
-        auto want = ref["ids"][i].get<std::vector<int>>();
-        want.resize(77, tok.pad_id());
-        EXPECT_EQ(tok.encode_padded(ref["prompts"][i].get<std::string>()), want) << c.name << " " << tk << " " << i;
-      }
+    const auto& [file, refs] = sets.at(c.name);
+    const ModelSource src = ModelSource::open(options(ckpt(file), c.name));
+    for (const auto& [tk, ref] : refs) {
+      EXPECT_FALSE(fs::exists(dir + "/" + tk + "/vocab.json")) << c.name;
+      EXPECT_FALSE(fs::exists(dir + "/" + tk + "/merges.txt")) << c.name;
+      EXPECT_EQ(mi.index["_tokenizer_files"][tk], ref) << c.name;
+      const auto msg = error_message([&] { src.tokenizer_files(tk); });
+      const auto sub = ref.find('/', ref.find('/') + 1);
+      const std::string files = sub == std::string::npos
+                                    ? "vocab.json merges.txt"
+                                    : ref.substr(sub + 1) + "/vocab.json " + ref.substr(sub + 1) + "/merges.txt";
+      EXPECT_TRUE(contains(msg, "`huggingface-cli download " + ref.substr(0, sub) + " " + files + "`")) << msg;
+    }
+  }
+  // a candidate whose file's tokenizer is not in the cache cannot run here, and says what to fetch
+  Candidate cand;
+  cand.name = "file";
+  cand.family = "sdxl";
+  cand.weights = ckpt("sdxl");
+  GenerationOverrides cpu;
+  cpu.device = "cpu";
+  GenerationPlan p = plan(cand, cpu, "cfg.json");
+  EXPECT_EQ(p.verdict, GenerationPlan::Verdict::cannot_run_here);
+  EXPECT_TRUE(contains(p.reason, "huggingface-cli download " + l14 + " vocab.json merges.txt")) << p.reason;
+  hub.put(l14, fixture("clip-tiny-vocab"));
+  p = plan(cand, cpu, "cfg.json");
+  EXPECT_TRUE(contains(p.reason, "huggingface-cli download " + big_g + " vocab.json merges.txt")) << p.reason;
+  hub.put(big_g, fixture("clip-tiny-vocab"));
+  hub.put(sd2, fixture("clip-tiny-vocab"), "tokenizer");
+  p = plan(cand, cpu, "cfg.json");
+  EXPECT_TRUE(p.runs()) << p.reason;
+  const ClipTokenizer ref(fixture("clip-tiny-vocab/vocab.json"), fixture("clip-tiny-vocab/merges.txt"), "<|endoftext|>",
+                          77);
+  for (const auto& c : shipped_configs()) {
+    const std::string dir = shipped_config_dir(c);
+    const ModelSource src = ModelSource::open(options(ckpt(sets.at(c.name).first), c.name));
+    for (const auto& [tk, r] : sets.at(c.name).second) {
+      const std::string bpe = src.tokenizer_files(tk);
+      EXPECT_TRUE(contains(bpe, hub.root().string())) << bpe;
+      const auto tok = ClipTokenizer::from_folder(dir + "/" + tk, bpe);
+      const bool bang = c.family == "sd21" || tk == "tokenizer_2";  // OpenCLIP's padding, as the repos set it
+      const std::string prompt = "a photograph of an astronaut riding a horse";
+      EXPECT_EQ(tok.encode(prompt), ref.encode(prompt)) << c.name << " " << tk;
+      const auto got = tok.encode_padded(prompt);
+      ASSERT_EQ(got.size(), 77u);
+      EXPECT_EQ(got.back(), bang ? 0 : ref.eos_id()) << c.name << " " << tk;  // "!": the first byte symbol
     }
   }
 }

@@ -93,6 +93,22 @@ GenerationPlan plan(const Candidate& c, const GenerationOverrides& o, const std:
       return refuse(fmt::format("scheduler \"{}\" is not implemented by this runtime (it runs {})", *c.scheduler,
                                 sampler_names_help()));
   }
+  if (is_checkpoint_file(folder)) {
+    // A single file's tokenizers come from the hub repos its configs name: one not in the cache,
+    // like a model not in it, cannot run here.
+    std::optional<ModelSource> src;
+    try {
+      src = ModelSource::open(p.pipeline);
+    } catch (const Error& e) {
+      return refuse(e.what());
+    }
+    try {
+      for (const char* t : {"tokenizer", "tokenizer_2"})
+        if (src->index().index.contains(t)) src->tokenizer_files(t);
+    } catch (const Error& e) {
+      return cannot(e.what());
+    }
+  }
   try {
     inspect_model_folder(p.pipeline, f);  // what the family's pipeline would refuse, before any work
     // A single file runs with the configs chosen now (which the image key records), whatever the defaults become.

@@ -60,8 +60,9 @@ PipelineFolder inspect(const ModelSource& src, const std::string& vae_override) 
     component(c, "model");
   }
   for (const auto& t : tokenizers) {
-    missing.file((fs::path(f.config_dir) / t / "vocab.json").string());
-    missing.file((fs::path(f.config_dir) / t / "merges.txt").string());
+    const fs::path bpe = src.tokenizer_files(t);  // the folder's own, or where a config set names them
+    missing.file((bpe / "vocab.json").string());
+    missing.file((bpe / "merges.txt").string());
   }
   component("unet", "diffusion_pytorch_model");
   std::error_code ec;
@@ -139,10 +140,10 @@ DiffusionPipeline::DiffusionPipeline(const PipelineOptions& o) {
   dtype_ = resolve_dtype(o.dtype, device_);
   channels_last_ = o.channels_last && device_.is_cuda();
   torch::NoGradGuard ng;
-  tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer")));
+  tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer"), src.tokenizer_files("tokenizer")));
   encoders_.push_back(load_clip_text_model(src.config("text_encoder"), *src.weights("text_encoder", "model")));
   if (folder_.sdxl) {
-    tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer_2")));
+    tokenizers_.push_back(ClipTokenizer::from_folder(folder_.path("tokenizer_2"), src.tokenizer_files("tokenizer_2")));
     encoders_.push_back(load_clip_text_model(src.config("text_encoder_2"), *src.weights("text_encoder_2", "model")));
     if (!encoders_[1]->cfg.with_projection)
       fail("{}: SDXL's second text encoder must be a CLIPTextModelWithProjection", folder_.path("text_encoder_2"));

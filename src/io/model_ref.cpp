@@ -188,4 +188,25 @@ std::string resolve_file_ref(const std::string& ref, const std::string& base_dir
        default_file, repo.text());
 }
 
+std::string resolve_repo_files(const std::string& ref, const std::vector<std::string>& files, const std::string& what) {
+  std::error_code ec;
+  if (fs::is_directory(ref, ec)) return ref;  // its files' absence the caller's checks report
+  const auto id = parse_repo_id(ref);
+  if (!id) fail("{} {}: not a folder, nor a Hugging Face repo reference org/name[@revision][/folder]", what, ref);
+  std::string why;
+  const std::string snap = find_snapshot(*id, why);
+  const fs::path dir = fs::path(snap) / id->path;
+  std::vector<std::string> missing, wanted;
+  for (const auto& f : files) {
+    wanted.push_back(id->path.empty() ? f : id->path + "/" + f);
+    if (snap.empty() || !fs::is_regular_file(dir / f, ec)) missing.push_back(f);
+  }
+  if (missing.empty()) return dir.lexically_normal().string();
+  if (!snap.empty()) why = fmt::format("{} has no {}", dir.lexically_normal().string(), join(missing, ", "));
+  RepoId repo = *id;
+  repo.path = join(wanted, " ");
+  fail("{} {}: no local folder {}, and not in the Hugging Face cache ({}); catimage never downloads: run `{}`", what,
+       ref, ref, why, download_command(repo));
+}
+
 }  // namespace catimage

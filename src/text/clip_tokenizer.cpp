@@ -116,7 +116,7 @@ const std::string kBos = "<|startoftext|>", kEos = "<|endoftext|>";
 
 }  // namespace
 
-ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
+ClipTokenizer ClipTokenizer::from_folder(const std::string& dir, const std::string& bpe_dir) {
   std::string pad = kEos;
   int max_length = 77;
   auto cfg = fs::path(dir) / "tokenizer_config.json";
@@ -130,8 +130,8 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
     }
   }
   if (fs::is_regular_file(stm)) pad = special_token(read_json_file(stm.string()), "pad_token", pad);
-  return ClipTokenizer((fs::path(dir) / "vocab.json").string(), (fs::path(dir) / "merges.txt").string(), pad,
-                       max_length);
+  const fs::path bpe = bpe_dir.empty() ? fs::path(dir) : fs::path(bpe_dir);
+  return ClipTokenizer((bpe / "vocab.json").string(), (bpe / "merges.txt").string(), pad, max_length);
 }
 
 ClipTokenizer::ClipTokenizer(const std::string& vocab_json, const std::string& merges_txt, const std::string& pad_token,

@@ -13,6 +13,7 @@
 // and the `huggingface-cli download` command that fetches it.
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace catimage {
 
@@ -55,5 +56,13 @@ bool is_hub_ref(const std::string& ref);
 // caller reports.
 std::string resolve_file_ref(const std::string& ref, const std::string& base_dir, const std::string& what,
                              const std::string& default_file);
+
+// A folder holding `files` named like a model (a shipped config set's tokenizer:
+// `openai/clip-vit-large-patch14`, `stabilityai/stable-diffusion-2-1/tokenizer`): a local folder
+// if one exists at `ref`; else, if `ref` is `org/name[@revision][/folder]`, that folder of the
+// repo's hub snapshot when it holds every one of `files`. Else one Error (exit 2) naming `what`,
+// the local path and cache place looked at, what is missing, and the `huggingface-cli download`
+// command that fetches just those files.
+std::string resolve_repo_files(const std::string& ref, const std::vector<std::string>& files, const std::string& what);
 
 }  // namespace catimage

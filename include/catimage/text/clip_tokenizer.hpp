@@ -17,8 +17,10 @@ namespace catimage {
 class ClipTokenizer {
  public:
   // A tokenizer/ folder: vocab.json, merges.txt, and special_tokens_map.json /
-  // tokenizer_config.json for pad token and model_max_length (both optional).
-  static ClipTokenizer from_folder(const std::string& dir);
+  // tokenizer_config.json for pad token and model_max_length (both optional). `bpe_dir`, when
+  // given, holds vocab.json and merges.txt instead (a shipped config set's tokenizer takes them
+  // from a hub repo: diffusion/loaders/model_source), the settings still being `dir`'s.
+  static ClipTokenizer from_folder(const std::string& dir, const std::string& bpe_dir = "");
   ClipTokenizer(const std::string& vocab_json, const std::string& merges_txt, const std::string& pad_token,
                 int max_length);
 

@@ -86,6 +86,26 @@ std::string ModelSource::config(const std::string& component) const {
   return (fs::path(config_) / component / "config.json").string();
 }
 
+std::string ModelSource::tokenizer_files(const std::string& component) const {
+  const std::string own = path(component);
+  std::error_code ec;
+  if (fs::exists(fs::path(own) / "vocab.json", ec)) return own;
+  const json& j = index_.index;
+  if (!j.contains("_tokenizer_files")) return own;  // its missing files are reported by the caller's checks
+  const json& refs = j["_tokenizer_files"];
+  if (!refs.is_object())
+    fail("{}: _tokenizer_files: expected an object {{\"tokenizer\": REF, ...}}, got {}", index_.file, refs.dump());
+  if (!refs.contains(component)) return own;
+  if (!refs[component].is_string() || refs[component].get<std::string>().empty())
+    fail("{}: _tokenizer_files.{}: expected a folder or a repo reference org/name[@revision][/folder], got {}",
+         index_.file, component, refs[component].dump());
+  const std::string ref = refs[component].get<std::string>();
+  if (const fs::path local = fs::path(config_) / ref; fs::path(ref).is_relative() && fs::is_directory(local, ec))
+    return local.lexically_normal().string();  // a folder beside the configs
+  return resolve_repo_files(ref, {"vocab.json", "merges.txt"},
+                            fmt::format("{}'s {} (vocab.json, merges.txt; {})", config_, component, index_.file));
+}
+
 std::string ModelSource::file_family() const { return checkpoint_ ? checkpoint_->layout().family : ""; }
 
 std::shared_ptr<const WeightSource> ModelSource::weights(const std::string& component, const std::string& stem) const {

@@ -33,6 +33,14 @@ class ModelSource {
   const std::string& config_dir() const { return config_; }  // the folder with the configs and tokenizers
   std::string path(const std::string& component) const;      // config_dir()/component
   std::string config(const std::string& component) const;    // config_dir()/component/config.json
+  // The folder with a CLIP tokenizer's vocab.json and merges.txt: the component's own folder when
+  // it holds vocab.json (any diffusers folder), else the place model_index.json's
+  // "_tokenizer_files" names for it — a shipped config set's, such as
+  // {"tokenizer": "openai/clip-vit-large-patch14"}, resolved like a model (a local folder, relative
+  // ones against config_dir(), else org/name[@revision][/folder] in the hub cache; missing: one
+  // error with the download command).
+  // The tokenizer's settings (pad token, length) stay the component folder's.
+  std::string tokenizer_files(const std::string& component) const;
   // The family a single file's layout says (sd15, sd21, sdxl); "" for a folder.
   std::string file_family() const;
   // The component's weights: the folder's STEM safetensors (single, sharded or fp16), or the
