@@ -28,6 +28,7 @@
 #include "catimage/scoring/load_rgb.hpp"
 #include "catimage/util/error.hpp"
 #include "cli_helpers.hpp"
+#include "hub_cache.hpp"
 #include "tiny_models.hpp"
 
 using namespace catimage;
@@ -335,10 +336,12 @@ TEST(GenerateCli, ClearErrorsBeforeWork) {
   EXPECT_TRUE(contains(r.err, "heun")) << r.err;
   r = run_catimage("generate --model " + tiny_model("tiny-sd1") + " " + prompts + " --shard 2/2");
   EXPECT_TRUE(contains(r.err, "--shard 2/2")) << r.err;
+  // the shipped default names its models by repo id: with an empty hub cache, the one to fetch
+  const HubCache empty(d / "hub");
   r = run_catimage("route " + prompts + " -c " + (fs::path(CATIMAGE_SOURCE_DIR) / "configs/default.json").string() +
                    " --candidate SD-Turbo --generate --out " + (d / "o3").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_TRUE(contains(r.err, "candidate \"SD-Turbo\" has no \"weights\"")) << r.err;
+  EXPECT_TRUE(contains(r.err, "huggingface-cli download stabilityai/sd-turbo")) << r.err;
 }
 
 TEST(GenerateCli, ModelFolderOfEveryFamilyGenerates) {
