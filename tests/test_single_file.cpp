@@ -476,6 +476,36 @@ TEST(SingleFile, ShippedConfigsFitTogetherAndTakeTheirTokenizersFromTheHubCache)
   }
 }
 
+// A LoRA merges into the weights read from a single file as into the folder's: the same weights
+// after the merge, and W + scale · (α/r) · up·down over the file's own.
+TEST(SingleFile, LorasMergeIntoTheWeightsOfAFileAsOfAFolder) {
+  const std::string q = "down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q";  // 8 x 8 in the tiny SD1
+  torch::manual_seed(3);
+  const auto down = torch::randn({2, 8}), up = torch::randn({8, 2});
+  std::vector<TensorBlob> blobs;
+  for (const auto& [suffix, t] : {std::pair{".lora_down.weight", down}, {".lora_up.weight", up}}) {
+    TensorBlob b{"lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q" + std::string(suffix),
+                 DType::F32, t.sizes().vec(), std::vector<std::uint8_t>(t.numel() * 4)};
+    std::memcpy(b.bytes.data(), t.contiguous().data_ptr<float>(), b.bytes.size());
+    blobs.push_back(std::move(b));
+  }
+  const std::string lora = (temp_dir() / "lora.safetensors").string();
+  write_safetensors(lora, std::move(blobs));  // no alpha: α = r
+  const auto weight = [&](PipelineOptions o, bool with_lora) {
+    if (with_lora) o.loras = {{lora, 0.7}};
+    DiffusionPipeline p(o);
+    const auto params = p.unet()->named_parameters();
+    const auto* t = params.find(q + ".weight");
+    return t ? t->detach().clone() : torch::Tensor();
+  };
+  const auto file = options(ckpt("sd1"), fixture("single-file/sd1"));
+  const auto merged = weight(file, true), plain = weight(file, false);
+  ASSERT_TRUE(merged.defined() && plain.defined());
+  EXPECT_TRUE(torch::equal(merged, weight(options(fp16_folder("sd1")), true)));
+  EXPECT_TRUE(torch::allclose(merged, plain + 0.7 * torch::mm(up, down), 1e-6, 1e-6));
+  EXPECT_FALSE(torch::equal(merged, plain));
+}
+
 // generate --model takes a file inside a hub-cache repo (org/name/file.safetensors) with
 // --model-config, makes the folder's pixels, and keys the image by the configs as well as the file.
 TEST(SingleFile, GenerateRunsAHubCacheFileAndKeysItsImagesByItsConfigs) {
