@@ -84,9 +84,9 @@ CandidateSet parse_candidates(const json& j, const std::string& origin, const st
   if (!arr.is_array()) fail("{}: candidates: expected an array, got {}", origin, json_type(arr));
   if (arr.empty()) fail("{}: candidates: the list is empty", origin);
 
-  static const std::set<std::string> allowed = {"name",      "family",   "weights", "config", "vae",  "steps",
-                                                "scheduler", "guidance", "width",   "height", "lora", "cost",
-                                                "description"};
+  static const std::set<std::string> allowed = {"name",  "family",    "weights",    "config", "vae",
+                                                "steps", "scheduler", "guidance",   "width",  "height",
+                                                "lora",  "cost",      "description"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < arr.size(); ++i) {
     const auto& o = arr[i];

@@ -33,11 +33,11 @@ class ImagePipeline {
   virtual ~ImagePipeline() = default;
   // Images (B, H, W, 3) uint8 on the CPU, one per request, in order.
   virtual torch::Tensor generate(const std::vector<ImageRequest>& batch, const GenerationSettings& s) = 0;
-  virtual int default_size() const = 0;             // pixels (square) when the settings say 0
-  virtual std::string sampler_label() const = 0;    // PNG "Sampler:" text, e.g. "Euler a"
+  virtual int default_size() const = 0;                      // pixels (square) when the settings say 0
+  virtual std::string sampler_label() const = 0;             // PNG "Sampler:" text, e.g. "Euler a"
   virtual std::string schedule_label() const { return ""; }  // PNG "Schedule type:" text, e.g. "Karras"; "" none
-  virtual std::string scheduler_class() const = 0;  // the diffusers scheduler class, for manifests
-  virtual std::string describe() const = 0;         // one line for logs: folder, device, dtype
+  virtual std::string scheduler_class() const = 0;           // the diffusers scheduler class, for manifests
+  virtual std::string describe() const = 0;                  // one line for logs: folder, device, dtype
   virtual torch::Device device() const = 0;
   virtual torch::Dtype dtype() const = 0;
 };

@@ -19,9 +19,9 @@ class ConfigView;
 class Scheduler;
 
 struct SchedulerEntry {
-  std::string name;         // catimage's name: "euler_ancestral"
-  std::string class_name;   // diffusers' class: "EulerAncestralDiscreteScheduler"
-  std::string label;        // A1111's sampler name: "Euler a"
+  std::string name;                    // catimage's name: "euler_ancestral"
+  std::string class_name;              // diffusers' class: "EulerAncestralDiscreteScheduler"
+  std::string label;                   // A1111's sampler name: "Euler a"
   std::vector<std::string> aliases;    // other names users write: "k_euler_a" (ComfyUI's is `name`)
   std::vector<std::string> schedules;  // the sigma_schedules names it takes: "normal", "sgm_uniform"
   std::string description;             // for --help
