@@ -24,5 +24,6 @@ Runner add_score(CLI::App& app);
 Runner add_sweep(CLI::App& app);
 Runner add_table(CLI::App& app);
 Runner add_adapt(CLI::App& app);
+Runner add_report(CLI::App& app);
 
 }  // namespace catimage::cli
