@@ -25,5 +25,6 @@ Runner add_sweep(CLI::App& app);
 Runner add_table(CLI::App& app);
 Runner add_adapt(CLI::App& app);
 Runner add_models(CLI::App& app);
+Runner add_report(CLI::App& app);
 
 }  // namespace catimage::cli

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
       {"merge", cli::add_merge(app)},       {"cv", cli::add_cv(app)},
       {"score", cli::add_score(app)},       {"sweep", cli::add_sweep(app)},
       {"table", cli::add_table(app)},       {"random-weights", cli::add_random_weights(app)},
-      {"adapt", cli::add_adapt(app)},       {"models", cli::add_models(app)}};
+      {"adapt", cli::add_adapt(app)},       {"models", cli::add_models(app)},
+      {"report", cli::add_report(app)}};
 
   try {
     app.parse(argc, argv);
