@@ -78,6 +78,7 @@ CascadeMeta table_stats(const QualityTable& t, int f, const CascadeTrainRequest&
   meta.candidates = t.candidates;
   meta.first = r.first;
   meta.metric = r.metric;
+  meta.scale = metric_scale(t.quality_matrix());
   meta.alpha = r.alpha;
   std::vector<double> obs(n), w(n);
   for (std::size_t i = 0; i < n; ++i) {
@@ -191,11 +192,13 @@ void CascadePredictor::save(const std::string& dir) const {
             {"first", meta_.first},
             {"metric", meta_.metric},
             {"model",
-             {{"alpha", meta_.alpha}, {"features", feature_count(*vec_, meta_.user_domain)},
+             {{"alpha", meta_.alpha},
+              {"features", feature_count(*vec_, meta_.user_domain)},
               {"user_domain", meta_.user_domain}}},
             {"observed", {{"mean", meta_.observed_mean}, {"std", meta_.observed_std}}},
             {"differences", {{"mean", meta_.diff_mean}, {"std", meta_.diff_std}, {"error_std", meta_.error_std}}},
             {"training", meta_.training}};
+  if (meta_.scale) j["metric_scale"] = metric_scale_json(*meta_.scale);
   write_file_atomic((fs::path(dir) / "predictor.json").string(), j.dump(2) + "\n");
   write_file_atomic((fs::path(dir) / "tfidf.json").string(), vec_->to_json().dump() + "\n");
   save_ridge_weights((fs::path(dir) / "weights.safetensors").string(), {w_, b_}, kKind);
@@ -233,6 +236,7 @@ std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir)
     m.metric = j.value("metric", std::string("unknown"));
     m.alpha = j.at("model").at("alpha").get<double>();
     m.user_domain = j.at("model").value("user_domain", false);
+    if (j.contains("metric_scale")) m.scale = metric_scale_from_json(j.at("metric_scale"), mpath);
     m.observed_mean = j.at("observed").at("mean").get<double>();
     m.observed_std = j.at("observed").at("std").get<double>();
   } catch (const json::exception& e) {
@@ -372,9 +376,8 @@ CascadeRefitter::CascadeRefitter(const QualityTable& base, const CascadeTrainReq
   s_->nf = feature_count(s_->vec, true);
   s_->X.resize(s_->base.size());
   for (std::size_t i = 0; i < s_->base.size(); ++i)
-    s_->X[i] =
-        with_score(s_->vec.transform(s_->base.prompts[i]), s_->vec, standard_score(s_->base.observed[i], s_->meta),
-                   true, s_->base.user[i]);
+    s_->X[i] = with_score(s_->vec.transform(s_->base.prompts[i]), s_->vec,
+                          standard_score(s_->base.observed[i], s_->meta), true, s_->base.user[i]);
   s_->source = base.source;
   s_->hash = base.content_hash;
 }

@@ -12,10 +12,12 @@
 // row is zero). It is not a prompt-only predictor: load_predictor refuses it by name.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/metric_scale.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/util/matrix.hpp"
 
@@ -39,6 +41,7 @@ struct CascadeMeta {
   // Trained with rows of the user's own prompts: one more feature, 1 on those rows and on every
   // prompt predicted (its weight: the user distribution's shift of each difference).
   bool user_domain = false;
+  std::optional<MetricScale> scale;  // the metric over the training table's cells ("metric_scale")
   json training = json::object();
 };
 
