@@ -96,7 +96,8 @@ std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t,
 // per candidate on the base rows plus `extra` (partial rows: each candidate on the rows where
 // its difference is observed, with their weights), deterministically. Keep-best's error
 // spreads are `error_std` (e.g. the initial predictor's, measured out of fold on the base).
-// The refits have the user-domain feature: the run's rows are the user's own prompts.
+// The refits have the user-domain feature when the base holds user rows (an adapted table): the
+// run's rows are then more of the user's own prompts.
 class CascadeRefitter {
  public:
   CascadeRefitter(const QualityTable& base, const CascadeTrainRequest& r,
