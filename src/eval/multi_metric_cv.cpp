@@ -63,8 +63,7 @@ std::vector<Split> make_splits(const MetricCvRequest& req, const QualityTable& t
     const PromptClusters pc = cluster_prompts(prompts, req.clusters, req.seed);
     groups.assign(pc.size.size(), {});
     for (std::size_t i = 0; i < n; ++i) groups[pc.label[i]].push_back(i);
-    for (std::size_t c = 0; c < groups.size(); ++c)
-      labels.push_back(fmt::format("cluster {} ({} prompts)", c + 1, groups[c].size()));
+    for (std::size_t c = 0; c < groups.size(); ++c) labels.push_back(fmt::format("cluster {}", c + 1));
   } else {
     if (req.folds < 2) fail("--folds must be >= 2, got {}", req.folds);
     groups = kfold_indices(n, req.folds, req.seed);

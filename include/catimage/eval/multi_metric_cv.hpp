@@ -42,7 +42,7 @@ std::vector<MetricCvArm> default_metric_arms(const std::vector<std::string>& met
 
 struct MetricCvResult {
   std::vector<std::string> metrics, routers, arms;  // routers: "prompt-only", "cascade from FIRST"
-  std::vector<std::string> folds;                   // labels ("fold 1", "cluster 3 (412 prompts)")
+  std::vector<std::string> folds;                   // labels ("fold 1", "cluster 3")
   std::vector<std::string> best_single;             // per metric, of the first fold's training rows
   // gain[router][arm][fold][metric]; NaN where an arm could not route (e.g. a floor out of reach)
   std::vector<std::vector<std::vector<std::vector<double>>>> gain;
