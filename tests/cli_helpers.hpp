@@ -122,27 +122,36 @@ inline int kill_at_random_points(std::vector<std::string> argv, const fs::path& 
   return kills;
 }
 
-// A cascade predictor for tiny_config's candidates (first "small"), trained through the CLI on
-// a made-up table where the larger model gains most when the small one scores low.
-inline std::string tiny_cascade_predictor(const fs::path& d) {
+// A made-up quality table for tiny_config's candidates, on a metric's scale (CLIPScore-like:
+// around 20; NIMA-like: around 5): the larger model gains most when the small one scores low.
+inline std::string tiny_metric_table(const fs::path& d, const std::string& metric, unsigned seed = 3) {
   static const char* words[] = {"red", "cube", "dog", "cat", "dusk", "wall", "park", "neon", "city", "tree"};
-  std::mt19937 rng(3);
+  const bool nima = metric == "nima";
+  const double centre = nima ? 5 : 20, spread = nima ? 0.5 : 4;
+  std::mt19937 rng(seed);
   std::normal_distribution<double> g(0, 1);
   std::string table;
   for (int i = 0; i < 60; ++i) {
     std::string p;
     for (int w = 0; w < 2 + i % 6; ++w) p += std::string(p.empty() ? "" : " ") + words[rng() % 10];
-    const double s = 20 + 4 * g(rng), xl = 22 + 2 * g(rng) + 0.5 * (20 - s);
+    const double s = centre + spread * g(rng), xl = centre + 0.5 * spread + 0.5 * spread * g(rng) + 0.5 * (centre - s);
     table += json{{"id", "r" + std::to_string(i)},
                   {"prompt", p},
-                  {"quality", {{"small", s}, {"xl", xl}, {"masked", 18 + g(rng)}}},
+                  {"quality", {{"small", s}, {"xl", xl}, {"masked", centre - 0.5 * spread + 0.25 * spread * g(rng)}}},
                   {"cost", {{"small", 1.0}, {"xl", 3.0}, {"masked", 2.0}}}}
                  .dump() +
              "\n";
   }
-  const auto t = write(d / "cascade-table.jsonl", table);
-  const auto out = (d / "cascade-predictor").string();
-  auto r = run_catimage("train -t " + t + " --cascade small --metric clipscore -o " + out);
+  return write(d / ("table-" + metric + ".jsonl"), table);
+}
+
+// A cascade predictor for tiny_config's candidates (first "small"), trained through the CLI on
+// tiny_metric_table(metric).
+inline std::string tiny_cascade_predictor(const fs::path& d, const std::string& metric = "clipscore",
+                                          unsigned seed = 3) {
+  const auto t = tiny_metric_table(d, metric, seed);
+  const auto out = (d / (metric == "clipscore" ? std::string("cascade-predictor") : "cascade-" + metric)).string();
+  auto r = run_catimage("train -t " + t + " --cascade small --metric " + metric + " -o " + out);
   EXPECT_EQ(r.code, 0) << r.err;
   return out;
 }

@@ -193,7 +193,7 @@ TEST(CascadeCli, LearningKeepsTheBudgetSurvivesKillsAndShardedPhasesEqualOneRun)
   auto d = temp_dir();
   const auto cfg = tiny_config(d);  // small (1 s, first), xl (3 s); masked cannot run here
   const auto predictor = tiny_cascade_predictor(d);
-  const auto base = (d / "cascade-table.jsonl").string();  // the predictor's own table
+  const auto base = (d / "table-clipscore.jsonl").string();  // the predictor's own table (tiny_metric_table)
   const int n = 10;
   const auto prompts = write(d / "p.txt", tiny_prompts(n));
   ASSERT_EQ(run_to_end(learn_args(prompts, cfg, predictor, base, d / "one")), 0);

@@ -16,6 +16,7 @@
 #include "catimage/io/quality_table.hpp"
 #include "catimage/io/table_merge.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
+#include "catimage/predictor/predictor.hpp"
 #include "catimage/predictor/prompt_clusters.hpp"
 #include "catimage/predictor/trainer.hpp"
 #include "catimage/router/cascade.hpp"
@@ -81,6 +82,44 @@ TEST(QualityTable, RowWeightsReadWriteAndWeightTheMeans) {
     const auto e = error_message([&] { load_quality_table(p); });
     EXPECT_NE(e.find("bad.jsonl:1: \"weight\": must be a number > 0"), std::string::npos) << bad << ": " << e;
   }
+}
+
+TEST(Predictor, UserRowsTrainAUserDomainShiftThatEveryPredictionCarries) {
+  // The user's prompts ("zebra ...") have a "b" that is 3 better than the base rows say; the
+  // merged table marks them, and the predictors learn that shift for every prompt they are asked
+  // about (the user's), also ones whose words they never saw.
+  const QualityTable base = made_up_table(200, 21);
+  QualityTable user = made_up_table(60, 22, "u");
+  for (auto& r : user.rows) r.quality[1] += 3;
+  const QualityTable merged = merge_tables(base, user, 1);
+  ASSERT_TRUE(merged.has_user_rows());
+  TrainRequest tr;
+  tr.kind = "tfidf-ridge";
+  tr.hyper = {{"alpha", 10}};
+  tr.costs = {1, 2, 3};
+  QualityTable none;
+  const auto p0 = train_predictor(tr, base, none), p1 = train_predictor(tr, merged, none);
+  EXPECT_TRUE(p1->meta().model.value("user_domain", false));
+  const std::vector<std::string> unseen = {"quasar nebula", "red cube dog"};
+  const Matrix a = p0->predict(unseen), b = p1->predict(unseen);
+  for (std::size_t i = 0; i < unseen.size(); ++i)
+    EXPECT_GT((b(i, 1) - b(i, 0)) - (a(i, 1) - a(i, 0)), 1.0) << unseen[i];  // most of the +3 shift
+  auto d = temp_dir();
+  p1->save((d / "p").string());
+  EXPECT_EQ(load_predictor((d / "p").string())->predict(unseen).data, b.data);
+  // the cascade predictor likewise
+  CascadeTrainRequest cr;
+  cr.first = "a";
+  const auto c0 = train_cascade_predictor(base, cr), c1 = train_cascade_predictor(merged, cr);
+  EXPECT_TRUE(c1->meta().user_domain);
+  const Matrix da = c0->predict_differences(unseen, {30, 30}), db = c1->predict_differences(unseen, {30, 30});
+  for (std::size_t i = 0; i < unseen.size(); ++i) EXPECT_GT(db(i, 1) - da(i, 1), 1.0) << unseen[i];
+  c1->save((d / "c").string());
+  EXPECT_EQ(load_cascade_predictor((d / "c").string())->predict_differences(unseen, {30, 30}).data, db.data);
+  // written and read back as "user": true
+  write_quality_table((d / "m.jsonl").string(), merged);
+  EXPECT_TRUE(load_quality_table((d / "m.jsonl").string()).rows.back().user);
+  EXPECT_FALSE(load_quality_table((d / "m.jsonl").string()).rows.front().user);
 }
 
 TEST(Ridge, AnIntegerRowWeightIsThatRowRepeated) {

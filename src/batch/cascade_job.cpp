@@ -19,6 +19,7 @@
 #include "catimage/io/quality_table.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/router/cascade.hpp"
+#include "catimage/router/metric_routing.hpp"
 #include "catimage/router/router.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/hash.hpp"
@@ -132,6 +133,13 @@ struct Cascade {
   std::vector<double> costs, option_costs, sigma;
   std::string scorer_id;
   fs::path out;
+  // More metrics (routing on several): each with its predictor and scorer.
+  struct Metric {
+    std::unique_ptr<CascadePredictor> cp;
+    std::string scorer, scorer_metric, scorer_id;
+  };
+  std::vector<Metric> more;
+  bool several() const { return !more.empty() || !o.objective.empty() || !o.floors.empty(); }
 
   GenerationItem escalation(std::size_t i, int c) const {
     GenerationItem it = items[i];
@@ -144,20 +152,22 @@ struct Cascade {
     for (const auto& x : pf.prompts) p.push_back(x.prompt);
     return p;
   }
-  // The cascade predictor's differences in the config's candidate order.
-  Matrix differences(const std::vector<double>& observed) const {
-    const Matrix d = cp->predict_differences(prompts(), observed);
+  // A cascade predictor's differences in the config's candidate order.
+  Matrix differences(const std::vector<double>& observed, const CascadePredictor* p = nullptr) const {
+    if (!p) p = cp.get();
+    const Matrix d = p->predict_differences(prompts(), observed);
     Matrix out(n, m);
-    for (std::size_t k = 0; k < cp->meta().candidates.size(); ++k) {
-      const int c = cs.index(cp->meta().candidates[k]);
+    for (std::size_t k = 0; k < p->meta().candidates.size(); ++k) {
+      const int c = cs.index(p->meta().candidates[k]);
       for (std::size_t i = 0; i < n; ++i) out(i, c) = d(i, k);
     }
     return out;
   }
 };
 
-// Scores `files` (each an image of the folder's manifests) into `score_file`.
-void score_files(const Cascade& c, const std::set<std::string>& files, const std::string& score_file) {
+// Scores `files` (each an image of the folder's manifests) into this shard's score file of the
+// cascade's metric, and with `every_metric` of each of its other metrics too, in one pass.
+void score_files(const Cascade& c, const std::set<std::string>& files, bool every_metric = false) {
   if (files.empty()) return;
   std::vector<ScoreItem> todo;
   for (auto& it : read_score_items(c.job.out_dir))
@@ -165,7 +175,11 @@ void score_files(const Cascade& c, const std::set<std::string>& files, const std
   if (todo.size() != files.size())
     fail("{}: {} of {} images are missing from its manifests", c.job.out_dir, files.size() - todo.size(), files.size());
   ScoreJobOptions so;
-  so.targets = {{c.o.metric, c.o.scorer, score_file}};
+  so.targets = {{c.o.metric, c.o.scorer, shard_score_file(c.job.out_dir, c.o.metric, c.job.shard)}};
+  if (every_metric)
+    for (const auto& mm : c.more)
+      so.targets.push_back(
+          {mm.scorer_metric, mm.scorer, shard_score_file(c.job.out_dir, mm.scorer_metric, c.job.shard)});
   so.device = c.o.score_device;
   so.batch = c.o.score_batch;
   run_score_job(todo, so);
@@ -178,7 +192,7 @@ void run_first(const Cascade& c) {
     if (c.job.shard.owns(i)) mine.insert(c.first_file[i]);
   spdlog::info("cascade, first images: {} prompts with {}", mine.size(), c.cp->meta().first);
   run_generation(c.cs, c.items, c.job);
-  score_files(c, mine, shard_score_file(c.job.out_dir, c.o.metric, c.job.shard));
+  score_files(c, mine, true);
 }
 
 // One line of the plan per decided prompt.
@@ -239,11 +253,16 @@ std::vector<PlanLine> read_plan(const Cascade& c) {
 }
 
 struct PlanState {
-  std::vector<CascadeDecision> decisions;  // the planned prompts, in order
+  std::vector<CascadeDecision> decisions;  // the planned prompts, in order (predicted: the first metric's)
   std::vector<std::string> block_key;      // per planned block (learning plans)
   std::size_t blocks = 1;
   double lambda = 0, budget = 0;  // budget per prompt (0 with a lambda)
   std::string mode;
+  // With several metrics: per metric (the cascade's first, then the others) its name, the
+  // observed first scores and every option's predicted value.
+  std::vector<std::string> metric_names;
+  std::vector<std::vector<double>> metric_observed;
+  std::vector<Matrix> metric_predicted;
 };
 
 std::string hex_double(double x) { return fmt::format("{:a}", x); }
@@ -368,6 +387,62 @@ PlanState plan_static(const Cascade& c, const std::vector<double>& observed) {
   return s;
 }
 
+// The static plan on several metrics: each metric's options predicted from its own first score,
+// routed on the objective under the floors (router/metric_routing.hpp) within the request's
+// budget or lambda (default: the cost of the best single by the objective's predicted means).
+PlanState plan_metrics(const Cascade& c, const std::vector<std::vector<double>>& observed) {
+  if (c.request.objective == Objective::savings)
+    fail("--cascade on several metrics: --objective savings is not available; give --budget or --lambda");
+  if (c.request.budget && *c.request.budget < c.option_costs[c.first])
+    fail("--cascade: the budget {} {} is below the first candidate's cost plus scoring ({} {})", *c.request.budget,
+         c.cs.cost_unit, c.option_costs[c.first], c.cs.cost_unit);
+  PlanState s;
+  MetricRoutingInput in;
+  std::vector<const CascadePredictor*> cps{c.cp.get()};
+  for (const auto& mm : c.more) cps.push_back(mm.cp.get());
+  for (std::size_t k = 0; k < cps.size(); ++k) {
+    const CascadeMeta& meta = cps[k]->meta();
+    if (!meta.scale)
+      fail(
+          "{}: the cascade predictor of {} records no metric_scale (trained before routing on several metrics): "
+          "train it again with `catimage train --cascade {}`",
+          k == 0 ? c.o.predictor : c.o.more_predictors[k - 1], meta.metric, meta.first);
+    in.metrics.push_back(meta.metric);
+    in.scales.push_back(*meta.scale);
+    in.predicted.push_back(cascade_predicted(observed[k], c.differences(observed[k], cps[k]), c.sigma, c.co));
+  }
+  in.costs = c.costs;
+  in.option_costs = c.option_costs;
+  in.allowed =
+      RoutingPolicy(c.cs.names(), c.costs, c.cs.cost_unit, c.cs.source).allowed(c.request.max_cost, c.request.exclude);
+  MetricRoutingRequest rq;
+  std::string objective = c.o.objective;
+  if (objective.empty()) {
+    std::vector<std::string> equal;
+    for (const auto& name : in.metrics) equal.push_back(name + ":1");
+    objective = join(equal, ",");
+  }
+  rq.objective = parse_metric_objective(objective, in.metrics);
+  rq.floors = parse_metric_floors(c.o.floors, in.metrics);
+  rq.budget = c.request.budget;
+  rq.lambda = c.request.lambda;
+  const MetricRouting routed = route_metrics(in, rq);
+  s.mode = routed.mode;
+  s.lambda = routed.routing.lambda;
+  s.budget = c.request.lambda ? 0.0 : routed.budget;
+  for (std::size_t i = 0; i < c.n; ++i) {
+    CascadeDecision d;
+    d.candidate = d.router_choice = routed.routing.choice[i];
+    d.lambda = s.lambda;
+    for (std::size_t k = 0; k < c.m; ++k) d.predicted.push_back(in.predicted[0](i, k));
+    s.decisions.push_back(d);
+  }
+  s.metric_names = in.metrics;
+  s.metric_observed = observed;
+  s.metric_predicted = std::move(in.predicted);
+  return s;
+}
+
 void write_plan(const Cascade& c, const PlanState& s, const std::vector<double>& observed) {
   std::string text;
   for (std::size_t i = 0; i < s.decisions.size(); ++i) {
@@ -380,7 +455,7 @@ void write_plan(const Cascade& c, const PlanState& s, const std::vector<double>&
 }
 
 // Every prompt's first score, or a failure naming what is missing and the phase to run.
-std::vector<double> first_scores(const Cascade& c, const ScoreBook& scores) {
+std::vector<double> first_scores(const Cascade& c, const ScoreBook& scores, const std::string& metric) {
   std::vector<double> observed(c.n);
   std::vector<std::string> missing;
   for (std::size_t i = 0; i < c.n; ++i) {
@@ -395,7 +470,7 @@ std::vector<double> first_scores(const Cascade& c, const ScoreBook& scores) {
     fail(
         "{}: {} of {} first images have no {} score yet ({}{}): run --cascade-phase first for every shard before the "
         "plan",
-        c.job.out_dir, missing.size(), c.n, c.o.metric, join(some, ", "), missing.size() > 5 ? ", ..." : "");
+        c.job.out_dir, missing.size(), c.n, metric, join(some, ", "), missing.size() > 5 ? ", ..." : "");
   }
   return observed;
 }
@@ -413,7 +488,7 @@ void run_second(const Cascade& c) {
     }
   spdlog::info("cascade, escalations: {} planned prompt(s) of this shard escalated", seconds.size());
   run_generation(c.cs, items, c.job);
-  if (c.o.keep_best || c.o.learn) score_files(c, seconds, shard_score_file(c.job.out_dir, c.o.metric, c.job.shard));
+  if (c.o.keep_best || c.o.learn) score_files(c, seconds);
 }
 
 // "" when every planned escalation is generated (and scored where needed); else what is missing.
@@ -480,6 +555,15 @@ void finish(const Cascade& c, const PlanState& s, const std::vector<double>& obs
       rec["explored"] = d.explored;
       rec["propensity"] = d.propensity;
     }
+    if (!s.metric_names.empty()) {  // several metrics: each one's first score and predictions
+      json metrics = json::object();
+      for (std::size_t k = 0; k < s.metric_names.size(); ++k) {
+        json mp = json::object();
+        for (std::size_t j = 0; j < c.m; ++j) mp[c.cs.candidates[j].name] = s.metric_predicted[k](i, j);
+        metrics[s.metric_names[k]] = {{"observed", s.metric_observed[k][i]}, {"predicted", std::move(mp)}};
+      }
+      rec["metrics"] = std::move(metrics);
+    }
     run_row(i, c.first_file[i], c.cp->meta().first, "first", nullptr);
     if (up) {
       const std::string second = c.file_of(i, d.candidate);
@@ -512,8 +596,13 @@ void finish(const Cascade& c, const PlanState& s, const std::vector<double>& obs
 // ---- phase plan: plan what can be planned; finish the folder when everything is done
 void run_plan(const Cascade& c, CascadeJobResult& res) {
   const ScoreBook scores(c.job.out_dir, c.o.metric, c.scorer_id);
-  const std::vector<double> observed = first_scores(c, scores);
-  const PlanState s = c.o.learn ? plan_learning(c, observed, scores) : plan_static(c, observed);
+  const std::vector<double> observed = first_scores(c, scores, c.o.metric);
+  std::vector<std::vector<double>> every{observed};
+  for (const auto& mm : c.more)
+    every.push_back(first_scores(c, ScoreBook(c.job.out_dir, mm.scorer_metric, mm.scorer_id), mm.scorer_metric));
+  const PlanState s = c.o.learn     ? plan_learning(c, observed, scores)
+                      : c.several() ? plan_metrics(c, every)
+                                    : plan_static(c, observed);
   write_plan(c, s, observed);
   res.blocks = s.blocks;
   res.planned_blocks = s.block_key.empty() ? 1 : s.block_key.size();
@@ -600,6 +689,42 @@ CascadeJobResult run_cascade_job(const CandidateSet& cs, const PromptFile& pf, c
         fail("{}: no error spread for {} (trained without an out-of-fold estimate): keep-best cannot price it", mpath,
              cs.candidates[k].name);
   c.scorer_id = fnv1a64_hex(FolderIdentity().of(o.scorer));
+  if (c.several() && (o.learn || o.keep_best))
+    fail(
+        "--cascade on several metrics (more --cascade-predictor folders, --objective, --floor) takes no --learn or "
+        "--keep-best (both select and learn on one metric)");
+  for (const std::string& dir : o.more_predictors) {
+    Cascade::Metric mm;
+    mm.cp = load_cascade_predictor(dir);
+    const std::string path = (fs::path(dir) / "predictor.json").string();
+    const CascadeMeta& meta = mm.cp->meta();
+    if (meta.first != c.cp->meta().first)
+      fail("{}: its first candidate is {}, the cascade's ({}) is {}", path, meta.first, mpath, c.cp->meta().first);
+    if (std::set<std::string>(meta.candidates.begin(), meta.candidates.end()) !=
+        std::set<std::string>(c.cp->meta().candidates.begin(), c.cp->meta().candidates.end()))
+      fail("{}: its candidates ({}) are not those of {} ({})", path, join(meta.candidates, ", "), mpath,
+           join(c.cp->meta().candidates, ", "));
+    mm.scorer_metric = scorer_metric_of(meta.metric);
+    if (mm.scorer_metric.empty())
+      fail("{}: trained on metric \"{}\", which catimage cannot score images with (clipscore, pickscore, nima)", path,
+           meta.metric);
+    bool seen = mm.scorer_metric == o.metric;
+    for (const auto& other : c.more) seen = seen || other.scorer_metric == mm.scorer_metric;
+    if (seen) fail("{}: a second cascade predictor of metric {}", path, meta.metric);
+    for (const auto& t : o.more_scorers)
+      if (t.metric == mm.scorer_metric) mm.scorer = t.scorer;
+    if (mm.scorer.empty())
+      fail("{}: no scorer for its metric {}: give --metric {},{} --scorer {}=DIR", path, mm.scorer_metric, o.metric,
+           mm.scorer_metric, mm.scorer_metric);
+    mm.scorer_id = fnv1a64_hex(FolderIdentity().of(mm.scorer));
+    c.more.push_back(std::move(mm));
+  }
+  for (const auto& t : o.more_scorers) {
+    bool used = false;
+    for (const auto& mm : c.more) used = used || mm.scorer_metric == t.metric;
+    if (!used)
+      fail("--scorer {}={}: no --cascade-predictor of metric {} to observe it for", t.metric, t.scorer, t.metric);
+  }
   CascadeJobResult res;
   res.first = c.cp->meta().first;
   if (c.n == 0) return res;

@@ -6,11 +6,13 @@
 #include "catimage/eval/adapt_cv.hpp"
 #include "catimage/eval/cluster_cv.hpp"
 #include "catimage/eval/cross_validation.hpp"
+#include "catimage/eval/multi_metric_cv.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/predictor/registry.hpp"
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
+#include "catimage/util/strings.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 
@@ -34,6 +36,8 @@ struct CvOptions {
   std::uint64_t seed = 0;
   double val_fraction = 0.1;
   bool json_out = false;
+  std::vector<std::string> also, floors;  // --also METRIC=TABLE, --floor
+  std::string objective;
 };
 
 CvArm make_arm(const CvOptions& o, const std::string& kind, const std::string& hyper_text, const char* option) {
@@ -117,8 +121,59 @@ int run_adapt(const CvOptions& o, const QualityTable& t) {
   return 0;
 }
 
+// --also: routing on several metrics (eval/multi_metric_cv.hpp).
+int run_metrics(const CvOptions& o, const QualityTable& t) {
+  if (!o.compare.empty() || o.test_max_words || !o.judge.empty() || !o.adapt.empty())
+    fail("--also takes no --compare, --test-max-words, --judge or --adapt");
+  if (o.kind != "tfidf-ridge") fail("--also routes with tfidf-ridge and cascade-ridge predictors, not {}", o.kind);
+  if (o.metric == "unknown") fail("--also: name the metric of --table with --metric (e.g. --metric clip)");
+  MetricCvRequest req;
+  req.metrics.push_back(o.metric);
+  req.tables.push_back(t);
+  for (const std::string& item : o.also) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size())
+      fail("--also takes METRIC=TABLE (e.g. nima=models/tables/cems-diffusiondb-nima.jsonl), got \"{}\"", item);
+    req.metrics.push_back(item.substr(0, eq));
+    req.tables.push_back(load_quality_table(item.substr(eq + 1)));
+  }
+  req.costs = training_costs(t, o.config);
+  req.first = o.cascade;
+  req.alpha = parse_hyper(o.hyper, "--hyper").value("alpha", 10.0);
+  req.score_cost = o.score_cost;
+  req.folds = o.folds;
+  req.clusters = o.clusters;
+  req.seed = o.seed;
+  req.arms = default_metric_arms(req.metrics);
+  if (!o.objective.empty() || !o.floors.empty()) {
+    MetricCvArm extra{o.objective.empty() ? o.metric : o.objective, o.floors};
+    bool known = false;
+    for (const auto& a : req.arms) known = known || a.label() == extra.label();
+    if (!known) req.arms.push_back(extra);
+  }
+  spdlog::info("{}: {} prompts, metrics {}; {}", o.table, t.rows.size(), join(req.metrics, ", "),
+               o.clusters ? fmt::format("leave-cluster-out over {} clusters", o.clusters)
+                          : fmt::format("{}-fold cross-validation", o.folds));
+  const MetricCvResult r = metric_cross_validate(req);
+  const std::string title = o.title.empty() ? "routing on " + join(req.metrics, " and ") + ", " +
+                                                  (o.clusters ? "held-out clusters" : "cross-validated") + " on " +
+                                                  std::filesystem::path(o.table).filename().string()
+                                            : o.title;
+  if (!o.output.empty()) {
+    write_file_atomic(o.output, metric_cv_json(r).dump(2) + "\n");
+    spdlog::info("wrote {}", o.output);
+  }
+  if (o.json_out)
+    std::cout << metric_cv_json(r).dump(2) << "\n";
+  else
+    std::cout << metric_cv_markdown(r, title);
+  return 0;
+}
+
 int run(const CvOptions& o) {
   const QualityTable t = load_quality_table(o.table);
+  if (!o.also.empty()) return run_metrics(o, t);
+  if (!o.objective.empty() || !o.floors.empty()) fail("--objective and --floor route on several metrics: give --also");
   if (!o.adapt.empty()) return run_adapt(o, t);
   if (o.clusters) return run_guard(o, t);
   CvRequest req;
@@ -221,6 +276,17 @@ Runner add_cv(CLI::App& app) {
   c->add_option("--ipw-cap", o->learn.max_ipw, "With --adapt --cascade: cap on 1/propensity (default: none)")
       ->check(at_least(1));
   c->add_flag("--no-learning", o->no_learning, "With --adapt --cascade: skip the learning cascade's simulation");
+  c->add_option("--also", o->also,
+                "Route on several metrics instead: another metric's table of the same prompts and images, METRIC=TABLE "
+                "(repeatable; --metric names --table's); every objective's gain on every metric, prompt-only and with "
+                "--cascade, on --folds folds or --clusters held-out clusters")
+      ->delimiter(';');
+  c->add_option(
+      "--objective", o->objective,
+      "With --also: one more objective to measure (METRIC:W[,METRIC:W...] on standardised metrics, or mixed)");
+  c->add_option("--floor", o->floors,
+                "With --also: floors of that objective (METRIC: the best affordable single's predicted mean; METRIC=V)")
+      ->delimiter(',');
   c->add_option("--folds", o->folds, "Number of folds (default 5)")->check(CLI::Range(2, 1000));
   c->add_option("--repeats", o->repeats, "Repeat with fresh folds (default 1)")->check(CLI::Range(1, 1000));
   c->add_option("--seed", o->seed, "Seed of the folds and the training (default 0)")->check(kSeed);

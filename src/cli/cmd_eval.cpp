@@ -34,6 +34,10 @@ struct EvalOptions {
 };
 
 int run(const EvalOptions& o) {
+  if (on_metrics(o.routing))
+    fail(
+        "eval measures one metric's routing: for an objective on several metrics or --floor use `cv --also "
+        "METRIC=TABLE` (cross-validated) or `route`");
   QualityTable t = load_quality_table(o.table);
   std::vector<double> costs;
   std::string unit = "seconds", cost_origin;

@@ -1,4 +1,5 @@
 // catimage route: choose a generator per prompt.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -7,6 +8,7 @@
 #include "catimage/batch/cascade_job.hpp"
 #include "catimage/batch/generation_job.hpp"
 #include "catimage/batch/route_job.hpp"
+#include "catimage/batch/score_job.hpp"
 #include "catimage/io/atomic_file.hpp"
 #include "catimage/io/model_ref.hpp"
 #include "catimage/io/prompt_reader.hpp"
@@ -17,6 +19,7 @@
 #include "catimage/util/logging.hpp"
 #include "catimage/util/paths.hpp"
 #include "catimage/util/progress.hpp"
+#include "catimage/util/strings.hpp"
 #include "catimage/util/utf8.hpp"
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
@@ -37,12 +40,23 @@ struct RouteOptions {
   GenerationJobOptions job;
   bool cascade = false;
   CascadeJobOptions cascade_job;
+  std::vector<std::string> predictors, cascade_predictors, scorers;  // repeatable: several metrics
+  std::string metrics = "clipscore";                                 // the cascade's scorer metrics
+  std::vector<PredictorSource> more_sources;                         // prompt-only: the other metrics
   std::string cascade_phase = "all";
 };
 
 // --cascade: generate FIRST, score, route the priced options, escalate (batch/cascade_job.hpp).
 int run_cascade(RouteOptions& o, const PromptFile& pf, const CandidateSet& cs, const RoutingRequest& request) {
+  if (!o.cascade_predictors.empty()) {
+    o.cascade_job.predictor = o.cascade_predictors[0];
+    o.cascade_job.more_predictors.assign(o.cascade_predictors.begin() + 1, o.cascade_predictors.end());
+  }
   if (o.cascade_job.predictor.empty()) o.cascade_job.predictor = default_cascade_predictor_dir();
+  if (on_metrics(o.routing)) {
+    o.cascade_job.objective = o.routing.objective == "quality" ? "" : o.routing.objective;
+    o.cascade_job.floors = o.routing.floors;
+  }
   o.cascade_job.phase = parse_cascade_phase(o.cascade_phase);
   o.cascade_job.learning.seed = o.job.seed;  // the exploration draws follow --seed
   const CascadeJobResult res = run_cascade_job(cs, pf, request, o.job, o.cascade_job);
@@ -172,6 +186,15 @@ void write_routes(std::ostream& out, const PromptFile& pf, const CandidateSet& c
               {"predicted", std::move(pred)},
               {"margin", routed.guard.margin[i]},
               {"fallback", static_cast<bool>(routed.guard.fallback[i])}};
+    if (!res.metrics.empty()) {  // several metrics: each one's predictions
+      json metrics = json::object();
+      for (std::size_t m = 0; m < res.metrics.size(); ++m) {
+        json q = json::object();
+        for (std::size_t k = 0; k < cs.size(); ++k) q[cs.candidates[k].name] = res.metric_predicted[m](i, k);
+        metrics[res.metrics[m]] = std::move(q);
+      }
+      j["metrics"] = std::move(metrics);
+    }
     out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
   }
 }
@@ -205,8 +228,26 @@ int run(RouteOptions& o) {
   if (o.cascade && !o.generate) fail("--cascade generates and scores the first images: it needs --generate");
   if (o.cascade && (!o.source.predictor.empty() || !o.source.predictions.empty()))
     fail("--cascade routes with a cascade predictor (--cascade-predictor), not --predictor / --predictions");
-  if (o.cascade && !o.cascade_job.scorer.empty())
-    o.cascade_job.scorer = resolve_model_ref(o.cascade_job.scorer);  // a local folder or a repo id in the hub cache
+  if (o.cascade) {  // --metric A[,B...] with --scorer DIR[,DIR...] or METRIC=DIR: the first is the cascade's
+    std::vector<ScoreTarget> targets;
+    if (!o.scorers.empty()) targets = pair_metric_scorers(split(o.metrics, ','), o.scorers);
+    if (!targets.empty()) {
+      o.cascade_job.metric = targets[0].metric;
+      o.cascade_job.scorer = targets[0].scorer;
+      o.cascade_job.more_scorers.assign(targets.begin() + 1, targets.end());
+    } else {
+      o.cascade_job.metric = o.metrics;
+    }
+    // local folders or repo ids in the hub cache
+    if (!o.cascade_job.scorer.empty()) o.cascade_job.scorer = resolve_model_ref(o.cascade_job.scorer);
+    for (auto& t : o.cascade_job.more_scorers) t.scorer = resolve_model_ref(t.scorer);
+  }
+  if (!o.cascade && (!o.cascade_predictors.empty() || !o.scorers.empty()))
+    fail("--cascade-predictor and --scorer are the cascade's (--cascade)");
+  if (!o.predictors.empty()) {
+    o.source.predictor = o.predictors[0];
+    for (std::size_t k = 1; k < o.predictors.size(); ++k) o.more_sources.push_back({o.predictors[k], ""});
+  }
   PromptFile pf = read_prompt_input(o.input);
   CandidateSet cs = load_config(o.config);
   if (o.cascade) {
@@ -215,6 +256,24 @@ int run(RouteOptions& o) {
     return run_cascade(o, pf, cs, request);
   }
   RouteJobOptions job{o.source, routing_request(o.routing, o.source, cs.names()), o.generate, o.job};
+  job.more_sources = o.more_sources;
+  if (on_metrics(o.routing)) {
+    job.objective = o.routing.objective == "quality" ? "" : o.routing.objective;
+    job.floors = o.routing.floors;
+    if (job.more_sources.empty() && o.source.predictions.empty()) {
+      // an objective or floor on metrics the one predictor lacks: the shipped predictor of each
+      const auto meta = source_meta(o.source);
+      std::vector<std::string> named =
+          job.objective == "mixed" ? shipped_predictor_metrics() : std::vector<std::string>{};
+      for (const auto& item : split(job.objective, ','))
+        if (job.objective != "mixed" && !item.empty()) named.push_back(trim(item.substr(0, item.find(':'))));
+      for (const auto& f : job.floors) named.push_back(trim(f.substr(0, f.find('='))));
+      std::sort(named.begin(), named.end());
+      named.erase(std::unique(named.begin(), named.end()), named.end());
+      for (const auto& name : named)
+        if (!meta || name != meta->metric) job.more_sources.push_back({shipped_predictor_dir(name), ""});
+    }
+  }
   run_route_job(cs, pf, job, [&](const RouteJobResult& res) { print_routes(o, pf, cs, res); });
   return 0;
 }
@@ -226,7 +285,10 @@ Runner add_route(CLI::App& app) {
   auto* c = app.add_subcommand("route", "Choose a generator for every prompt (argmax q̂ − λ·cost)");
   add_prompt_input(c, o->input);
   c->add_option("-c,--config", o->config, "Candidates config (default: the shipped configs/default.json)");
-  auto* pr = c->add_option("--predictor", o->source.predictor, "Trained predictor folder");
+  auto* pr = c->add_option("--predictor", o->predictors,
+                           "Trained predictor folder; repeat it (or write A,B) to route on several metrics, one "
+                           "predictor per metric (see --objective, --floor)")
+                 ->delimiter(',');
   auto* pd = c->add_option("--predictions", o->source.predictions,
                            "JSONL of predicted qualities per prompt (by id or prompt text)");
   pr->excludes(pd);
@@ -242,14 +304,20 @@ Runner add_route(CLI::App& app) {
                          "Cascade routing (with --generate): generate every prompt with the cascade predictor's first "
                          "candidate, score that image, then keep it or pay for another candidate; writes "
                          "OUT/cascade.jsonl");
-  c->add_option("--cascade-predictor", o->cascade_job.predictor,
-                "Cascade predictor folder (`train --cascade FIRST`; default: the shipped models/cascade-clip)")
+  c->add_option("--cascade-predictor", o->cascade_predictors,
+                "Cascade predictor folder (`train --cascade FIRST`; default: the shipped models/cascade-clip); repeat "
+                "it (or write A,B) to observe and route on several metrics, one per metric (e.g. models/cascade-clip "
+                "and models/cascade-nima; see --objective, --floor)")
+      ->delimiter(',')
       ->needs(cf);
-  c->add_option("--scorer", o->cascade_job.scorer,
-                "CLIPModel folder (or a repo id in the hub cache) that scores the first images (with --cascade)")
+  c->add_option("--scorer", o->scorers,
+                "Scorer folder (or a repo id in the hub cache) of the cascade's metric: a CLIPModel, a NIMA folder; "
+                "several metrics: one per --metric in its order, or METRIC=DIR each")
+      ->delimiter(',')
       ->needs(cf);
-  c->add_option("--metric", o->cascade_job.metric,
-                "Score metric of the cascade (clipscore or pickscore; default clipscore)")
+  c->add_option("--metric", o->metrics,
+                "Score metric(s) of the cascade, the first predictor's first (clipscore, pickscore, nima; default "
+                "clipscore; several: clipscore,nima)")
       ->needs(cf);
   c->add_option("--score-cost", o->cascade_job.score_cost,
                 "Cost of scoring one image in the config's cost unit (default 0), paid for every first image")

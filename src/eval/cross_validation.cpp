@@ -11,6 +11,8 @@
 
 #include "catimage/eval/cascade_eval.hpp"
 #include "catimage/eval/metrics.hpp"
+#include "catimage/eval/validation_scorer.hpp"
+#include "catimage/io/table_align.hpp"
 #include "catimage/io/table_split.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
 #include "catimage/router/guard.hpp"
@@ -18,7 +20,6 @@
 #include "catimage/util/error.hpp"
 #include "catimage/util/logging.hpp"
 #include "catimage/util/strings.hpp"
-#include "catimage/eval/validation_scorer.hpp"
 
 namespace catimage {
 
@@ -137,15 +138,7 @@ CvResult cross_validate(const QualityTable& table, const CvRequest& req) {
   const bool judged = !req.judge.rows.empty();
   if (judged) {
     r.judge = req.judge.source;
-    const QualityTable j = req.judge.reordered(table.candidates);
-    std::map<std::string, const QualityRecord*> by_id;
-    for (const auto& row : j.rows) by_id[row.id] = &row;
-    judge_all = Matrix(table.rows.size(), table.candidates.size());
-    for (std::size_t i = 0; i < table.rows.size(); ++i) {
-      auto it = by_id.find(table.rows[i].id);
-      if (it == by_id.end()) fail("{}: no row with id \"{}\" (of {})", j.source, table.rows[i].id, table.source);
-      for (std::size_t k = 0; k < table.candidates.size(); ++k) judge_all(i, k) = it->second->quality[k];
-    }
+    judge_all = aligned_to(req.judge, table).quality_matrix();
   }
   for (const auto& a : req.arms) r.arms.push_back(a.label);
   int first = -1;

@@ -31,6 +31,12 @@ std::vector<double> QualityTable::mean_quality() const {
   return m;
 }
 
+bool QualityTable::has_user_rows() const {
+  for (const auto& r : rows)
+    if (r.user) return true;
+  return false;
+}
+
 bool QualityTable::weighted() const {
   for (const auto& r : rows)
     if (r.weight != 1) return true;
@@ -76,7 +82,7 @@ QualityTable QualityTable::reordered(const std::vector<std::string>& names) cons
   t.candidates = names;
   t.rows.reserve(rows.size());
   for (const auto& r : rows) {
-    QualityRecord q{r.id, r.prompt, {}, {}, r.line, r.weight};
+    QualityRecord q{r.id, r.prompt, {}, {}, r.line, r.weight, r.user};
     for (int i : idx) q.quality.push_back(r.quality[i]);
     if (!r.cost.empty())
       for (int i : idx) q.cost.push_back(r.cost[i]);
@@ -154,10 +160,10 @@ QualityTable load_quality_table(const std::string& path) {
     auto loc = where(path, lineno);
     json j = parse_json(line, path, lineno);
     if (!j.is_object()) fail("{}: expected a JSON object, got {}", loc, json_type(j));
-    static const std::unordered_set<std::string> allowed = {"id", "prompt", "quality", "cost", "weight"};
+    static const std::unordered_set<std::string> allowed = {"id", "prompt", "quality", "cost", "weight", "user"};
     for (auto it = j.begin(); it != j.end(); ++it)
       if (!allowed.count(it.key()))
-        fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost, weight)", loc, it.key());
+        fail("{}: unknown key \"{}\" (allowed: id, prompt, quality, cost, weight, user)", loc, it.key());
     QualityRecord r;
     r.line = lineno;
     if (!j.contains("id")) fail("{}: missing key \"id\"", loc);
@@ -183,6 +189,10 @@ QualityTable load_quality_table(const std::string& path) {
         fail("{}: \"weight\": must be a number > 0 and <= {:g}, got {}", loc, kValueBound, w.dump());
       r.weight = w.get<double>();
     }
+    if (j.contains("user")) {
+      if (!j["user"].is_boolean()) fail("{}: \"user\": must be true or false, got {}", loc, j["user"].dump());
+      r.user = j["user"].get<bool>();
+    }
     t.rows.push_back(std::move(r));
   }
   if (in.bad()) fail("{}: read error", path);
@@ -203,6 +213,7 @@ void write_quality_record(std::ostream& out, const std::vector<std::string>& can
     j["cost"] = std::move(c);
   }
   if (r.weight != 1) j["weight"] = r.weight;
+  if (r.user) j["user"] = true;
   out << j.dump(-1, ' ', false, json::error_handler_t::replace) << '\n';
 }
 

@@ -66,6 +66,7 @@ QualityTable merge_tables(const QualityTable& base, const QualityTable& user, do
   for (const auto& r : user.rows) {
     QualityRecord q = r;
     q.weight = r.weight * user_weight;
+    q.user = true;
     out.rows.push_back(std::move(q));
   }
   return out;

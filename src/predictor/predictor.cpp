@@ -13,26 +13,28 @@
 namespace catimage {
 
 json meta_to_json(const PredictorMeta& m) {
-  return {{"format", "catimage-predictor/1"},
-          {"kind", m.kind},
-          {"candidates", m.candidates},
-          {"metric", m.metric},
-          {"tokenizer_checksum", m.tokenizer_checksum},
-          {"target_stats",
-           {{"prior", m.stats.prior},
-            {"level_mean", m.stats.level_mean},
-            {"level_std", m.stats.level_std},
-            {"dev_std", m.stats.dev_std}}},
-          {"confidence", {{"enabled", m.confidence.enabled}, {"lo", m.confidence.lo}, {"hi", m.confidence.hi}}},
-          {"length_range",
-           {{"enabled", m.length_range.enabled},
-            {"lo_zero", m.length_range.lo_zero},
-            {"lo_one", m.length_range.lo_one},
-            {"hi_one", m.length_range.hi_one},
-            {"hi_zero", m.length_range.hi_zero}}},
-          {"model", m.model},
-          {"guard", {{"margin", m.margin}}},
-          {"training", m.training}};
+  json j = {{"format", "catimage-predictor/1"},
+            {"kind", m.kind},
+            {"candidates", m.candidates},
+            {"metric", m.metric},
+            {"tokenizer_checksum", m.tokenizer_checksum},
+            {"target_stats",
+             {{"prior", m.stats.prior},
+              {"level_mean", m.stats.level_mean},
+              {"level_std", m.stats.level_std},
+              {"dev_std", m.stats.dev_std}}},
+            {"confidence", {{"enabled", m.confidence.enabled}, {"lo", m.confidence.lo}, {"hi", m.confidence.hi}}},
+            {"length_range",
+             {{"enabled", m.length_range.enabled},
+              {"lo_zero", m.length_range.lo_zero},
+              {"lo_one", m.length_range.lo_one},
+              {"hi_one", m.length_range.hi_one},
+              {"hi_zero", m.length_range.hi_zero}}},
+            {"model", m.model},
+            {"guard", {{"margin", m.margin}}},
+            {"training", m.training}};
+  if (m.scale) j["metric_scale"] = metric_scale_json(*m.scale);
+  return j;
 }
 
 PredictorMeta meta_from_json(const json& j, const std::string& origin) {
@@ -70,6 +72,7 @@ PredictorMeta meta_from_json(const json& j, const std::string& origin) {
         fail("{}: guard.margin must be a finite number >= 0, got {}", origin, m.margin);
     }
     m.training = j.value("training", json::object());
+    if (j.contains("metric_scale")) m.scale = metric_scale_from_json(j.at("metric_scale"), origin);
   } catch (const json::exception& e) {
     fail("{}: malformed predictor metadata: {}", origin, e.what());
   }
@@ -108,6 +111,18 @@ Matrix Predictor::predict(const std::vector<std::string>& prompts) const {
 void Predictor::save_meta(const std::string& dir) const {
   std::filesystem::create_directories(dir);
   write_file_atomic((std::filesystem::path(dir) / "predictor.json").string(), meta_to_json(meta_).dump(2) + "\n");
+}
+
+std::vector<std::string> shipped_predictor_metrics() { return {"clip", "nima"}; }
+
+std::string shipped_predictor_dir(const std::string& metric) {
+  const auto known = shipped_predictor_metrics();
+  if (std::find(known.begin(), known.end(), metric) == known.end())
+    fail("no shipped predictor of metric \"{}\" (shipped: {}): give its --predictor", metric, join(known, ", "));
+  auto p = find_resource("models/predictor-" + metric + "/predictor.json");
+  if (p.empty())
+    fail("the shipped predictor models/predictor-{} was not found (set CATIMAGE_HOME to the catimage folder)", metric);
+  return std::filesystem::path(p).parent_path().string();
 }
 
 std::string default_predictor_dir() {

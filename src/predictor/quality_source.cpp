@@ -53,10 +53,6 @@ Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef
   return q;
 }
 
-namespace {
-
-// The source's predictor.json, or nullopt (a predictions file; a cascade predictor, refused
-// with its own message elsewhere).
 std::optional<PredictorMeta> source_meta(const PredictorSource& src) {
   if (!src.predictions.empty()) return std::nullopt;
   const auto dir = src.predictor.empty() ? default_predictor_dir() : src.predictor;
@@ -65,8 +61,6 @@ std::optional<PredictorMeta> source_meta(const PredictorSource& src) {
   if (j.is_object() && j.value("kind", "") == "cascade-ridge") return std::nullopt;
   return meta_from_json(j, path);
 }
-
-}  // namespace
 
 double source_margin(const PredictorSource& src) {
   const auto m = source_meta(src);

@@ -1,5 +1,6 @@
 #include "predictor/tfidf_ridge.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -21,7 +22,8 @@ TfidfRidgePredictor::TfidfRidgePredictor(PredictorMeta meta, TfidfVectorizer vec
   // The intercepts are stored as F32: held so from the start, a trained predictor predicts
   // exactly what its saved copy does.
   for (double& v : b_) v = static_cast<float>(v);
-  const std::size_t no = w_.size(), nf = vec_.size();
+  const std::size_t no = w_.size(), nf = no ? w_[0].size() : vec_.size();
+  domain_ = nf > vec_.size();
   wt_.resize(nf * no);
   for (std::size_t o = 0; o < no; ++o)
     for (std::size_t f = 0; f < nf; ++f) wt_[f * no + o] = w_[o][f];
@@ -37,6 +39,8 @@ void TfidfRidgePredictor::predict_raw(const std::vector<std::string>& prompts, M
     for (std::int64_t i = a; i < b; ++i) {
       const auto x = vec_.transform(prompts[i]);
       std::fill(acc.begin(), acc.end(), 0.0);
+      if (domain_)  // a user-domain predictor serves the user's prompts: their domain feature is 1
+        for (std::size_t o = 0; o < no; ++o) acc[o] = wt_[vec_.size() * no + o];
       for (std::size_t k = 0; k < x.idx.size(); ++k) {
         const float* w = wt_.data() + static_cast<std::size_t>(x.idx[k]) * no;
         const double v = x.val[k];
@@ -59,7 +63,8 @@ std::unique_ptr<TfidfRidgePredictor> TfidfRidgePredictor::load(const std::string
   auto vpath = (fs::path(dir) / "tfidf.json").string();
   auto vec = TfidfVectorizer::from_json(read_json_file(vpath), vpath);
   const std::size_t no = meta.candidates.size() + 1;
-  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), no, vec.size());
+  const bool domain = meta.model.is_object() && meta.model.value("user_domain", false);
+  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), no, vec.size() + domain);
   return std::make_unique<TfidfRidgePredictor>(std::move(meta), std::move(vec), std::move(r.w), std::move(r.b));
 }
 
@@ -67,12 +72,22 @@ std::unique_ptr<TfidfRidgePredictor> fit_tfidf_ridge(const TfidfVectorizer& vec,
                                                      const TrainInput& in, double alpha) {
   const auto& train = in.train;
   const std::size_t no = train.targets.cols;
+  // With rows of the user's own prompts, one more feature: 1 on those rows (and on every prompt
+  // the predictor will be asked about), 0 on the base rows; its weight is the user distribution's
+  // shift of each output, learnt from the user's rows alone.
+  const bool domain = std::find(train.user.begin(), train.user.end(), 1) != train.user.end();
+  std::vector<SparseRow> with_domain;
+  if (domain) {
+    with_domain = X;
+    for (std::size_t i = 0; i < X.size(); ++i)
+      if (train.user[i]) with_domain[i].idx.push_back(static_cast<int>(vec.size())), with_domain[i].val.push_back(1.0f);
+  }
   std::vector<std::vector<float>> w(no);
   std::vector<double> b(no);
   for (std::size_t o = 0; o < no; ++o) {
     std::vector<double> y(train.prompts.size());
     for (std::size_t i = 0; i < y.size(); ++i) y[i] = train.targets(i, o);
-    auto fit = fit_ridge(X, vec.size(), y, alpha, train.weights);
+    auto fit = fit_ridge(domain ? with_domain : X, vec.size() + domain, y, alpha, train.weights);
     w[o] = std::move(fit.w);
     b[o] = fit.intercept;
   }
@@ -86,6 +101,7 @@ std::unique_ptr<TfidfRidgePredictor> fit_tfidf_ridge(const TfidfVectorizer& vec,
                 {"word_ngrams", {topt.word_lo, topt.word_hi}},
                 {"char_ngrams", {topt.char_lo, topt.char_hi}},
                 {"style", topt.style}};
+  if (domain) meta.model["user_domain"] = true;
   return std::make_unique<TfidfRidgePredictor>(meta, vec, std::move(w), std::move(b));
 }
 

@@ -20,6 +20,7 @@ class TfidfRidgePredictor : public Predictor {
   std::vector<std::vector<float>> w_;  // per output
   std::vector<double> b_;
   std::vector<float> wt_;  // the same weights feature-major ([feature][output]): one pass per row
+  bool domain_ = false;    // one more weight per output: the user-domain feature's (training_data.hpp)
 };
 
 // Fits one ridge per output for each alpha in {1, 3, 10, 30, 100}; keeps the best on validation.

@@ -15,6 +15,7 @@ PredictorMeta training_meta(const TrainRequest& req, const QualityTable& train_t
   meta.candidates = train_table.candidates;
   meta.metric = req.metric;
   meta.stats = compute_target_stats(train_table);
+  meta.scale = metric_scale(train_table.quality_matrix());
   return meta;
 }
 

@@ -33,6 +33,7 @@ TrainingSet make_training_set(const QualityTable& t, const TargetStats& s) {
     const auto& r = t.rows[i];
     ts.prompts.push_back(r.prompt);
     ts.weights.push_back(r.weight);
+    ts.user.push_back(r.user);
     double level = 0;
     for (double q : r.quality) level += q / m;
     for (std::size_t k = 0; k < m; ++k) {

@@ -15,6 +15,7 @@ struct TrainingSet {
   Matrix truth;                 // qualities, prompts x M
   Matrix targets;               // standardised deviations (M) then level: prompts x (M+1)
   std::vector<double> weights;  // the rows' training weights (all 1 in an unweighted table)
+  std::vector<char> user;       // the rows of the user's own prompts (their domain feature is 1)
 };
 
 // Weighted by the rows' weights.

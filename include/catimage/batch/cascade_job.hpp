@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "catimage/batch/generation_job.hpp"
+#include "catimage/batch/score_job.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
@@ -45,6 +46,15 @@ struct CascadeJobOptions {
   std::string predictor;  // cascade predictor folder (train --cascade FIRST)
   std::string scorer;     // transformers CLIPModel folder
   std::string metric = "clipscore";
+  // More metrics (README, "Several metrics"): more cascade predictors (the same FIRST and
+  // candidates; each names its metric) and the scorers of their metrics (score_job.hpp's
+  // targets, outputs empty). Each first image is scored on every metric, each metric's
+  // difference predicted, and the options routed on `objective` under `floors`
+  // (router/metric_routing.hpp). Not with --learn or --keep-best.
+  std::vector<std::string> more_predictors;
+  std::vector<ScoreTarget> more_scorers;
+  std::string objective;            // "" with several metrics: every metric standardised, weight 1
+  std::vector<std::string> floors;  // as --floor takes them
   std::string score_device = "auto";
   int score_batch = 16;
   double score_cost = 0;  // per scored image, in the candidates' cost unit

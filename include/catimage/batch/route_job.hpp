@@ -31,6 +31,13 @@ struct RouteJobOptions {
   RoutingRequest request;
   bool generate = false;
   GenerationJobOptions job;
+  // Routing on several metrics (README, "Several metrics"): the predictors of the other metrics
+  // (source's is the first), the objective over them ("" with more sources: every metric
+  // standardised, weight 1) and floors. The guard is off: its margin is one metric's.
+  std::vector<PredictorSource> more_sources;
+  std::string objective;
+  std::vector<std::string> floors;
+  bool several() const { return !more_sources.empty() || !objective.empty() || !floors.empty(); }
 };
 
 struct ExcludedCandidate {
@@ -39,7 +46,10 @@ struct ExcludedCandidate {
 };
 
 struct RouteJobResult {
-  Matrix predicted;  // prompts x candidates
+  Matrix predicted;                      // prompts x candidates (with several metrics: the first metric's)
+  std::vector<std::string> metrics;      // with several metrics: each predictor's metric
+  std::vector<Matrix> metric_predicted;  // and its predictions
+  std::vector<double> floor_values;      // the floors as applied
   RoutingOutcome routed;
   std::vector<ExcludedCandidate> excluded;  // with generation: left out, as they cannot run here
   std::size_t written = 0;                  // images generated (already done ones not counted)

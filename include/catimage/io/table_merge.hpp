@@ -21,9 +21,9 @@ QualityMap matching_map(const QualityTable& from, const QualityTable& to);
 // `t` with every quality mapped.
 QualityTable mapped(const QualityTable& t, const QualityMap& map);
 
-// base (reordered to user's candidates) + user rows (weights times `user_weight` > 0). A base
-// row whose id is also a user row's is renamed "base:ID". Fails naming both files when the
-// candidates differ.
+// base (reordered to user's candidates) + user rows (weights times `user_weight` > 0, marked
+// "user": they train the predictors' user-domain feature). A base row whose id is also a user
+// row's is renamed "base:ID". Fails naming both files when the candidates differ.
 QualityTable merge_tables(const QualityTable& base, const QualityTable& user, double user_weight);
 
 }  // namespace catimage

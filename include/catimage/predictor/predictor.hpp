@@ -8,10 +8,12 @@
 // Each kind (its name, description, how to train and load it) is a row of one table: see
 // registry.hpp.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "catimage/io/json_file.hpp"
+#include "catimage/io/metric_scale.hpp"
 #include "catimage/util/matrix.hpp"
 
 namespace catimage {
@@ -53,6 +55,9 @@ struct PredictorMeta {
   double margin = 0;  // the guard's tau for `route` (router/guard.hpp), from `cv --clusters`
   json training;      // free-form training summary (seed, epochs, validation figures, time)
   json model;         // architecture hyper-parameters
+  // The metric's spread over the training table's cells ("metric_scale"): what routing on
+  // several metrics standardises by. Absent in predictors trained before it was recorded.
+  std::optional<MetricScale> scale;
 };
 
 json meta_to_json(const PredictorMeta& m);
@@ -89,5 +94,9 @@ class Predictor {
 std::unique_ptr<Predictor> load_predictor(const std::string& dir);
 // The shipped default (models/predictor-clip).
 std::string default_predictor_dir();
+// The shipped prompt-only predictors' metrics (clip, nima) and each one's folder
+// (models/predictor-METRIC; fails naming it when absent or for another metric).
+std::vector<std::string> shipped_predictor_metrics();
+std::string shipped_predictor_dir(const std::string& metric);
 
 }  // namespace catimage

@@ -1,8 +1,11 @@
 #pragma once
 // Where predicted qualities come from for `route`, `eval` and `route --generate`: a trained
 // predictor folder (default: the shipped one) or a predictions file.
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "catimage/predictor/predictor.hpp"
 
 #include "catimage/util/matrix.hpp"
 
@@ -23,6 +26,10 @@ struct PromptRef {
 // where the candidate names came from, for messages.
 Matrix predict_qualities(const PredictorSource& src, const std::vector<PromptRef>& prompts,
                          const std::vector<std::string>& names, const std::string& names_origin);
+
+// The source's predictor.json, or nullopt (a predictions file; a cascade predictor, refused
+// with its own message elsewhere).
+std::optional<PredictorMeta> source_meta(const PredictorSource& src);
 
 // The guard margin the source's predictor was trained with (predictor.json "guard"); 0 for a
 // predictions file.
