@@ -5,14 +5,17 @@
 // with one Lagrange multiplier per constraint. For multipliers mu the per-prompt choice is
 //   argmax_m  objective_m + sum_k mu_k * q_k,m - lambda * cost_m,
 // and lambda is solved exactly for the budget by the Router's sweep (router.hpp), as for a
-// plain budget. The multipliers are searched: mu = 0 when the floors already hold; with one
-// floor, the smallest mu whose budget-solved routing meets it (doubling, then bisection to a
-// relative 1e-9; the batch mean of q_k moves in steps, so the search ends on a step); with
-// several, the same search on each violated floor in turn (rounds until every floor holds).
-// Of every routing visited that meets all constraints, the one with the highest objective is
-// returned. A Lagrangian routing is optimal for the constraints it lands on; against the best
-// assignment of all (brute force, tests/test_metric_routing.cpp) it can lose at most what the
-// few prompts whose choice straddles a multiplier are worth.
+// plain budget; every routing of that sweep from there on that stays within the budget is a
+// candidate too (once mu > 0 a cheaper routing can score higher on the objective). The
+// multipliers are searched: mu = 0 when the budget's routing already meets the floors (then it
+// is the answer: a floor that holds changes nothing); else each violated floor's multiplier is
+// raised to the least that meets it (doubling, then bisection to a relative 1e-9), floor after
+// floor in rounds until one routing meets them all; then each multiplier is scanned over six
+// decades around its natural unit (objective spread / floor spread) and refined between the
+// best grid point's neighbours. Of every routing visited that meets all constraints, the one
+// with the highest objective is returned. Against the best assignment of all (brute force,
+// tests/test_metric_routing.cpp) a Lagrangian routing can lose what the few prompts whose
+// choice straddles a multiplier are worth.
 #include <optional>
 #include <string>
 #include <vector>
