@@ -417,11 +417,7 @@ PlanState plan_metrics(const Cascade& c, const std::vector<std::vector<double>>&
       RoutingPolicy(c.cs.names(), c.costs, c.cs.cost_unit, c.cs.source).allowed(c.request.max_cost, c.request.exclude);
   MetricRoutingRequest rq;
   std::string objective = c.o.objective;
-  if (objective.empty()) {
-    std::vector<std::string> equal;
-    for (const auto& name : in.metrics) equal.push_back(name + ":1");
-    objective = join(equal, ",");
-  }
+  if (objective.empty()) objective = equal_weights_objective(in.metrics);
   rq.objective = parse_metric_objective(objective, in.metrics);
   rq.floors = parse_metric_floors(c.o.floors, in.metrics);
   rq.budget = c.request.budget;

@@ -63,11 +63,7 @@ void route_on_metrics(const CandidateSet& cs, const std::vector<PromptRef>& refs
   in.allowed = policy.allowed(o.request.max_cost, o.request.exclude);
   MetricRoutingRequest rq;
   std::string objective = o.objective;
-  if (objective.empty()) {
-    std::vector<std::string> equal;
-    for (const auto& name : in.metrics) equal.push_back(name + ":1");
-    objective = join(equal, ",");
-  }
+  if (objective.empty()) objective = equal_weights_objective(in.metrics);
   rq.objective = parse_metric_objective(objective, in.metrics);
   rq.floors = parse_metric_floors(o.floors, in.metrics);
   rq.budget = o.request.budget;

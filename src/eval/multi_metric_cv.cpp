@@ -33,9 +33,7 @@ std::vector<MetricCvArm> default_metric_arms(const std::vector<std::string>& met
   std::vector<MetricCvArm> arms;
   for (const auto& m : metrics) arms.push_back({m, {}});
   if (metrics.size() > 1) {
-    std::vector<std::string> equal;
-    for (const auto& m : metrics) equal.push_back(m + ":1");
-    arms.push_back({join(equal, ","), {}});
+    arms.push_back({equal_weights_objective(metrics), {}});
     arms.push_back({"mixed", {}});
     std::vector<std::string> others(metrics.begin() + 1, metrics.end());
     arms.push_back({metrics[0], others});

@@ -58,6 +58,12 @@ MetricObjective parse_metric_objective(const std::string& text, const std::vecto
   return o;
 }
 
+std::string equal_weights_objective(const std::vector<std::string>& metrics) {
+  std::vector<std::string> items;
+  for (const auto& m : metrics) items.push_back(m + ":1");
+  return join(items, ",");
+}
+
 Matrix combine_metrics(const MetricObjective& o, const std::vector<std::string>& available,
                        const std::vector<const Matrix*>& q, const std::vector<MetricScale>& scales) {
   if (q.size() != available.size() || scales.size() != available.size())

@@ -39,6 +39,10 @@ struct MetricObjective {
 MetricObjective parse_metric_objective(const std::string& text, const std::vector<std::string>& available,
                                        const std::string& option = "--objective");
 
+// Every metric standardised with weight 1 ("clip:1,nima:1"): the objective when several metrics
+// are routed on and none is given.
+std::string equal_weights_objective(const std::vector<std::string>& metrics);
+
 // sum_k w_k * q_k / s_k with s_k the metric's std (standard) or max - min (min_max). `q` and
 // `scales` are indexed like `available` (the list the objective was parsed against).
 Matrix combine_metrics(const MetricObjective& o, const std::vector<std::string>& available,
