@@ -19,8 +19,15 @@
 # succeed after the resubmission, and `catimage merge` must exit 0; every prompt must have exactly one PNG and exactly one
 # manifest record; and every PNG must be byte-identical to an uninterrupted, unsharded run made
 # without Slurm; and resubmitting the whole finished array must change nothing.
+# Then the cascade on the cluster: a tiny CLIP scorer and a cascade predictor trained on a made-up
+# table, CASCADE_PROMPTS prompts, a learning cascade (--learn --learn-every LEARN_EVERY --explore
+# 0.3) submitted with submit_cascade.sh as 4 shards (first images, then plan / escalations per block,
+# a final plan, merge, chained by dependencies); every job must complete, and cascade.jsonl,
+# cascade-plan.jsonl, cascade-run.jsonl and every PNG must be byte-identical to one unsharded run;
+# and the chain submitted again over the finished folder must complete and change no file.
 #
-# Environment: CATIMAGE, NPROMPTS (40), IMAGE_SIZE (32), BIG_STEPS (20: the "big" candidate's steps; it
+# Environment: CATIMAGE, NPROMPTS (40), CASCADE (1; 0 skips the cascade chain), CASCADE_PROMPTS (12),
+# LEARN_EVERY (4), IMAGE_SIZE (32), BIG_STEPS (20: the "big" candidate's steps; it
 # keeps the cancelled task busy long enough to be cancelled mid-run on a fast machine), KEEP_TMP=1 (keep the temp folder; =fail: only on failure),
 # TIMEOUT_JOBS (600 s: the longest wait for jobs), SLURMCTLD_PORT, SLURMD_PORT, TMPDIR.
 set -euo pipefail
@@ -31,6 +38,9 @@ CATIMAGE=${CATIMAGE:-$ROOT/build/catimage}
 NPROMPTS=${NPROMPTS:-40}
 IMAGE_SIZE=${IMAGE_SIZE:-32}
 BIG_STEPS=${BIG_STEPS:-20}
+CASCADE=${CASCADE:-1}
+CASCADE_PROMPTS=${CASCADE_PROMPTS:-12}
+LEARN_EVERY=${LEARN_EVERY:-4}
 TIMEOUT_JOBS=${TIMEOUT_JOBS:-600}
 SLURMCTLD_PORT=${SLURMCTLD_PORT:-16817}
 SLURMD_PORT=${SLURMD_PORT:-16818}
@@ -360,4 +370,99 @@ wait_for "$TIMEOUT_JOBS" "the resubmitted array $AGAIN to end" jobs_done "$AGAIN
 [[ "$(snapshot)" == "$before" ]] || die "resubmitting the finished array $AGAIN changed images or manifests"
 "$CATIMAGE" merge "$OUT" >"$WORK/log/merge2.log" 2>&1 || die "merge after the second array failed: $(tail -n 5 "$WORK/log/merge2.log")"
 log "whole array resubmitted ($AGAIN): all 4 tasks completed in $(( $(date +%s) - t0 )) s, no image or manifest changed, merge exit 0"
+(( CASCADE )) || { log "PASS (route array only: CASCADE=0)"; exit 0; }
+
+# ---------------------------------------------------------------- the cascade as a chain of jobs
+# submit_cascade.sh with a learning cascade (refit every LEARN_EVERY prompts, exploration 0.3):
+# first images (array) -> [plan -> escalations (array)] x rounds -> final plan -> merge. The finished
+# folder must equal one unsharded run's byte for byte: decisions, plan, run table and every PNG.
+CDATA="$WORK/cascade-data"
+mkdir -p "$CDATA"
+cp -r "$ROOT/tests/fixtures/tiny-clip" "$CDATA/clip"
+"$CATIMAGE" random-weights "$CDATA/clip" --seed 7 >"$WORK/log/random-clip.log" 2>&1 ||
+  die "random-weights (CLIP scorer) failed: $(tail -n 5 "$WORK/log/random-clip.log")"
+# A made-up quality table for "small" and "big" (deterministic): big gains most where small scores low.
+words=(red cube dog cat dusk wall park neon city tree)
+: >"$CDATA/table.jsonl"
+for (( i = 0; i < 60; i++ )); do
+  p=""
+  for (( w = 0; w < 2 + i % 5; w++ )); do p+="${p:+ }${words[(i * 7 + w * 3 + w * w) % 10]}"; done
+  awk -v i="$i" -v p="$p" 'BEGIN {
+    s = 20 + ((i * 37) % 17 - 8) / 2; b = 22 + ((i * 53) % 11 - 5) / 3 + 0.5 * (20 - s)
+    printf "{\"id\": \"t%d\", \"prompt\": \"%s\", \"quality\": {\"small\": %.3f, \"big\": %.3f}}\n", i, p, s, b }' \
+    >>"$CDATA/table.jsonl"
+done
+"$CATIMAGE" train -t "$CDATA/table.jsonl" --cascade small --metric clipscore -o "$CDATA/cascade-predictor" \
+  >"$WORK/log/train-cascade.log" 2>&1 || die "train --cascade failed: $(tail -n 5 "$WORK/log/train-cascade.log")"
+: >"$CDATA/prompts.txt"
+for (( i = 1; i <= CASCADE_PROMPTS; i++ )); do
+  echo "${words[i % 10]} ${words[(3 * i + 1) % 10]} ${words[(7 * i + 2) % 10]} $i" >>"$CDATA/prompts.txt"
+done
+CASCADE_ARGS="--cascade-predictor $CDATA/cascade-predictor --scorer $CDATA/clip --budget 2.2 --learn \
+--learn-every $LEARN_EVERY --explore 0.3 --learn-base $CDATA/table.jsonl --seed 5"
+CASCADE_EXTRA="--device cpu"
+CREF="$WORK/cascade-ref"
+t0=$(date +%s)
+# shellcheck disable=SC2086
+OMP_NUM_THREADS=1 timeout "$TIMEOUT_JOBS" "$CATIMAGE" route "$CDATA/prompts.txt" -c "$DATA/candidates.json" \
+  --generate --cascade $CASCADE_ARGS --out "$CREF" $CASCADE_EXTRA >"$WORK/log/cascade-ref.log" 2>&1 ||
+  die "unsharded cascade failed: $(tail -n 5 "$WORK/log/cascade-ref.log")"
+[[ -f "$CREF/cascade.jsonl" ]] || die "the unsharded cascade wrote no cascade.jsonl"
+n_esc=$(grep -c '"escalated":true' "$CREF/cascade.jsonl" || true)
+n_blocks=$(grep -o '"block":[0-9]*' "$CREF/cascade.jsonl" | sort -u | wc -l)
+log "unsharded cascade (no Slurm): $CASCADE_PROMPTS prompts, $n_esc escalated, $n_blocks blocks, in $(( $(date +%s) - t0 )) s"
+(( n_esc > 0 && n_esc < CASCADE_PROMPTS )) || die "the cascade escalated $n_esc of $CASCADE_PROMPTS prompts: expected some, not all"
+
+COUT="$WORK/cascade-out"
+t0=$(date +%s)
+submit_log="$WORK/log/submit-cascade.log"
+PROMPTS="$CDATA/prompts.txt" CONFIG="$DATA/candidates.json" OUT="$COUT" SHARDS=4 CASCADE_ARGS="$CASCADE_ARGS" \
+  EXTRA_ARGS="$CASCADE_EXTRA" CATIMAGE="$CATIMAGE" \
+  "$HERE/submit_cascade.sh" --cpus-per-task=1 --mem=1G --time=30 --chdir="$WORK/jobs" \
+  --output="$WORK/jobs/cascade-%x-%A_%a.out" >"$submit_log" 2>&1 || die "submit_cascade.sh failed: $(tail -n 5 "$submit_log")"
+rounds=$(grep -c '^round .*: plan job' "$submit_log" || true)
+(( rounds == (CASCADE_PROMPTS + LEARN_EVERY - 1) / LEARN_EVERY )) ||
+  die "submit_cascade.sh submitted $rounds rounds for $CASCADE_PROMPTS prompts in blocks of $LEARN_EVERY: $(cat "$submit_log")"
+chain=$(grep -oE 'job [0-9]+' "$submit_log" | awk '{print $2}' | tr '\n' ' ')
+CMERGE=$(sed -nE 's/^merge: job ([0-9]+)$/\1/p' "$submit_log")
+[[ -n "$CMERGE" ]] || die "submit_cascade.sh printed no merge job: $(cat "$submit_log")"
+log "submitted the cascade chain: $(tr '\n' ';' <"$submit_log")"
+# shellcheck disable=SC2086
+wait_for "$TIMEOUT_JOBS" "the cascade chain ($chain) to end" jobs_done $chain
+for j in $chain; do
+  st=$(job_states "$j" | sort -u | tr '\n' ' ')
+  [[ "$st" == "COMPLETED " ]] || die "cascade chain job $j: $st(expected COMPLETED; logs in $WORK/jobs)"
+done
+log "cascade chain: $(wc -w <<<"$chain") jobs completed in $(( $(date +%s) - t0 )) s; merge job $CMERGE: $(cat "$WORK"/jobs/cascade-catimage-merge-"$CMERGE"_*.out 2>/dev/null | tail -n 1)"
+for f in cascade.jsonl cascade-plan.jsonl cascade-run.jsonl; do
+  cmp -s "$CREF/$f" "$COUT/$f" || die "$f of the Slurm chain differs from the unsharded cascade's"
+done
+n_cpng=0
+while IFS= read -r -d '' f; do
+  rel=${f#"$CREF"/}
+  cmp -s "$f" "$COUT/$rel" || die "$rel of the Slurm chain differs from the unsharded cascade's (or is missing)"
+  n_cpng=$(( n_cpng + 1 ))
+done < <(find "$CREF" -name '*.png' -print0)
+(( n_cpng == 2 * CASCADE_PROMPTS + n_esc )) || die "the unsharded cascade holds $n_cpng PNGs, expected $(( 2 * CASCADE_PROMPTS + n_esc ))"
+n_out=$(find "$COUT" -name '*.png' | wc -l)
+(( n_out == n_cpng )) || die "the Slurm chain's folder holds $n_out PNGs, the unsharded one $n_cpng"
+"$CATIMAGE" merge "$COUT" >"$WORK/log/cascade-merge.log" 2>&1 || die "catimage merge $COUT failed: $(tail -n 5 "$WORK/log/cascade-merge.log")"
+log "cascade checks: cascade.jsonl, cascade-plan.jsonl, cascade-run.jsonl and all $n_cpng PNGs byte-identical to the unsharded run; merge exit 0"
+# Submitting the whole chain again over the finished folder: every job completes and nothing changes.
+csnap() { (cd "$COUT" && find . -type f -exec stat -c '%n %s %Y' {} + | grep -v '/manifest.jsonl ' | sort && cat cascade*.jsonl) | md5sum; }
+before=$(csnap)
+t0=$(date +%s)
+PROMPTS="$CDATA/prompts.txt" CONFIG="$DATA/candidates.json" OUT="$COUT" SHARDS=4 CASCADE_ARGS="$CASCADE_ARGS" \
+  EXTRA_ARGS="$CASCADE_EXTRA" CATIMAGE="$CATIMAGE" \
+  "$HERE/submit_cascade.sh" --cpus-per-task=1 --mem=1G --time=30 --chdir="$WORK/jobs" \
+  --output="$WORK/jobs/again-%x-%A_%a.out" >"$submit_log" 2>&1 || die "submit_cascade.sh (again) failed: $(tail -n 5 "$submit_log")"
+chain=$(grep -oE 'job [0-9]+' "$submit_log" | awk '{print $2}' | tr '\n' ' ')
+# shellcheck disable=SC2086
+wait_for "$TIMEOUT_JOBS" "the second cascade chain ($chain) to end" jobs_done $chain
+for j in $chain; do
+  st=$(job_states "$j" | sort -u | tr '\n' ' ')
+  [[ "$st" == "COMPLETED " ]] || die "second cascade chain, job $j: $st(expected COMPLETED)"
+done
+[[ "$(csnap)" == "$before" ]] || die "submitting the chain again over the finished folder changed files"
+log "the chain submitted again over the finished folder: $(wc -w <<<"$chain") jobs completed in $(( $(date +%s) - t0 )) s, no file changed"
 log "PASS"
