@@ -87,7 +87,7 @@ TEST(AdaptCli, SweepsScoresMergesTrainsResumesAfterKillsAndRouteUsesWhatItWrites
   auto args = [&](const fs::path& out) {
     return std::vector<std::string>{CATIMAGE_BINARY, "-q",        "adapt",         prompts, "-c",       cfg,
                                     "--sample",      "8",         "--base",        base,    "--scorer", tiny_clip(),
-                                    "--clusters",    "2",         "--weight-grid", "1,10",  "--seed",   "3",
+                                    "--clusters",    "2",         "--weight-grid", "1,3",   "--seed",   "3",
                                     "--out",         out.string()};
   };
   // the dry run says what the sweep costs, and does nothing
@@ -143,9 +143,15 @@ TEST(AdaptCli, SweepsScoresMergesTrainsResumesAfterKillsAndRouteUsesWhatItWrites
                    " --out " + ref.string());
   EXPECT_EQ(r.code, 2);
   EXPECT_TRUE(contains(r.err, "holds another sample")) << r.err;
+  // a grid without the reference weight is refused before anything is generated
+  r = run_catimage("adapt " + prompts + " -c " + cfg + " --sample 8 --weight-grid 1,10 --out " +
+                   (d / "no-reference").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(contains(r.err, "must hold the reference weight 3 (--default-weight)")) << r.err;
+  EXPECT_FALSE(fs::exists(d / "no-reference" / "sweep"));
   // --table starts from a table; its candidates must be the base's
   r = run_catimage("adapt --table " + (ref / "sweep/table-clipscore.jsonl").string() + " -c " + cfg + " --base " +
-                   base + " --clusters 2 --weight-grid 1,10 --out " + (d / "from-table").string());
+                   base + " --clusters 2 --weight-grid 1,3 --out " + (d / "from-table").string());
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(without_costs(d / "from-table" / "merged-cascade.jsonl"), without_costs(ref / "merged-cascade.jsonl"));
   r = run_catimage("adapt --table " + (ref / "sweep/table-clipscore.jsonl").string() + " -c " + cfg + " --out " +

@@ -13,6 +13,7 @@
 #include "catimage/eval/learning_simulation.hpp"
 #include "catimage/eval/transfer_gain.hpp"
 #include "catimage/eval/user_weight.hpp"
+#include "catimage/io/json_file.hpp"
 #include "catimage/io/quality_table.hpp"
 #include "catimage/io/table_merge.hpp"
 #include "catimage/predictor/cascade_predictor.hpp"
@@ -84,7 +85,7 @@ TEST(QualityTable, RowWeightsReadWriteAndWeightTheMeans) {
   }
 }
 
-TEST(Predictor, UserRowsTrainAUserDomainShiftThatEveryPredictionCarries) {
+TEST(Predictor, UserRowsTrainAUserDomainShiftThePromptOnlyPredictionsCarry) {
   // The user's prompts ("zebra ...") have a "b" that is 3 better than the base rows say; the
   // merged table marks them, and the predictors learn that shift for every prompt they are asked
   // about (the user's), also ones whose words they never saw.
@@ -107,15 +108,24 @@ TEST(Predictor, UserRowsTrainAUserDomainShiftThatEveryPredictionCarries) {
   auto d = temp_dir();
   p1->save((d / "p").string());
   EXPECT_EQ(load_predictor((d / "p").string())->predict(unseen).data, b.data);
-  // the cascade predictor likewise
+  // the cascade predictor has no such column (cascade_predictor.hpp): the user's rows count as
+  // rows, and a folder written with the column by an earlier catimage is refused with what to do
   CascadeTrainRequest cr;
   cr.first = "a";
-  const auto c0 = train_cascade_predictor(base, cr), c1 = train_cascade_predictor(merged, cr);
-  EXPECT_TRUE(c1->meta().user_domain);
-  const Matrix da = c0->predict_differences(unseen, {30, 30}), db = c1->predict_differences(unseen, {30, 30});
-  for (std::size_t i = 0; i < unseen.size(); ++i) EXPECT_GT(db(i, 1) - da(i, 1), 1.0) << unseen[i];
+  const auto c1 = train_cascade_predictor(merged, cr);
   c1->save((d / "c").string());
-  EXPECT_EQ(load_cascade_predictor((d / "c").string())->predict_differences(unseen, {30, 30}).data, db.data);
+  json cj = read_json_file((d / "c" / "predictor.json").string());
+  EXPECT_FALSE(cj["model"].contains("user_domain"));
+  EXPECT_EQ(load_cascade_predictor((d / "c").string())->predict_differences(unseen, {30, 30}).data,
+            c1->predict_differences(unseen, {30, 30}).data);
+  cj["model"]["user_domain"] = true;
+  write(d / "c" / "predictor.json", cj.dump());
+  try {
+    load_cascade_predictor((d / "c").string());
+    ADD_FAILURE() << "a predictor with a user-domain column loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train it again"), std::string::npos) << e.what();
+  }
   // written and read back as "user": true
   write_quality_table((d / "m.jsonl").string(), merged);
   EXPECT_TRUE(load_quality_table((d / "m.jsonl").string()).rows.back().user);
@@ -380,7 +390,7 @@ TEST(CascadeLearning, WithoutExplorationTheFirstBlockIsTheStaticCascadesRouting)
             std::string::npos);
 }
 
-TEST(UserWeight, ChoosesAboveOneOnlyWhenTheUsersRowsTeachBeyondTheNoise) {
+TEST(UserWeight, MovesFromTheReferenceOnlyWhenTheUsersRowsTeachBeyondTheNoise) {
   // The base's "b" gains on "dog" prompts; the user's prompts are "zebra" prompts where "b"
   // gains too — only the user's rows can teach that, and weighting them helps.
   QualityTable base = made_up_table(300, 11);
@@ -402,15 +412,22 @@ TEST(UserWeight, ChoosesAboveOneOnlyWhenTheUsersRowsTeachBeyondTheNoise) {
   auto measure = [&](const QualityTable& train, const QualityTable& test) {
     return cascade_gains(train, test, "a", 10, costs);
   };
-  const UserWeightChoice w = choose_user_weight(base, user, {1, 3, 10, 30}, 5, 0, measure);
+  const UserWeightChoice w = choose_user_weight(base, user, {1, 3, 10, 30}, 5, 0, measure, 1);
   ASSERT_EQ(w.gain.size(), 4u);
   EXPECT_EQ(w.folds, 5);
   EXPECT_EQ(w.paired[0], 0.0);
   EXPECT_GT(w.chosen, 1.0) << w.to_json().dump();
-  // too few user rows to choose on: weight 1, said as folds 0
-  const UserWeightChoice few = choose_user_weight(base, user.subset({0, 1, 2}), {1, 3}, 5, 0, measure);
+  const std::size_t b = std::find(w.grid.begin(), w.grid.end(), w.chosen) - w.grid.begin();
+  EXPECT_GT(w.paired[b], kUserWeightSe * w.paired_se[b]) << w.to_json().dump();  // moved: by more than 2 SE
+  // from the chosen weight as the reference, nothing else beats it by 2 SE: it stays
+  const UserWeightChoice again = choose_user_weight(base, user, {1, 3, 10, 30}, 5, 0, measure, w.chosen);
+  EXPECT_EQ(again.chosen, w.chosen) << again.to_json().dump();
+  EXPECT_EQ(again.paired[b], 0.0);
+  // too few user rows to choose on: the reference, said as folds 0
+  const UserWeightChoice few = choose_user_weight(base, user.subset({0, 1, 2}), {1, 3}, 5, 0, measure, 3);
   EXPECT_EQ(few.folds, 0);
-  EXPECT_EQ(few.chosen, 1.0);
+  EXPECT_EQ(few.chosen, 3.0);
+  EXPECT_THROW(choose_user_weight(base, user, {1, 10}, 5, 0, measure, 3), Error);
 }
 
 TEST(AdaptCv, HeldOutClustersLabelledPromptsAndTheLearningCascadeWithinItsBudget) {
@@ -421,6 +438,7 @@ TEST(AdaptCv, HeldOutClustersLabelledPromptsAndTheLearningCascadeWithinItsBudget
   rq.first = "a";
   rq.costs = {1, 1.5, 3};
   rq.weight_grid = {1, 10};
+  rq.default_weight = 1;
   rq.learn.every = 25;
   rq.learn.explore = 0.1;
   const AdaptCvResult r = adapt_cross_validate(t, rq);

@@ -100,6 +100,7 @@ AdaptJobResult run_adapt_job(const CandidateSet& cs, const PromptFile* pf, const
     fail("--base-scale must be same or match, got \"{}\"", o.base_scale);
   if (o.sample < 1) fail("--sample must be at least 1");
   const std::vector<double> grid = o.weight_grid.empty() ? default_weight_grid() : o.weight_grid;
+  if (o.base != "none") check_weight_grid(grid, o.default_weight);  // before the sweep, not after
   const fs::path out(o.out);
   json report = {{"config", cs.source}, {"metric", o.metric}, {"seed", o.seed}};
 
@@ -214,8 +215,11 @@ AdaptJobResult run_adapt_job(const CandidateSet& cs, const PromptFile* pf, const
     return cascade_gains(train, test, first, o.cascade_alpha, costs, 0, &space);
   };
   const std::vector<double> weights = no_base ? std::vector<double>{1} : grid;
-  const UserWeightChoice wp = choose_user_weight(base, user, weights, o.weight_folds, o.seed, measure_prompt);
-  const UserWeightChoice wc = choose_user_weight(base, user, weights, o.weight_folds, o.seed, measure_cascade);
+  const double reference = no_base ? 1.0 : o.default_weight;
+  const UserWeightChoice wp =
+      choose_user_weight(base, user, weights, o.weight_folds, o.seed, measure_prompt, reference);
+  const UserWeightChoice wc =
+      choose_user_weight(base, user, weights, o.weight_folds, o.seed, measure_cascade, reference);
   std::unique_ptr<TransferGains> before_p, before_c;
   if (!no_base) {
     // as the base alone trains them (its own vocabulary): what routing your prompts gains today

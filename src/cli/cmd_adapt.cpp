@@ -87,8 +87,12 @@ Runner add_adapt(CLI::App& app) {
       ->check(greater_than(0));
   c->add_option("--cascade-alpha", o->job.cascade_alpha, "Ridge alpha of the cascade predictor (default 10)")
       ->check(greater_than(0));
-  c->add_option("--weight-grid", o->job.weight_grid, "Weights of your rows tried (must hold 1; default 1,3,10,30)")
+  c->add_option("--weight-grid", o->job.weight_grid,
+                "Weights of your rows tried (must hold --default-weight; default 1,3,10,30)")
       ->delimiter(',');
+  c->add_option("--default-weight", o->job.default_weight,
+                "Weight of your rows kept unless the CV finds one better by more than 2 standard errors (default 3)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--weight-folds", o->job.weight_folds, "Folds of the weight's cross-validation (default 5)")
       ->check(CLI::Range(2, 100));
   c->add_flag("--dry-run", o->job.dry_run, "Print the sample's size and the sweep's cost, and stop");

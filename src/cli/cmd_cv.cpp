@@ -31,6 +31,7 @@ struct CvOptions {
   double cascade_alpha = 10, score_cost = 0;
   std::vector<int> adapt;
   std::vector<double> weight_grid = default_weight_grid();
+  double default_weight = default_user_weight();
   LearningOptions learn;
   bool no_learning = false;
   std::uint64_t seed = 0;
@@ -100,6 +101,7 @@ int run_adapt(const CvOptions& o, const QualityTable& t) {
   req.cascade_alpha = o.cascade_alpha;
   req.score_cost = o.score_cost;
   req.weight_grid = o.weight_grid;
+  req.default_weight = o.default_weight;
   req.learning = !o.no_learning;
   req.learn = o.learn;
   req.learn.seed = o.seed;
@@ -261,8 +263,12 @@ Runner add_cv(CLI::App& app) {
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
   c->add_option("--weight-grid", o->weight_grid,
-                "With --adapt: the user-row weights tried (must hold 1; default 1,3,10,30)")
+                "With --adapt: the user-row weights tried (must hold --default-weight; default 1,3,10,30)")
       ->delimiter(',');
+  c->add_option("--default-weight", o->default_weight,
+                "With --adapt: the user-row weight kept unless the CV finds one better by more than 2 standard errors "
+                "(default 3)")
+      ->check(CLI::PositiveNumber);
   c->add_option("--learn-every", o->learn.every,
                 "With --adapt --cascade: refit the learning cascade after every this many prompts (default 100)")
       ->check(at_least(1));

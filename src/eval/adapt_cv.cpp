@@ -71,6 +71,7 @@ AdaptCvResult adapt_cross_validate(const QualityTable& table, const AdaptCvReque
     fail("--adapt: {} costs for {} candidates", req.costs.size(), table.candidates.size());
   if (req.repeats < 1) fail("--repeats must be at least 1");
   if (req.segments < 1) fail("the learning curve needs at least one segment");
+  check_weight_grid(req.weight_grid, req.default_weight);
   const int first = req.first.empty() ? -1 : table.index(req.first);
   if (!req.first.empty() && first < 0) fail("{}: --cascade {}: not a candidate of the table", table.source, req.first);
   AdaptCvResult r;
@@ -83,6 +84,7 @@ AdaptCvResult adapt_cross_validate(const QualityTable& table, const AdaptCvReque
   r.clusters = req.clusters;
   r.learn = req.learn;
   r.weight_folds = req.weight_folds;
+  r.default_weight = req.default_weight;
   const std::size_t max_k = static_cast<std::size_t>(r.ks.back());
   const std::vector<std::string> prompts = prompts_of(table);
   const std::vector<std::string>& names = table.candidates;
@@ -132,7 +134,8 @@ AdaptCvResult adapt_cross_validate(const QualityTable& table, const AdaptCvReque
               choose_user_weight(base, user, req.weight_grid, req.weight_folds, seed + c,
                                  [&](const QualityTable& tr, const QualityTable& te) {
                                    return prompt_only_gains(tr, te, req.alpha, req.costs, req.margin, seed + c, &space);
-                                 })
+                                 },
+                                 req.default_weight)
                   .chosen;
           train_p = merge_tables(base, user, cell.prompt_weight);
           if (first >= 0) {
@@ -140,7 +143,8 @@ AdaptCvResult adapt_cross_validate(const QualityTable& table, const AdaptCvReque
                                                      [&](const QualityTable& tr, const QualityTable& te) {
                                                        return cascade_gains(tr, te, req.first, req.cascade_alpha,
                                                                             req.costs, req.score_cost, &space);
-                                                     })
+                                                     },
+                                                     req.default_weight)
                                       .chosen;
             train_c = merge_tables(base, user, cell.cascade_weight);
           }
@@ -236,10 +240,10 @@ std::string adapt_cv_markdown(const AdaptCvResult& r, const std::string& title) 
       "{} held-out clusters ({} clustering{}{}); per cluster, the other clusters are the base table and k of its own "
       "prompts are labelled (nested seeded samples); every k is measured on the same rest of the cluster; gain = "
       "routed quality − the training rows' best single candidate's, at its cost; the user rows' weight is chosen by "
-      "{}-fold CV on the k labelled rows\n\n",
+      "{}-fold CV on the k labelled rows (weight {:g} unless another beats it by more than {:g} standard errors)\n\n",
       held, r.repeats, r.repeats > 1 ? "s, pooled" : "",
       r.skipped ? fmt::format("; {} cluster(s) too small for max k left out", r.skipped) : std::string(),
-      r.weight_folds);
+      r.weight_folds, r.default_weight, kUserWeightSe);
   o << "| labelled prompts (k) | prompt-only: mean | prompt-only: worst cluster | weights chosen";
   if (cascade) o << " | cascade: mean | cascade: worst cluster | weights chosen";
   o << " |\n|---:|---:|---:|---";
@@ -360,6 +364,7 @@ json adapt_cv_json(const AdaptCvResult& r) {
           {"repeats", r.repeats},
           {"clusters", r.clusters},
           {"skipped_clusters", r.skipped},
+          {"default_weight", r.default_weight},
           {"learning_options",
            {{"every", r.learn.every},
             {"explore", r.learn.explore},

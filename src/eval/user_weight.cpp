@@ -15,19 +15,34 @@ const std::vector<double>& default_weight_grid() {
   return g;
 }
 
+double default_user_weight() { return 3.0; }
+
+void check_weight_grid(const std::vector<double>& grid, double reference) {
+  for (double w : grid)
+    if (!(w > 0) || !std::isfinite(w)) fail("user-row weights must be finite numbers > 0, got {}", w);
+  if (std::find(grid.begin(), grid.end(), reference) == grid.end())
+    fail("the grid of user-row weights ({}) must hold the reference weight {:g} (--default-weight)", json(grid).dump(),
+         reference);
+}
+
 json UserWeightChoice::to_json() const {
-  return {{"grid", grid},           {"gain", gain},     {"paired_vs_weight_1", paired},
-          {"paired_se", paired_se}, {"chosen", chosen}, {"folds", folds}};
+  return {{"grid", grid},
+          {"gain", gain},
+          {"reference", reference},
+          {"paired_vs_reference", paired},
+          {"paired_se", paired_se},
+          {"standard_errors_to_move", kUserWeightSe},
+          {"chosen", chosen},
+          {"folds", folds}};
 }
 
 UserWeightChoice choose_user_weight(const QualityTable& base, const QualityTable& user, const std::vector<double>& grid,
-                                    int folds, std::uint64_t seed, const TransferMeasure& measure) {
+                                    int folds, std::uint64_t seed, const TransferMeasure& measure, double reference) {
   UserWeightChoice c;
   c.grid = grid;
-  const auto one = std::find(grid.begin(), grid.end(), 1.0);
-  if (one == grid.end()) fail("the grid of user-row weights must hold 1");
-  for (double w : grid)
-    if (!(w > 0) || !std::isfinite(w)) fail("user-row weights must be finite numbers > 0, got {}", w);
+  c.reference = c.chosen = reference;
+  check_weight_grid(grid, reference);
+  const auto ref = std::find(grid.begin(), grid.end(), reference);
   const std::size_t n = user.rows.size();
   if (folds < 2 || n < 2 * static_cast<std::size_t>(folds)) {
     c.gain.assign(grid.size(), std::nan(""));
@@ -50,13 +65,13 @@ UserWeightChoice choose_user_weight(const QualityTable& base, const QualityTable
       for (std::size_t j = 0; j < test.size(); ++j) g[w][test[j]] = tg.gain[j];
     }
   }
-  const std::size_t k1 = one - grid.begin();
-  std::size_t best = k1;
+  const std::size_t kr = ref - grid.begin();
+  std::size_t best = kr;
   for (std::size_t w = 0; w < grid.size(); ++w) {
     double s = 0, d = 0, d2 = 0;
     for (std::size_t i = 0; i < n; ++i) {
       s += g[w][i];
-      const double x = g[w][i] - g[k1][i];
+      const double x = g[w][i] - g[kr][i];
       d += x;
       d2 += x * x;
     }
@@ -66,7 +81,7 @@ UserWeightChoice choose_user_weight(const QualityTable& base, const QualityTable
     c.paired_se.push_back(n > 1 ? std::sqrt(std::max(0.0, (d2 - n * mean * mean) / (n - 1)) / n) : 0.0);
     if (c.gain[w] > c.gain[best]) best = w;
   }
-  c.chosen = c.paired[best] > c.paired_se[best] ? grid[best] : 1.0;
+  c.chosen = c.paired[best] > kUserWeightSe * c.paired_se[best] ? grid[best] : reference;
   spdlog::debug("user-row weight: chose {} (gains {})", c.chosen, json(c.gain).dump());
   return c;
 }

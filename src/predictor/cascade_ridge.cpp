@@ -26,21 +26,16 @@ double standard_score(double s, const CascadeMeta& m) {
   return std::clamp((s - m.observed_mean) / m.observed_std, -4.0, 4.0);
 }
 
-// A prompt's TF-IDF row plus the two observed-score columns, and with `domain` the user-domain
-// column (1 for the user's prompts).
-SparseRow with_score(SparseRow x, const TfidfVectorizer& vec, double z, bool domain = false, bool user = false) {
+// A prompt's TF-IDF row plus the two observed-score columns.
+SparseRow with_score(SparseRow x, const TfidfVectorizer& vec, double z) {
   x.idx.push_back(static_cast<int>(vec.size()));
   x.val.push_back(static_cast<float>(z));
   x.idx.push_back(static_cast<int>(vec.size() + 1));
   x.val.push_back(static_cast<float>((z * z - 1.0) / std::sqrt(2.0)));
-  if (domain && user) {
-    x.idx.push_back(static_cast<int>(vec.size() + 2));
-    x.val.push_back(1.0f);
-  }
   return x;
 }
 
-std::size_t feature_count(const TfidfVectorizer& vec, bool domain) { return vec.size() + 2 + (domain ? 1 : 0); }
+std::size_t feature_count(const TfidfVectorizer& vec) { return vec.size() + 2; }
 
 // Weighted mean and standard deviation (frequency weights: the variance divides by the total
 // weight - 1); with unit weights the plain sample figures.
@@ -173,8 +168,7 @@ Matrix CascadePredictor::predict_differences(const std::vector<std::string>& pro
   at::parallel_for(0, static_cast<std::int64_t>(prompts.size()), 64, [&](std::int64_t a, std::int64_t e) {
     for (std::int64_t i = a; i < e; ++i) {
       if (!std::isfinite(observed[i])) fail("cascade predictor: observed score of prompt {} is not finite", i);
-      const SparseRow x =
-          with_score(vec_->transform(prompts[i]), *vec_, standard_score(observed[i], meta_), meta_.user_domain, true);
+      const SparseRow x = with_score(vec_->transform(prompts[i]), *vec_, standard_score(observed[i], meta_));
       for (std::size_t k = 0; k < m; ++k)
         d(i, k) = static_cast<int>(k) == f
                       ? 0.0
@@ -191,10 +185,7 @@ void CascadePredictor::save(const std::string& dir) const {
             {"candidates", meta_.candidates},
             {"first", meta_.first},
             {"metric", meta_.metric},
-            {"model",
-             {{"alpha", meta_.alpha},
-              {"features", feature_count(*vec_, meta_.user_domain)},
-              {"user_domain", meta_.user_domain}}},
+            {"model", {{"alpha", meta_.alpha}, {"features", feature_count(*vec_)}}},
             {"observed", {{"mean", meta_.observed_mean}, {"std", meta_.observed_std}}},
             {"differences", {{"mean", meta_.diff_mean}, {"std", meta_.diff_std}, {"error_std", meta_.error_std}}},
             {"training", meta_.training}};
@@ -235,7 +226,10 @@ std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir)
     m.first = j.at("first").get<std::string>();
     m.metric = j.value("metric", std::string("unknown"));
     m.alpha = j.at("model").at("alpha").get<double>();
-    m.user_domain = j.at("model").value("user_domain", false);
+    if (j.at("model").value("user_domain", false))
+      fail("{}: trained with a user-domain column, which cascade predictors no longer have: train it again "
+           "(catimage adapt, or train --cascade)",
+           mpath);
     if (j.contains("metric_scale")) m.scale = metric_scale_from_json(j.at("metric_scale"), mpath);
     m.observed_mean = j.at("observed").at("mean").get<double>();
     m.observed_std = j.at("observed").at("std").get<double>();
@@ -252,7 +246,7 @@ std::unique_ptr<CascadePredictor> load_cascade_predictor(const std::string& dir)
   auto vec = std::make_unique<TfidfVectorizer>();
   const std::string vpath = (fs::path(dir) / "tfidf.json").string();
   *vec = TfidfVectorizer::from_json(read_json_file(vpath), vpath);
-  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), n, feature_count(*vec, m.user_domain));
+  auto r = load_ridge_weights((fs::path(dir) / "weights.safetensors").string(), n, feature_count(*vec));
   auto p = std::make_unique<CascadePredictor>(std::move(m), std::move(vec), std::move(r.w), std::move(r.b));
   if (p->first_index() < 0) fail("{}: \"first\" ({}) is not one of its candidates", mpath, p->meta().first);
   return p;
@@ -268,7 +262,6 @@ CascadeRows cascade_rows(const QualityTable& t, int first) {
       rows.diff(i, k) = t.rows[i].quality[k] - rows.observed[i];
       rows.weight(i, k) = t.rows[i].weight;
     }
-    rows.user.push_back(t.rows[i].user);
   }
   return rows;
 }
@@ -293,12 +286,10 @@ std::unique_ptr<CascadePredictor> fit_cascade_predictor(std::unique_ptr<TfidfVec
     fail("cascade predictor: error folds must be at least 2 (or 0: no out-of-fold error estimate)");
   if (tfidf.size() != n) fail("cascade predictor: {} feature rows for {} table rows", tfidf.size(), n);
   CascadeMeta meta = table_stats(t, f, r);
-  meta.user_domain = t.has_user_rows();
   const CascadeRows rows = cascade_rows(t, f);
-  const std::size_t nf = feature_count(*vec, meta.user_domain);
+  const std::size_t nf = feature_count(*vec);
   std::vector<SparseRow> X(n);
-  for (std::size_t i = 0; i < n; ++i)
-    X[i] = with_score(tfidf[i], *vec, standard_score(rows.observed[i], meta), meta.user_domain, rows.user[i]);
+  for (std::size_t i = 0; i < n; ++i) X[i] = with_score(tfidf[i], *vec, standard_score(rows.observed[i], meta));
   spdlog::info("cascade-ridge (first {}): {} features from {} prompts, alpha {}", r.first, nf, n, r.alpha);
 
   // Out-of-fold error of each candidate's difference, for keep-best (weighted by the rows' weights).
@@ -372,17 +363,11 @@ CascadeRefitter::CascadeRefitter(const QualityTable& base, const CascadeTrainReq
   std::vector<std::string> vocabulary = s_->base.prompts;
   vocabulary.insert(vocabulary.end(), vocabulary_extra.begin(), vocabulary_extra.end());
   s_->vec.fit(vocabulary, 2);
-  // The user-domain feature only where the base already holds the user's rows (an adapted,
-  // merged table): then the run's rows are more of them. On a base of other prompts a shift
-  // learnt from the first blocks' few dozen rows is noise that every prediction would carry
-  // (`cv --adapt 0 --cascade`: the learning cascade fell from +0.026 over the static one to
-  // -0.006 with it).
-  s_->meta.user_domain = base.has_user_rows();
-  s_->nf = feature_count(s_->vec, s_->meta.user_domain);
+  s_->nf = feature_count(s_->vec);
   s_->X.resize(s_->base.size());
   for (std::size_t i = 0; i < s_->base.size(); ++i)
-    s_->X[i] = with_score(s_->vec.transform(s_->base.prompts[i]), s_->vec,
-                          standard_score(s_->base.observed[i], s_->meta), s_->meta.user_domain, s_->base.user[i]);
+    s_->X[i] =
+        with_score(s_->vec.transform(s_->base.prompts[i]), s_->vec, standard_score(s_->base.observed[i], s_->meta));
   s_->source = base.source;
   s_->hash = base.content_hash;
 }
@@ -397,8 +382,7 @@ std::unique_ptr<CascadePredictor> CascadeRefitter::fit(const CascadeRows& extra)
   check_rows(extra, m);
   std::vector<SparseRow> X = s_->X;
   for (std::size_t i = 0; i < extra.size(); ++i)
-    X.push_back(with_score(s_->vec.transform(extra.prompts[i]), s_->vec, standard_score(extra.observed[i], meta),
-                           meta.user_domain, true));
+    X.push_back(with_score(s_->vec.transform(extra.prompts[i]), s_->vec, standard_score(extra.observed[i], meta)));
   std::vector<std::vector<float>> w(m, std::vector<float>(s_->nf, 0.0f));
   std::vector<double> b(m, 0.0);
   json per = json::object();

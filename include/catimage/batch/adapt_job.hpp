@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "catimage/batch/generation_job.hpp"
+#include "catimage/eval/user_weight.hpp"
 #include "catimage/io/candidates_config.hpp"
 #include "catimage/io/json_file.hpp"
 #include "catimage/io/prompt_reader.hpp"
@@ -45,6 +46,7 @@ struct AdaptJobOptions {
   std::uint64_t seed = 0;
   double alpha = 10, cascade_alpha = 10;
   std::vector<double> weight_grid;  // empty: the default
+  double default_weight = default_user_weight();  // the weight kept unless the CV moves from it
   int weight_folds = 5;
   bool dry_run = false;
   GenerationJobOptions job;  // the sweep's generation options (out_dir is set to OUT/sweep)

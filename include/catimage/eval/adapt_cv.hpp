@@ -38,6 +38,7 @@ struct AdaptCvRequest {
   double cascade_alpha = 10;
   double score_cost = 0;
   std::vector<double> weight_grid = default_weight_grid();
+  double default_weight = default_user_weight();  // kept unless the CV moves from it (user_weight.hpp)
   int weight_folds = 5;
   bool learning = true;  // with a cascade: simulate the learning cascade too
   LearningOptions learn;
@@ -72,6 +73,7 @@ struct AdaptCvResult {
   std::vector<std::size_t> cluster_rows;
   int repeats = 1, clusters = 0, skipped = 0;  // skipped: clusters too small for max(k) + 20 rows
   int weight_folds = 5;
+  double default_weight = 3;
   LearningOptions learn;
 };
 
