@@ -24,7 +24,8 @@
 # 0.3) submitted with submit_cascade.sh as 4 shards (first images, then plan / escalations per block,
 # a final plan, merge, chained by dependencies); every job must complete, and cascade.jsonl,
 # cascade-plan.jsonl, cascade-run.jsonl and every PNG must be byte-identical to one unsharded run;
-# and the chain submitted again over the finished folder must complete and change no file.
+# and the chain submitted again over the finished folder must complete, make no image again and
+# change no record.
 #
 # Environment: CATIMAGE, NPROMPTS (40), CASCADE (1; 0 skips the cascade chain), CASCADE_PROMPTS (12),
 # LEARN_EVERY (4), IMAGE_SIZE (32), BIG_STEPS (20: the "big" candidate's steps; it
@@ -448,8 +449,13 @@ n_out=$(find "$COUT" -name '*.png' | wc -l)
 (( n_out == n_cpng )) || die "the Slurm chain's folder holds $n_out PNGs, the unsharded one $n_cpng"
 "$CATIMAGE" merge "$COUT" >"$WORK/log/cascade-merge.log" 2>&1 || die "catimage merge $COUT failed: $(tail -n 5 "$WORK/log/cascade-merge.log")"
 log "cascade checks: cascade.jsonl, cascade-plan.jsonl, cascade-run.jsonl and all $n_cpng PNGs byte-identical to the unsharded run; merge exit 0"
-# Submitting the whole chain again over the finished folder: every job completes and nothing changes.
-csnap() { (cd "$COUT" && find . -type f -exec stat -c '%n %s %Y' {} + | grep -v '/manifest.jsonl ' | sort && cat cascade*.jsonl) | md5sum; }
+# Submitting the whole chain again over the finished folder: every job completes, no image is made
+# again (names, sizes, times) and the decisions, run table, shard manifests and scores keep their
+# bytes (the jobs' own records, job-KofN.json and job.lock, are rewritten by every job).
+csnap() {
+  (cd "$COUT" && find . -name '*.png' -exec stat -c '%n %s %Y' {} + | sort &&
+     cat cascade.jsonl cascade-plan.jsonl cascade-run.jsonl manifest-*of4.jsonl scores-*of4.jsonl) | md5sum
+}
 before=$(csnap)
 t0=$(date +%s)
 PROMPTS="$CDATA/prompts.txt" CONFIG="$DATA/candidates.json" OUT="$COUT" SHARDS=4 CASCADE_ARGS="$CASCADE_ARGS" \
@@ -463,6 +469,6 @@ for j in $chain; do
   st=$(job_states "$j" | sort -u | tr '\n' ' ')
   [[ "$st" == "COMPLETED " ]] || die "second cascade chain, job $j: $st(expected COMPLETED)"
 done
-[[ "$(csnap)" == "$before" ]] || die "submitting the chain again over the finished folder changed files"
-log "the chain submitted again over the finished folder: $(wc -w <<<"$chain") jobs completed in $(( $(date +%s) - t0 )) s, no file changed"
+[[ "$(csnap)" == "$before" ]] || die "submitting the chain again over the finished folder made images again or changed records"
+log "the chain submitted again over the finished folder: $(wc -w <<<"$chain") jobs completed in $(( $(date +%s) - t0 )) s, no image made again, no record changed"
 log "PASS"
