@@ -73,7 +73,7 @@ struct AdaptCvResult {
   std::vector<std::size_t> cluster_rows;
   int repeats = 1, clusters = 0, skipped = 0;  // skipped: clusters too small for max(k) + 20 rows
   int weight_folds = 5;
-  double default_weight = 3;
+  double default_weight = default_user_weight();
   LearningOptions learn;
 };
 

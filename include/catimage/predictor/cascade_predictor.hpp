@@ -93,8 +93,9 @@ std::unique_ptr<CascadePredictor> train_cascade_predictor(const QualityTable& t,
 // spreads are `error_std` (e.g. the initial predictor's, measured out of fold on the base).
 // Unlike the prompt-only predictor, the cascade predictor has no user-domain feature (a column
 // that is 1 on the user's rows and every prompt routed): a shift common to all of a batch's
-// prompts hardly changes which of them escalate under one budget, and its noise cost —
-// `cv --adapt 0,200 --cascade SD-Turbo`, user rows weighted 3: +0.475 with it, +0.490 without.
+// prompts hardly changes which of them escalate under one budget, and fitting it from a few
+// hundred rows costs (`cv --adapt 0,200 --cascade SD-Turbo`, user rows weighted 3: cascade gain
+// +0.475 with it, +0.490 without).
 class CascadeRefitter {
  public:
   CascadeRefitter(const QualityTable& base, const CascadeTrainRequest& r,
