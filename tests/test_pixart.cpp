@@ -436,7 +436,10 @@ TEST(PixArtGpu, CudaPipelinesAgreeWithFp32OnTheCpu) {
     const auto d = (img.to(torch::kFloat32) - ref.to(torch::kFloat32)).abs();
     std::printf("[gpu] PixArt pipeline cuda %s vs cpu fp32: max %.0f, mean %.3f levels\n", dtype.c_str(),
                 d.max().item<float>(), d.mean().item<float>());
-    EXPECT_LE(d.max().item<float>(), dtype == "fp32" ? 2.0f : dtype == "fp16" ? 12.0f : 32.0f) << dtype;
+    // Measured on an H200 (PyTorch 2.11): max 1 / 1 / 3 levels, mean 0.014 / 0.065 / 0.53 for fp32 /
+    // fp16 / bf16; the bounds leave about 3x.
+    EXPECT_LE(d.max().item<float>(), dtype == "fp32" ? 2.0f : dtype == "fp16" ? 3.0f : 8.0f) << dtype;
+    EXPECT_LE(d.mean().item<float>(), dtype == "fp32" ? 0.05f : dtype == "fp16" ? 0.2f : 1.5f) << dtype;
     auto one = p.generate({req[1]}, s);  // batch invariance on the GPU too
     EXPECT_LE((one[0].to(torch::kFloat32) - img[1].to(torch::kFloat32)).abs().max().item<float>(), 2.0f) << dtype;
   }
