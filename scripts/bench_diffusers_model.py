@@ -117,6 +117,8 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="fp32", choices=["fp32", "fp16", "bf16"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", default="", help="after the timed steps, a Chrome trace of --profile-calls more")
+    ap.add_argument("--profile-calls", type=int, default=2)
     a = ap.parse_args()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
@@ -151,6 +153,14 @@ def main():
     if dev.type == "cuda":
         out["peak_gpu_mib"] = torch.cuda.max_memory_allocated() / 2**20
         out["device_name"] = torch.cuda.get_device_name()
+    if a.profile:  # as `catimage bench --profile`: Kineto's trace of a few more steps, untimed
+        acts = [torch.profiler.ProfilerActivity.CPU] + ([torch.profiler.ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+        with torch.no_grad(), torch.profiler.profile(activities=acts, record_shapes=True) as prof:
+            for _ in range(a.profile_calls):
+                step()
+            sync()
+        prof.export_chrome_trace(a.profile)
+        out["profile"], out["profile_calls"] = a.profile, a.profile_calls
     json.dump(out, sys.stdout)
     print()
 

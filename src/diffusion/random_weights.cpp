@@ -29,7 +29,7 @@ void jitter_constant_parameters(torch::nn::Module& m) {
 
 // One component folder; returns the written file or "". Component k of a pipeline folder gets
 // seed + 1000 k (the order below is fixed: the tiny fixtures pin the weights it makes).
-std::string component(const fs::path& dir, std::uint64_t seed, bool force) {
+std::string component(const fs::path& dir, std::uint64_t seed, bool force, torch::Dtype dtype) {
   auto cfg_path = dir / "config.json";
   if (!fs::is_regular_file(cfg_path)) return "";
   auto c = ConfigView::load(cfg_path.string());
@@ -64,14 +64,24 @@ std::string component(const fs::path& dir, std::uint64_t seed, bool force) {
   } else {
     c.bad("_class_name", "\"" + cls + "\": no random weights for this component type");
   }
+  if (dtype != torch::kFloat32) m->to(dtype);  // drawn in fp32 whatever is stored: same values, rounded
   auto out = (dir / (stem + ".safetensors")).string();
   save_weights(*m, out, prefix);
   return out;
 }
 
+torch::Dtype stored_dtype(const std::string& name) {
+  if (name == "fp32") return torch::kFloat32;
+  if (name == "fp16") return torch::kFloat16;
+  if (name == "bf16") return torch::kBFloat16;
+  fail("--dtype \"{}\": expected fp32, fp16 or bf16", name);
+}
+
 }  // namespace
 
-std::vector<std::string> write_random_weights(const std::string& folder, std::uint64_t seed, bool force) {
+std::vector<std::string> write_random_weights(const std::string& folder, std::uint64_t seed, bool force,
+                                              const std::string& dtype) {
+  const auto stored = stored_dtype(dtype);
   if (!fs::is_directory(folder)) fail("{}: not a folder", folder);
   std::vector<std::string> written;
   if (fs::is_regular_file(fs::path(folder) / "model_index.json")) {
@@ -79,13 +89,13 @@ std::vector<std::string> write_random_weights(const std::string& folder, std::ui
     for (const char* comp : {"text_encoder", "text_encoder_2", "unet", "vae", "transformer", "vqvae"}) {
       auto d = fs::path(folder) / comp;
       if (fs::is_directory(d)) {
-        auto f = component(d, seed + 1000 * k, force);
+        auto f = component(d, seed + 1000 * k, force, stored);
         if (!f.empty()) written.push_back(f);
       }
       ++k;
     }
   } else {
-    auto f = component(folder, seed, force);
+    auto f = component(folder, seed, force, stored);
     if (!f.empty())
       written.push_back(f);
     else if (!fs::is_regular_file(fs::path(folder) / "config.json"))

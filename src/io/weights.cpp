@@ -183,13 +183,16 @@ void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOp
 void save_weights(const torch::nn::Module& module, const std::string& path, const std::string& prefix) {
   std::vector<TensorBlob> blobs;
   auto add = [&](const std::string& name, const torch::Tensor& t0) {
-    auto t = t0.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+    // fp16 and bf16 tensors are stored as they are; everything else as F32.
+    const auto st = t0.scalar_type();
+    const bool half = st == torch::kFloat16 || st == torch::kBFloat16;
+    auto t = t0.detach().to(torch::kCPU, half ? st : torch::kFloat32).contiguous();
     TensorBlob b;
     b.name = prefix + name;
-    b.dtype = DType::F32;
+    b.dtype = st == torch::kFloat16 ? DType::F16 : st == torch::kBFloat16 ? DType::BF16 : DType::F32;
     b.shape = t.sizes().vec();
-    b.bytes.resize(t.numel() * sizeof(float));
-    std::memcpy(b.bytes.data(), t.data_ptr<float>(), b.bytes.size());
+    b.bytes.resize(t.numel() * t.element_size());
+    std::memcpy(b.bytes.data(), t.data_ptr(), b.bytes.size());
     blobs.push_back(std::move(b));
   };
   for (const auto& p : module.named_parameters()) add(p.key(), p.value());

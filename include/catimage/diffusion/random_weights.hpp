@@ -11,6 +11,9 @@
 namespace catimage {
 
 // Returns the files written. Components that already have weights are left alone unless `force`.
-std::vector<std::string> write_random_weights(const std::string& folder, std::uint64_t seed, bool force = false);
+// `dtype` (fp32, fp16, bf16) is what the files store: the weights are drawn in fp32 whatever it
+// is (fp16 halves what a benchmark of a full-size model writes and reads, as real fp16 checkpoints do).
+std::vector<std::string> write_random_weights(const std::string& folder, std::uint64_t seed, bool force = false,
+                                              const std::string& dtype = "fp32");
 
 }  // namespace catimage

@@ -72,7 +72,8 @@ struct LoadOptions {
 void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOptions& opt = {});
 
 // Seeded random weights for `module` written as safetensors under the module's names (used
-// to make tiny test models and architecture-only benchmark models).
+// to make tiny test models and architecture-only benchmark models): fp16 and bf16 tensors as
+// they are, the others as F32.
 void save_weights(const torch::nn::Module& module, const std::string& path, const std::string& prefix = "");
 
 }  // namespace catimage
