@@ -71,12 +71,20 @@ std::vector<std::string> bench_prompts(const std::string& path) {
   return prompts;
 }
 
-// The median of sorted times (the mean of the middle two for an even count, as Python's
-// statistics.median, which the reference scripts use).
-double median_of_sorted(const std::vector<double>& v) {
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+// Timed steps or calls: all of them in order, and their median (the mean of the middle two for
+// an even count, as Python's statistics.median, which the reference scripts use), min and max.
+struct Timings {
+  std::vector<double> all;
+  double median = 0, min = 0, max = 0;
+  explicit Timings(std::vector<double> in_order) : all(std::move(in_order)) {
+    auto v = all;
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    min = v.front();
+    max = v.back();
+  }
+};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -163,9 +171,7 @@ int run(const BenchOptions& o) {
     if (i >= o.warmup) times.push_back(s);
     spdlog::debug("step {}: {:.4f} s", i, s);
   }
-  const std::vector<double> in_order = times;
-  std::sort(times.begin(), times.end());
-  const double median = median_of_sorted(times);
+  const Timings t(times);
   const double peak_gpu = peak_gpu_mib(device);
   json j = {{"tool", "catimage"},
             {"arch", cfg_path},
@@ -181,13 +187,13 @@ int run(const BenchOptions& o) {
             {"size", text_only ? json(nullptr) : json(shape.size)},
             {"channels_last", o.channels_last && device.is_cuda()},
             {"steps_timed", o.steps},
-            {"step_seconds_median", median},
-            {"step_seconds_min", times.front()},
-            {"step_seconds_max", times.back()},
-            {"step_seconds_all", in_order},
+            {"step_seconds_median", t.median},
+            {"step_seconds_min", t.min},
+            {"step_seconds_max", t.max},
+            {"step_seconds_all", t.all},
             {"build_seconds", build_s},
             {"threads", device.is_cuda() ? 0 : at::get_num_threads()},
-            {"images_per_second_per_step", o.batch / median},
+            {"images_per_second_per_step", o.batch / t.median},
             {"peak_rss_mib", peak_rss_mib()},
             {"torch_version", TORCH_VERSION}};
   if (peak_gpu >= 0) j["peak_gpu_mib"] = peak_gpu;
@@ -195,7 +201,7 @@ int run(const BenchOptions& o) {
   std::cout << fmt::format(
       "per-step latency {:.4f} s (median of {}, min {:.4f}, max {:.4f}); {:.3f} image-steps/s; "
       "peak RSS {:.0f} MiB{}\n",
-      median, times.size(), times.front(), times.back(), o.batch / median, peak_rss_mib(),
+      t.median, t.all.size(), t.min, t.max, o.batch / t.median, peak_rss_mib(),
       peak_gpu >= 0 ? fmt::format(", peak GPU {:.0f} MiB", peak_gpu) : std::string());
   if (!o.json_out.empty()) write_file_atomic(o.json_out, j.dump(2) + "\n");
   return 0;
@@ -244,14 +250,12 @@ int run_pipeline(const BenchOptions& o) {
     auto a = std::chrono::steady_clock::now();
     auto images = call();
     sync(device);
-    const double t = seconds_since(a);
-    if (i == 0) first_call_s = t;
-    if (i >= o.warmup) times.push_back(t);
-    spdlog::debug("call {}: {:.4f} s, {} images", i, t, images.size(0));
+    const double secs = seconds_since(a);
+    if (i == 0) first_call_s = secs;
+    if (i >= o.warmup) times.push_back(secs);
+    spdlog::debug("call {}: {:.4f} s, {} images", i, secs, images.size(0));
   }
-  const std::vector<double> in_order = times;
-  std::sort(times.begin(), times.end());
-  const double median = median_of_sorted(times);
+  const Timings t(times);
   const double peak_gpu = peak_gpu_mib(device);
   json j = {{"tool", "catimage"},
             {"mode", "pipeline"},
@@ -269,11 +273,11 @@ int run_pipeline(const BenchOptions& o) {
             {"channels_last", o.channels_last && device.is_cuda()},
             {"runs", o.runs},
             {"warmup", o.warmup},
-            {"run_seconds_median", median},
-            {"run_seconds_min", times.front()},
-            {"run_seconds_max", times.back()},
-            {"run_seconds_all", in_order},
-            {"images_per_second", o.batch / median},
+            {"run_seconds_median", t.median},
+            {"run_seconds_min", t.min},
+            {"run_seconds_max", t.max},
+            {"run_seconds_all", t.all},
+            {"images_per_second", o.batch / t.median},
             {"first_call_seconds", first_call_s},
             {"load_seconds", load_s},
             {"threads", device.is_cuda() ? 0 : at::get_num_threads()},
@@ -285,7 +289,7 @@ int run_pipeline(const BenchOptions& o) {
   std::cout << fmt::format(
       "{:.3f} images/s ({} per call; call {:.4f} s, median of {}, min {:.4f}, max {:.4f}; first call {:.2f} s); "
       "peak RSS {:.0f} MiB{}\n",
-      o.batch / median, o.batch, median, times.size(), times.front(), times.back(), first_call_s, peak_rss_mib(),
+      o.batch / t.median, o.batch, t.median, t.all.size(), t.min, t.max, first_call_s, peak_rss_mib(),
       peak_gpu >= 0 ? fmt::format(", peak GPU {:.0f} MiB", peak_gpu) : std::string());
   if (!o.json_out.empty()) write_file_atomic(o.json_out, j.dump(2) + "\n");
   return 0;
@@ -327,8 +331,9 @@ Runner add_bench(CLI::App& app) {
       c->add_option("--scheduler", o->scheduler,
                     "With --pipeline: a sampler replacing the folder's scheduler: " + sampler_names_help()),
       c->add_option("--runs", o->runs, "With --pipeline: timed generate calls (default 5)")->check(at_least(1)),
-      c->add_option("--prompts", o->prompts,
-                    "With --pipeline: prompts cycled over each batch (default: the shipped configs/example_prompts.txt)")};
+      c->add_option(
+          "--prompts", o->prompts,
+          "With --pipeline: prompts cycled over each batch (default: the shipped configs/example_prompts.txt)")};
   for (auto* opt : pipeline_only) opt->needs(pipeline);
   for (auto* opt : {arch, cfg, text_tokens, steps}) pipeline->excludes(opt);
   c->add_option("--device", o->device, "auto, cpu, cuda or cuda:N");
