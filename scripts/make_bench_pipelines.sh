@@ -36,13 +36,9 @@ for name in "${names[@]}"; do
   if [[ ! -f $dst/model_index.json ]]; then
     rm -rf "$dst.tmp"
     cp -r "$src" "$dst.tmp"
-    for tok in "$dst.tmp"/tokenizer*/; do
-      if grep -q T5Tokenizer "$dst.tmp/model_index.json"; then
-        cp tests/fixtures/tiny-pixart/tokenizer/spiece.model "$tok"
-      else
-        cp tests/fixtures/clip-tiny-vocab/{vocab.json,merges.txt} "$tok"
-      fi
-    done
+    vocab=(tests/fixtures/clip-tiny-vocab/{vocab.json,merges.txt})
+    grep -q T5Tokenizer "$dst.tmp/model_index.json" && vocab=(tests/fixtures/tiny-pixart/tokenizer/spiece.model)
+    for tok in "$dst.tmp"/tokenizer*/; do cp "${vocab[@]}" "$tok"; done
     mv "$dst.tmp" "$dst"
   fi
   "$CATIMAGE" -q random-weights "$dst" --seed "$SEED" --dtype "$DTYPE"

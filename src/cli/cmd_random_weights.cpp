@@ -29,8 +29,7 @@ Runner add_random_weights(CLI::App& app) {
       ->required();
   c->add_option("--seed", o->seed, "Seed (default 0)")->check(kSeed);
   c->add_flag("--force", o->force, "Overwrite existing weights");
-  c->add_option("--dtype", o->dtype, "What the diffusers folders' files store: fp32 (default), fp16 or bf16")
-      ->check(CLI::IsMember({"fp32", "fp16", "bf16"}));
+  c->add_option("--dtype", o->dtype, "What the diffusers folders' files store: fp32 (default), fp16 or bf16");
   return [o] {
     std::vector<std::string> files;
     if (o->dtype != "fp32" && (is_clip_model_folder(o->folder) || is_nima_folder(o->folder)))

@@ -180,21 +180,22 @@ void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOp
   }
 }
 
+TensorBlob tensor_blob(const std::string& name, const torch::Tensor& tensor) {
+  const auto st = tensor.scalar_type();
+  const bool half = st == torch::kFloat16 || st == torch::kBFloat16;
+  auto t = tensor.detach().to(torch::kCPU, half ? st : torch::kFloat32).contiguous();
+  TensorBlob b;
+  b.name = name;
+  b.dtype = st == torch::kFloat16 ? DType::F16 : st == torch::kBFloat16 ? DType::BF16 : DType::F32;
+  b.shape = t.sizes().vec();
+  b.bytes.resize(t.numel() * t.element_size());
+  std::memcpy(b.bytes.data(), t.data_ptr(), b.bytes.size());
+  return b;
+}
+
 void save_weights(const torch::nn::Module& module, const std::string& path, const std::string& prefix) {
   std::vector<TensorBlob> blobs;
-  auto add = [&](const std::string& name, const torch::Tensor& t0) {
-    // fp16 and bf16 tensors are stored as they are; everything else as F32.
-    const auto st = t0.scalar_type();
-    const bool half = st == torch::kFloat16 || st == torch::kBFloat16;
-    auto t = t0.detach().to(torch::kCPU, half ? st : torch::kFloat32).contiguous();
-    TensorBlob b;
-    b.name = prefix + name;
-    b.dtype = st == torch::kFloat16 ? DType::F16 : st == torch::kBFloat16 ? DType::BF16 : DType::F32;
-    b.shape = t.sizes().vec();
-    b.bytes.resize(t.numel() * t.element_size());
-    std::memcpy(b.bytes.data(), t.data_ptr(), b.bytes.size());
-    blobs.push_back(std::move(b));
-  };
+  auto add = [&](const std::string& name, const torch::Tensor& t) { blobs.push_back(tensor_blob(prefix + name, t)); };
   for (const auto& p : module.named_parameters()) add(p.key(), p.value());
   for (const auto& b : module.named_buffers()) add(b.key(), b.value());
   write_safetensors(path, std::move(blobs), {{"format", "pt"}});

@@ -1,6 +1,5 @@
 // A neural predictor on disk: weights.safetensors ("bag.*" / "transformer.*" parameters and
 // the memory), tokenizer.model (a copy of the tokenizer it was trained with) and predictor.json.
-#include <cstring>
 #include <filesystem>
 
 #include "catimage/io/safetensors.hpp"
@@ -15,12 +14,7 @@ namespace {
 // Large tables (embeddings, kNN memory) are stored as F16: half the size, and their
 // rounding (~1e-3 relative) is far below the predictors' error.
 TensorBlob blob_of(const std::string& name, const torch::Tensor& t, bool half = false) {
-  TensorBlob b{name, half ? DType::F16 : DType::F32, {}, {}};
-  auto c = t.detach().to(half ? torch::kFloat16 : torch::kFloat32).contiguous();
-  for (auto d : c.sizes()) b.shape.push_back(d);
-  b.bytes.resize(c.numel() * c.element_size());
-  std::memcpy(b.bytes.data(), c.data_ptr(), b.bytes.size());
-  return b;
+  return tensor_blob(name, t.detach().to(half ? torch::kFloat16 : torch::kFloat32));
 }
 
 bool stored_as_half(const std::string& parameter) { return parameter.find("embedding.weight") != std::string::npos; }

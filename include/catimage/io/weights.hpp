@@ -71,9 +71,13 @@ struct LoadOptions {
 // Fails with the lists of missing, mis-shaped and unexpected keys (as `w` stores them).
 void load_weights(torch::nn::Module& module, const WeightSource& w, const LoadOptions& opt = {});
 
+// A tensor as a safetensors record, copied to the CPU: fp16 and bf16 as they are, every other
+// type as F32.
+TensorBlob tensor_blob(const std::string& name, const torch::Tensor& tensor);
+
 // Seeded random weights for `module` written as safetensors under the module's names (used
-// to make tiny test models and architecture-only benchmark models): fp16 and bf16 tensors as
-// they are, the others as F32.
+// to make tiny test models and architecture-only benchmark models), each tensor as tensor_blob
+// stores it.
 void save_weights(const torch::nn::Module& module, const std::string& path, const std::string& prefix = "");
 
 }  // namespace catimage
